@@ -1,0 +1,61 @@
+//! What every use case needs: the database, the clock, the caches and the settings.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use chrono::TimeDelta;
+
+use crate::clock::Clock;
+use crate::domain::api_key::ApiKey;
+use crate::domain::token::TokenHash;
+use crate::domain::user_session::Lifetime;
+use crate::store::{Backend, Db};
+use crate::token_cache::TokenCache;
+
+/// Tunables, from the command line or the environment (see `crate::cli`).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Lifetime of a user session when the host application does not say.
+    pub user_session_lifetime: Lifetime,
+    /// How many tokens the introspection cache holds before it starts over.
+    pub token_cache_capacity: usize,
+    /// How long the invalidation listener waits before it pings its connection.
+    pub invalidation_heartbeat: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            user_session_lifetime: Lifetime { ttl: TimeDelta::days(30), idle_timeout: TimeDelta::days(7) },
+            token_cache_capacity: 1 << 20,
+            invalidation_heartbeat: Duration::from_secs(1),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct App {
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+    pub tokens: Arc<TokenCache>,
+    /// Keys already verified against the database. Keys cannot be revoked yet; when
+    /// they can, revoking one must invalidate this map like the token cache.
+    pub api_keys: Arc<RwLock<HashMap<TokenHash, ApiKey>>>,
+    pub settings: Arc<Settings>,
+}
+
+impl App {
+    /// On PostgreSQL the token cache starts untrusted: the invalidation listener trusts
+    /// it once it hears every other instance (`crate::workers::invalidation_listener`).
+    pub fn new(db: Db, clock: Arc<dyn Clock>, settings: Settings) -> Self {
+        let trusted = db.backend() == Backend::Sqlite;
+        Self {
+            tokens: Arc::new(TokenCache::new(settings.token_cache_capacity, trusted)),
+            db,
+            clock,
+            api_keys: Arc::default(),
+            settings: Arc::new(settings),
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! The `leash` command line: `serve`, `migrate`, `keys create`. Every flag has an
+//! environment variable; logs go to stderr so stdout carries only what scripts read.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use chrono::TimeDelta;
+use clap::{Parser, Subcommand, ValueEnum};
+use tokio::sync::watch;
+
+use crate::app::{App, Settings};
+use crate::clock::SystemClock;
+use crate::domain::actor::Actor;
+use crate::domain::api_key::Role;
+use crate::domain::user_session::Lifetime;
+use crate::http::{self, AppState};
+use crate::store::{Db, StoreError};
+use crate::usecase::{self, UsecaseError};
+use crate::workers;
+
+#[derive(Debug, Parser)]
+#[command(name = "leash", version, about = "A credential broker for AI agents")]
+pub struct Cli {
+    /// `sqlite://<file>` (created if missing) or `postgres://…`.
+    #[arg(long, env = "LEASH_DATABASE_URL", default_value = "sqlite://leash.db", global = true)]
+    pub database_url: String,
+    /// Address to listen on.
+    #[arg(long, env = "LEASH_LISTEN", default_value = "127.0.0.1:8080", global = true)]
+    pub listen: SocketAddr,
+    /// Log filter (tracing-subscriber `EnvFilter` syntax).
+    #[arg(long, env = "LEASH_LOG", default_value = "info,sqlx=warn", global = true)]
+    pub log: String,
+    /// Default absolute lifetime of a user session, in seconds.
+    #[arg(long, env = "LEASH_USER_SESSION_TTL_SECONDS", default_value_t = 30 * 24 * 3600, global = true)]
+    pub user_session_ttl_seconds: i64,
+    /// Default idle timeout of a user session, in seconds.
+    #[arg(long, env = "LEASH_USER_SESSION_IDLE_TIMEOUT_SECONDS", default_value_t = 7 * 24 * 3600, global = true)]
+    pub user_session_idle_timeout_seconds: i64,
+    /// Tokens the introspection cache holds before it starts over.
+    #[arg(long, env = "LEASH_TOKEN_CACHE_CAPACITY", default_value_t = 1 << 20, global = true)]
+    pub token_cache_capacity: usize,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Migrate the database, then serve the API until SIGTERM or Ctrl-C.
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// API key administration.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create an API key and print it, alone, on stdout.
+    Create {
+        #[arg(long, value_enum)]
+        role: RoleArg,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    Admin,
+    Risk,
+    Introspect,
+}
+
+impl From<RoleArg> for Role {
+    fn from(role: RoleArg) -> Self {
+        match role {
+            RoleArg::Admin => Role::Admin,
+            RoleArg::Risk => Role::Risk,
+            RoleArg::Introspect => Role::Introspect,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Usecase(#[from] UsecaseError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("invalid configuration: {0}")]
+    Config(String),
+}
+
+impl Cli {
+    fn settings(&self) -> Result<Settings, CliError> {
+        let defaults = Lifetime {
+            ttl: TimeDelta::seconds(self.user_session_ttl_seconds),
+            idle_timeout: TimeDelta::seconds(self.user_session_idle_timeout_seconds),
+        };
+        // The same rule as a caller's request, so defaults are never outside it.
+        let lifetime = Lifetime::requested(None, None, defaults).map_err(|e| CliError::Config(e.to_string()))?;
+        if lifetime.idle_timeout != defaults.idle_timeout {
+            return Err(CliError::Config("the idle timeout must not exceed the session lifetime".to_owned()));
+        }
+        Ok(Settings { user_session_lifetime: lifetime, token_cache_capacity: self.token_cache_capacity.max(1), ..Settings::default() })
+    }
+
+    async fn open(&self) -> Result<App, CliError> {
+        let settings = self.settings()?;
+        let db = Db::connect(&self.database_url).await?;
+        db.migrate().await?;
+        Ok(App::new(db, Arc::new(SystemClock), settings))
+    }
+}
+
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    match &cli.command {
+        Command::Migrate => {
+            cli.open().await?;
+            tracing::info!("migrations applied");
+        }
+        Command::Keys(KeysCommand::Create { role }) => {
+            let app = cli.open().await?;
+            let (key, secret) = usecase::api_keys::create(&app, &Actor::operator(), (*role).into()).await?;
+            tracing::info!(key_id = %key.id, role = key.role.as_str(), "API key created");
+            println!("{}", secret.expose());
+        }
+        Command::Serve => serve(&cli).await?,
+    }
+    Ok(())
+}
+
+async fn serve(cli: &Cli) -> Result<(), CliError> {
+    let app = cli.open().await?;
+    if let Some((key, secret)) = usecase::api_keys::create_first_admin_key(&app).await? {
+        println!("No API key existed, so an admin key was created ({}). It is shown this once:", key.id);
+        println!("{}", secret.expose());
+    }
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let listener_task = tokio::spawn(workers::invalidation_listener::run(app.clone(), shutdown_rx.clone()));
+    let tcp = tokio::net::TcpListener::bind(cli.listen).await?;
+    tracing::info!(listen = %tcp.local_addr()?, backend = ?app.db.backend(), "leash is serving");
+    let router = http::router(AppState::new(app.clone()));
+    axum::serve(tcp, router)
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down");
+            let _ = shutdown_tx.send(true);
+        })
+        .await?;
+    let _ = listener_task.await;
+    app.db.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; Ctrl-C still works");
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

@@ -1,0 +1,36 @@
+//! Who did something: recorded on every revocation, audit entry and event.
+
+use super::id::ApiKeyId;
+
+/// The principal behind an act, and the request that carried it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub principal: Principal,
+    pub request_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// A caller holding an API key.
+    ApiKey(ApiKeyId),
+    /// An operator at the command line (`leash keys create`, first start).
+    Operator,
+}
+
+impl Actor {
+    pub fn api_key(id: ApiKeyId, request_id: Option<String>) -> Self {
+        Self { principal: Principal::ApiKey(id), request_id }
+    }
+
+    pub fn operator() -> Self {
+        Self { principal: Principal::Operator, request_id: None }
+    }
+
+    /// The principal as one stable string (`key_…` or `operator`).
+    pub fn label(&self) -> String {
+        match &self.principal {
+            Principal::ApiKey(id) => id.to_string(),
+            Principal::Operator => "operator".to_owned(),
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! Audit entries: one per security-relevant act, append-only, never holding a secret.
+
+use chrono::{DateTime, Utc};
+
+use super::actor::Actor;
+use super::id::{AuditEntryId, RevocationId};
+use super::revocation::RevocationCause;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditAction {
+    ApiKeyCreated,
+    UserCreated,
+    UserDisabled,
+    UserEnabled,
+    UserSessionCreated,
+    /// One act that revoked user sessions; the revocation record holds the counts.
+    UserSessionsRevoked,
+}
+
+impl AuditAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::ApiKeyCreated => "api_key.created",
+            AuditAction::UserCreated => "user.created",
+            AuditAction::UserDisabled => "user.disabled",
+            AuditAction::UserEnabled => "user.enabled",
+            AuditAction::UserSessionCreated => "user_session.created",
+            AuditAction::UserSessionsRevoked => "user_sessions.revoked",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub id: AuditEntryId,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub request_id: Option<String>,
+    pub action: AuditAction,
+    /// The id of what was acted on (`usr_…`, `uss_…`, `key_…`).
+    pub target: String,
+    pub cause: Option<RevocationCause>,
+    pub revocation_id: Option<RevocationId>,
+}
+
+impl AuditEntry {
+    pub fn new(actor: &Actor, action: AuditAction, target: impl Into<String>, at: DateTime<Utc>) -> Self {
+        Self {
+            id: AuditEntryId::generate(),
+            at,
+            actor: actor.label(),
+            request_id: actor.request_id.clone(),
+            action,
+            target: target.into(),
+            cause: None,
+            revocation_id: None,
+        }
+    }
+
+    pub fn for_revocation(mut self, cause: RevocationCause, revocation_id: RevocationId) -> Self {
+        self.cause = Some(cause);
+        self.revocation_id = Some(revocation_id);
+        self
+    }
+}

@@ -1,0 +1,18 @@
+//! The rules of Leash, with no IO and no clock: time is always a parameter.
+//!
+//! Nothing here may import `sqlx`, `axum`, `tokio` or `oauth2` (a test in
+//! `tests/suite/architecture.rs` enforces it). Use cases in `crate::usecase` load state
+//! through `crate::store`, ask these types what the rules say, and write the result back.
+
+pub mod actor;
+pub mod api_key;
+pub mod audit;
+pub mod event;
+pub mod id;
+pub mod invalidation;
+pub mod pagination;
+pub mod revocation;
+pub mod text;
+pub mod token;
+pub mod user;
+pub mod user_session;

@@ -1,0 +1,109 @@
+//! Keyset pagination: an opaque cursor naming the last item of the previous page, and a
+//! bounded page size.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+const CURSOR_VERSION: &str = "v1:";
+
+/// Where the next page starts: after the item with this key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the cursor is not one this API issued")]
+pub struct CursorInvalid;
+
+impl Cursor {
+    pub fn after(key: &str) -> Self {
+        Self(key.to_owned())
+    }
+
+    pub fn key(&self) -> &str {
+        &self.0
+    }
+
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!("{CURSOR_VERSION}{}", self.0))
+    }
+
+    pub fn decode(raw: &str) -> Result<Self, CursorInvalid> {
+        let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| CursorInvalid)?;
+        let text = String::from_utf8(bytes).map_err(|_| CursorInvalid)?;
+        let key = text.strip_prefix(CURSOR_VERSION).ok_or(CursorInvalid)?;
+        if key.is_empty() || key.len() > 200 || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(CursorInvalid);
+        }
+        Ok(Self(key.to_owned()))
+    }
+}
+
+/// A page size: 1 to 200, 50 when not given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageSize(u32);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("limit must be between 1 and {max}")]
+pub struct PageSizeInvalid {
+    pub max: u32,
+}
+
+impl PageSize {
+    pub const DEFAULT: u32 = 50;
+    pub const MAX: u32 = 200;
+
+    pub fn new(requested: Option<u32>) -> Result<Self, PageSizeInvalid> {
+        match requested.unwrap_or(Self::DEFAULT) {
+            n @ 1..=Self::MAX => Ok(Self(n)),
+            _ => Err(PageSizeInvalid { max: Self::MAX }),
+        }
+    }
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+/// One page of items and the cursor for the next page, if there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<Cursor>,
+}
+
+impl<T> Page<T> {
+    /// Builds a page from up to `size + 1` fetched items: the extra one only tells that
+    /// another page exists.
+    pub fn from_overfetch(mut items: Vec<T>, size: PageSize, key: impl Fn(&T) -> &str) -> Self {
+        let more = items.len() > size.get() as usize;
+        items.truncate(size.get() as usize);
+        let next = more.then(|| items.last().map(|last| Cursor::after(key(last)))).flatten();
+        Self { items, next }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_round_trips_and_garbage_is_refused() {
+        let cursor = Cursor::after("uss_0123");
+        assert_eq!(Cursor::decode(&cursor.encode()), Ok(cursor));
+        assert_eq!(Cursor::decode("not base64!"), Err(CursorInvalid));
+        assert_eq!(Cursor::decode(&URL_SAFE_NO_PAD.encode("v1:x' OR 1=1")), Err(CursorInvalid));
+        assert_eq!(Cursor::decode(&URL_SAFE_NO_PAD.encode("uss_0123")), Err(CursorInvalid));
+    }
+
+    #[test]
+    fn a_page_knows_whether_more_follow() {
+        let size = PageSize::new(Some(2)).unwrap();
+        let page = Page::from_overfetch(vec!["a", "b", "c"], size, |s| s);
+        assert_eq!(page.items, vec!["a", "b"]);
+        assert_eq!(page.next, Some(Cursor::after("b")));
+        let last = Page::from_overfetch(vec!["a"], size, |s| s);
+        assert_eq!(last.next, None);
+        assert!(PageSize::new(Some(0)).is_err());
+        assert!(PageSize::new(Some(201)).is_err());
+    }
+}

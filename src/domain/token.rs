@@ -1,0 +1,107 @@
+//! Bearer secrets Leash hands out (user session tokens, API keys) and the hashes it keeps
+//! of them. A secret is shown once, when it is created; only its SHA-256 is stored. The
+//! secrets are 256 random bits, so a fast hash is enough: there is nothing to brute-force.
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore as _;
+use sha2::{Digest as _, Sha256};
+
+/// What a secret is for; its prefix makes leaked ones findable by secret scanners.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    UserSession,
+    ApiKey,
+}
+
+impl TokenKind {
+    pub fn prefix(self) -> &'static str {
+        match self {
+            TokenKind::UserSession => "leash_ust_",
+            TokenKind::ApiKey => "leash_ak_",
+        }
+    }
+}
+
+/// A secret in plain text. It does not print: `Debug` shows only its kind.
+pub struct SecretToken {
+    kind: TokenKind,
+    value: String,
+}
+
+impl SecretToken {
+    /// A fresh secret of `kind`: its prefix and 32 random bytes, base64url.
+    pub fn generate(kind: TokenKind) -> Self {
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        Self {
+            kind,
+            value: format!("{}{}", kind.prefix(), URL_SAFE_NO_PAD.encode(bytes)),
+        }
+    }
+
+    /// The secret itself, to hand to its owner once.
+    pub fn expose(&self) -> &str {
+        &self.value
+    }
+
+    pub fn hash(&self) -> TokenHash {
+        TokenHash::of(&self.value)
+    }
+
+    pub fn into_exposed(self) -> String {
+        self.value
+    }
+}
+
+impl fmt::Debug for SecretToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SecretToken({:?}, <redacted>)", self.kind)
+    }
+}
+
+/// SHA-256 of a secret: what the database stores and what lookups use.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TokenHash([u8; 32]);
+
+impl TokenHash {
+    pub fn of(secret: &str) -> Self {
+        Self(Sha256::digest(secret.as_bytes()).into())
+    }
+
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Constant-time comparison, for checking a presented secret against a stored hash.
+    pub fn matches(&self, other: &TokenHash) -> bool {
+        use subtle::ConstantTimeEq as _;
+        self.0.ct_eq(&other.0).into()
+    }
+}
+
+impl fmt::Debug for TokenHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenHash(<redacted>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_carries_its_prefix_and_never_prints() {
+        let token = SecretToken::generate(TokenKind::UserSession);
+        assert!(token.expose().starts_with("leash_ust_"));
+        assert!(!format!("{token:?}").contains(token.expose()));
+        assert!(token.hash().matches(&TokenHash::of(token.expose())));
+        assert!(!token.hash().matches(&TokenHash::of("leash_ust_other")));
+    }
+}

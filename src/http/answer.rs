@@ -1,0 +1,57 @@
+//! Success answers with a status other than 200.
+
+use aide::OperationOutput;
+use aide::generate::GenContext;
+use aide::openapi::{Operation, Response as ApiResponse, StatusCode as ApiStatus};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use schemars::JsonSchema;
+use serde::Serialize;
+
+/// 201 Created with a JSON body.
+pub struct Created<T>(pub T);
+
+impl<T: Serialize> IntoResponse for Created<T> {
+    fn into_response(self) -> Response {
+        (StatusCode::CREATED, axum::Json(self.0)).into_response()
+    }
+}
+
+impl<T: JsonSchema> OperationOutput for Created<T> {
+    type Inner = T;
+
+    fn operation_response(ctx: &mut GenContext, operation: &mut Operation) -> Option<ApiResponse> {
+        axum::Json::<T>::operation_response(ctx, operation)
+    }
+
+    fn inferred_responses(ctx: &mut GenContext, operation: &mut Operation) -> Vec<(Option<ApiStatus>, ApiResponse)> {
+        Self::operation_response(ctx, operation).map(|r| (Some(ApiStatus::Code(201)), r)).into_iter().collect()
+    }
+}
+
+/// 201 if this call created the resource, 200 if it already existed.
+pub struct Upserted<T> {
+    pub body: T,
+    pub created: bool,
+}
+
+impl<T: Serialize> IntoResponse for Upserted<T> {
+    fn into_response(self) -> Response {
+        let status = if self.created { StatusCode::CREATED } else { StatusCode::OK };
+        (status, axum::Json(self.body)).into_response()
+    }
+}
+
+impl<T: JsonSchema> OperationOutput for Upserted<T> {
+    type Inner = T;
+
+    fn operation_response(ctx: &mut GenContext, operation: &mut Operation) -> Option<ApiResponse> {
+        axum::Json::<T>::operation_response(ctx, operation)
+    }
+
+    fn inferred_responses(ctx: &mut GenContext, operation: &mut Operation) -> Vec<(Option<ApiStatus>, ApiResponse)> {
+        Self::operation_response(ctx, operation)
+            .map(|r| vec![(Some(ApiStatus::Code(201)), r.clone()), (Some(ApiStatus::Code(200)), r)])
+            .unwrap_or_default()
+    }
+}

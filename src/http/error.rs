@@ -1,0 +1,147 @@
+//! `ApiError`: every failure leaves as `application/problem+json` (RFC 9457) with a
+//! stable snake_case `code`. The one `match` from use-case errors to statuses lives here.
+
+use aide::OperationOutput;
+use aide::generate::GenContext;
+use aide::openapi::{MediaType, Operation, Response as ApiResponse, SchemaObject};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::request_id;
+use super::wire::problem::Problem;
+use crate::store::StoreError;
+use crate::usecase::UsecaseError;
+
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    detail: Option<String>,
+    /// Logged once, never sent: the cause of a 5xx.
+    cause: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        Self { status, code, detail: Some(detail.into()), cause: None }
+    }
+
+    fn bare(status: StatusCode, code: &'static str) -> Self {
+        Self { status, code, detail: None, cause: None }
+    }
+
+    fn internal(cause: String) -> Self {
+        Self { status: StatusCode::INTERNAL_SERVER_ERROR, code: "internal", detail: None, cause: Some(cause) }
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    pub fn missing_credentials() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "missing_credentials", "send an API key as `Authorization: Bearer <key>`")
+    }
+
+    pub fn invalid_credentials() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "the API key is not valid")
+    }
+
+    pub fn wrong_role(allowed: &str) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "wrong_role", format!("this endpoint needs a key with role {allowed}"))
+    }
+
+    pub fn not_found(code: &'static str) -> Self {
+        Self::bare(StatusCode::NOT_FOUND, code)
+    }
+
+    /// The problem for a response some layer produced without a body of ours (unknown
+    /// route, wrong method, timeout, a body over the limit).
+    pub fn for_status(status: StatusCode) -> Self {
+        let code = match status {
+            StatusCode::NOT_FOUND => "not_found",
+            StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+            StatusCode::REQUEST_TIMEOUT => "request_timeout",
+            StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+            s if s.is_server_error() => return Self::internal(format!("a layer answered {s}")),
+            _ => "bad_request",
+        };
+        Self::bare(status, code)
+    }
+}
+
+impl From<UsecaseError> for ApiError {
+    fn from(error: UsecaseError) -> Self {
+        use UsecaseError as E;
+        let detail = error.to_string();
+        match error {
+            E::UserNotFound => Self::not_found("user_not_found"),
+            E::UserSessionNotFound => Self::not_found("user_session_not_found"),
+            E::UserDisabled => Self::new(StatusCode::CONFLICT, "user_disabled", detail),
+            E::UserFieldRefused(_) | E::LifetimeRefused(_) | E::TextRefused { .. } => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", detail)
+            }
+            E::CursorInvalid(_) => Self::new(StatusCode::BAD_REQUEST, "invalid_cursor", detail),
+            E::PageSizeInvalid(_) => Self::new(StatusCode::BAD_REQUEST, "invalid_limit", detail),
+            E::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Unavailable(_) => Self {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                code: "unavailable",
+                detail: Some("the database is unavailable; retry later".to_owned()),
+                cause: Some(error.to_string()),
+            },
+            other => Self::internal(other.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let request_id = request_id::current();
+        if let Some(cause) = &self.cause {
+            tracing::error!(code = self.code, request_id = request_id.as_deref(), %cause, "request failed");
+        }
+        let problem = Problem {
+            r#type: format!("urn:leash:problem:{}", self.code),
+            title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: self.status.as_u16(),
+            code: self.code.to_owned(),
+            detail: self.detail,
+            request_id,
+        };
+        let mut response = (self.status, axum::Json(problem)).into_response();
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_CONTENT_TYPE));
+        response
+    }
+}
+
+impl OperationOutput for ApiError {
+    type Inner = Problem;
+
+    fn operation_response(ctx: &mut GenContext, _operation: &mut Operation) -> Option<ApiResponse> {
+        let json_schema = ctx.schema.subschema_for::<Problem>();
+        Some(ApiResponse {
+            description: "A problem (RFC 9457) with a stable `code`".to_owned(),
+            content: [(
+                PROBLEM_CONTENT_TYPE.to_owned(),
+                MediaType { schema: Some(SchemaObject { json_schema, example: None, external_docs: None }), ..Default::default() },
+            )]
+            .into_iter()
+            .collect(),
+            ..Default::default()
+        })
+    }
+
+    fn inferred_responses(ctx: &mut GenContext, operation: &mut Operation) -> Vec<(Option<aide::openapi::StatusCode>, ApiResponse)> {
+        Self::operation_response(ctx, operation).map(|r| (None, r)).into_iter().collect()
+    }
+}

@@ -1,0 +1,85 @@
+//! Prometheus metrics: requests by route and status, introspection latency, revocations
+//! by cause. Each router has its own registry, so tests never share counters.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::domain::revocation::Revocation;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: String,
+    method: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CauseLabels {
+    cause: String,
+}
+
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    introspection_seconds: Histogram,
+    revocations: Family<CauseLabels, Counter>,
+    revoked_user_sessions: Family<CauseLabels, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("leash");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register("http_requests", "HTTP requests by route, method and status", requests.clone());
+        // 50 µs to ~0.8 s.
+        let introspection_seconds = Histogram::new(exponential_buckets(0.00005, 2.0, 15));
+        registry.register("introspection_duration_seconds", "Time to answer an introspection", introspection_seconds.clone());
+        let revocations = Family::<CauseLabels, Counter>::default();
+        registry.register("revocations", "Acts of revocation by cause", revocations.clone());
+        let revoked_user_sessions = Family::<CauseLabels, Counter>::default();
+        registry.register("revoked_user_sessions", "User sessions revoked, by cause", revoked_user_sessions.clone());
+        Self { registry, requests, introspection_seconds, revocations, revoked_user_sessions }
+    }
+}
+
+impl Metrics {
+    pub fn record_revocation(&self, revocation: &Revocation) {
+        let labels = CauseLabels { cause: revocation.cause.as_str().to_owned() };
+        self.revocations.get_or_create(&labels).inc();
+        self.revoked_user_sessions.get_or_create(&labels).inc_by(revocation.user_sessions_revoked);
+    }
+
+    pub fn observe_introspection(&self, started: Instant) {
+        self.introspection_seconds.observe(started.elapsed().as_secs_f64());
+    }
+
+    /// The OpenMetrics text exposition.
+    pub fn render(&self) -> Result<String, std::fmt::Error> {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
+        Ok(text)
+    }
+}
+
+/// Route middleware: counts each matched request by its route template.
+pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().to_string();
+    let response = next.run(request).await;
+    let labels = RequestLabels { route, method, status: response.status().as_u16() };
+    metrics.requests.get_or_create(&labels).inc();
+    response
+}

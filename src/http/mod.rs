@@ -1,0 +1,121 @@
+//! The HTTP surface: the only place that knows status codes. `router(state)` is a plain
+//! constructor used by `main` and by tests alike.
+
+mod answer;
+mod auth;
+pub mod error;
+mod extract;
+pub mod metrics;
+mod request_id;
+mod routes;
+pub mod wire;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aide::axum::ApiRouter;
+use aide::openapi::{Info, OpenApi, SecurityScheme};
+use axum::Router;
+use axum::extract::Request;
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE};
+use axum::http::{HeaderName, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::app::App;
+use error::{ApiError, PROBLEM_CONTENT_TYPE};
+use metrics::Metrics;
+
+/// The largest request body accepted.
+pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
+/// How long a request may take before it is answered 408.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Clone)]
+pub struct AppState {
+    pub app: App,
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    pub fn new(app: App) -> Self {
+        Self { app, metrics: Arc::default() }
+    }
+}
+
+fn api_routes() -> ApiRouter<AppState> {
+    ApiRouter::new()
+        .merge(routes::users::router())
+        .merge(routes::user_sessions::router())
+        .merge(routes::introspection::router())
+}
+
+fn finish(routes: ApiRouter<AppState>) -> (Router<AppState>, OpenApi) {
+    aide::generate::infer_responses(true);
+    aide::generate::extract_schemas(true);
+    let mut api = OpenApi {
+        info: Info {
+            title: "Leash".to_owned(),
+            description: Some("A credential broker for AI agents.".to_owned()),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            ..Info::default()
+        },
+        ..OpenApi::default()
+    };
+    let router = routes.finish_api(&mut api);
+    let components = api.components.get_or_insert_with(Default::default);
+    components.security_schemes.insert(
+        auth::SECURITY_SCHEME.to_owned(),
+        aide::openapi::ReferenceOr::Item(SecurityScheme::Http {
+            scheme: "bearer".to_owned(),
+            bearer_format: Some("leash_ak_…".to_owned()),
+            description: Some("An API key; each endpoint names the roles it accepts.".to_owned()),
+            extensions: Default::default(),
+        }),
+    );
+    (router, api)
+}
+
+/// The OpenAPI document of every `/v1` and `/oauth2` endpoint.
+pub fn openapi() -> OpenApi {
+    finish(api_routes()).1
+}
+
+pub fn router(state: AppState) -> Router {
+    let (api, document) = finish(api_routes());
+    let document = Arc::new(serde_json::to_string_pretty(&document).unwrap_or_default());
+    let request_id = HeaderName::from_static(request_id::HEADER);
+    api.merge(routes::operations::router(document))
+        .route_layer(middleware::from_fn_with_state(Arc::clone(&state.metrics), metrics::track))
+        .fallback(|| async { ApiError::for_status(StatusCode::NOT_FOUND) })
+        .with_state(state)
+        // Innermost first: each layer wraps everything above it.
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(middleware::from_fn(problem_for_bare_errors))
+        .layer(middleware::from_fn(request_id::scope))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(TraceLayer::new_for_http())
+        .layer(SetSensitiveRequestHeadersLayer::new([AUTHORIZATION, COOKIE]))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// Turns error responses that a layer or axum itself produced (405, 408, 413, …) into
+/// problem+json, so every failure has the same shape.
+async fn problem_for_bare_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_CONTENT_TYPE.as_bytes()));
+    if (status.is_client_error() || status.is_server_error()) && !is_problem {
+        return ApiError::for_status(status).into_response();
+    }
+    response
+}

@@ -1,0 +1,7 @@
+//! One module per resource, each with its own `router()`. Handlers extract, call one use
+//! case, and convert.
+
+pub mod introspection;
+pub mod operations;
+pub mod user_sessions;
+pub mod users;

@@ -1,0 +1,99 @@
+//! User sessions: create at sign-in, list, revoke one.
+
+use aide::axum::ApiRouter;
+use aide::axum::routing::{get_with, post_with};
+use axum::Json;
+use axum::extract::{Path, State};
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use super::users::UserPath;
+use crate::domain::id::UserSessionId;
+use crate::http::AppState;
+use crate::http::answer::Created;
+use crate::http::auth::AdminKey;
+use crate::http::error::ApiError;
+use crate::http::extract::{ApiQuery, OptionalJson};
+use crate::http::wire::revocations::{RevocationBody, RevokeRequest};
+use crate::http::wire::user_sessions::{
+    CreateUserSessionRequest, CreatedUserSession, ListUserSessionsQuery, StatusFilter, UserSessionBody, UserSessionList,
+};
+use crate::usecase;
+use crate::usecase::user_sessions::{ListFilter, SignIn};
+
+pub fn router() -> ApiRouter<AppState> {
+    ApiRouter::new()
+        .api_route(
+            "/v1/users/{user_id}/sessions",
+            post_with(create_user_session, |op| op.summary("Create a user session at sign-in; the token is shown once"))
+                .get_with(list_user_sessions, |op| op.summary("List a user's sessions, newest first")),
+        )
+        .api_route(
+            "/v1/user-sessions/{session_id}/revoke",
+            post_with(revoke_user_session, |op| op.summary("Revoke one user session")),
+        )
+        .api_route("/v1/user-sessions/{session_id}", get_with(get_user_session, |op| op.summary("Get a user session")))
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct UserSessionPath {
+    session_id: String,
+}
+
+impl UserSessionPath {
+    fn id(&self) -> Result<UserSessionId, ApiError> {
+        UserSessionId::parse(&self.session_id).ok_or(ApiError::not_found("user_session_not_found"))
+    }
+}
+
+async fn create_user_session(
+    State(state): State<AppState>,
+    AdminKey(actor): AdminKey,
+    Path(path): Path<UserPath>,
+    OptionalJson(body): OptionalJson<CreateUserSessionRequest>,
+) -> Result<Created<CreatedUserSession>, ApiError> {
+    let sign_in = SignIn {
+        ip_address: body.ip_address,
+        user_agent: body.user_agent,
+        ttl_seconds: body.ttl_seconds,
+        idle_timeout_seconds: body.idle_timeout_seconds,
+    };
+    let (session, token) = usecase::user_sessions::create(&state.app, &actor, &path.id()?, sign_in).await?;
+    let now = state.app.clock.now();
+    Ok(Created(CreatedUserSession { session: UserSessionBody::new(session, now), token: token.into_exposed() }))
+}
+
+async fn list_user_sessions(
+    State(state): State<AppState>,
+    _: AdminKey,
+    Path(path): Path<UserPath>,
+    ApiQuery(query): ApiQuery<ListUserSessionsQuery>,
+) -> Result<Json<UserSessionList>, ApiError> {
+    let filter = match query.status.unwrap_or_default() {
+        StatusFilter::Active => ListFilter::Active,
+        StatusFilter::All => ListFilter::All,
+    };
+    let page = usecase::user_sessions::list(&state.app, &path.id()?, filter, query.cursor.as_deref(), query.limit).await?;
+    Ok(Json(UserSessionList::new(page, state.app.clock.now())))
+}
+
+async fn get_user_session(
+    State(state): State<AppState>,
+    _: AdminKey,
+    Path(path): Path<UserSessionPath>,
+) -> Result<Json<UserSessionBody>, ApiError> {
+    let session = usecase::user_sessions::get(&state.app, &path.id()?).await?;
+    Ok(Json(UserSessionBody::new(session, state.app.clock.now())))
+}
+
+async fn revoke_user_session(
+    State(state): State<AppState>,
+    AdminKey(actor): AdminKey,
+    Path(path): Path<UserSessionPath>,
+    OptionalJson(body): OptionalJson<RevokeRequest>,
+) -> Result<Json<RevocationBody>, ApiError> {
+    let revocation =
+        usecase::revoke_user_session::revoke_user_session(&state.app, &actor, &path.id()?, body.reason.as_deref()).await?;
+    state.metrics.record_revocation(&revocation);
+    Ok(Json(revocation.into()))
+}

@@ -1,0 +1,11 @@
+//! Leash: a credential broker for AI agents. See `ARCHITECTURE.md` for the map.
+
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod domain;
+pub mod http;
+pub mod store;
+pub mod token_cache;
+pub mod usecase;
+pub mod workers;

@@ -1,0 +1,79 @@
+//! The outbox: one row per change a caller must hear of, written in the transaction that
+//! made the change. Delivery reads it in `seq` order.
+
+use chrono::{DateTime, Utc};
+
+use super::time::{from_ms, to_ms};
+use super::{Db, StoreError, Tx, on_pool, on_tx};
+use crate::domain::actor::Actor;
+use crate::domain::event::EventType;
+use crate::domain::id::{EventId, RevocationId};
+
+/// One `user_session.revoked` event per session `revocation_id` hit, in one statement.
+/// The JSON is assembled in SQL from ids and enum names, which need no escaping.
+pub async fn insert_user_session_revoked(
+    tx: &mut Tx,
+    revocation_id: &RevocationId,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let sql = format!(
+        "INSERT INTO events (id, type, created_at, data) \
+         SELECT 'evt_' || {random}, $2, $3, \
+                '{{\"session\":{{\"kind\":\"user_session\",\"id\":\"' || id || '\"}},\"user_id\":\"' || user_id || \
+                '\",\"revocation_id\":\"' || revocation_id || '\",\"cause\":\"' || revocation_cause || \
+                '\",\"actor\":\"' || $4 || '\"}}' \
+         FROM user_sessions WHERE revocation_id = $1",
+        random = tx.random_hex_sql()
+    );
+    let result = on_tx!(tx, |c| sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(revocation_id.as_str())
+        .bind(EventType::UserSessionRevoked.as_str())
+        .bind(to_ms(now))
+        .bind(actor.label())
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected()))?;
+    Ok(result)
+}
+
+/// An event as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    pub seq: i64,
+    pub id: EventId,
+    pub event_type: String,
+    pub created_at: DateTime<Utc>,
+    pub data: serde_json::Value,
+}
+
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    seq: i64,
+    id: String,
+    r#type: String,
+    created_at: i64,
+    data: String,
+}
+
+/// Events after `after_seq`, oldest first.
+pub async fn list_after(db: &Db, after_seq: i64, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
+    let rows = on_pool!(db, |c| sqlx::query_as::<_, EventRow>(
+        "SELECT seq, id, type, created_at, data FROM events WHERE seq > $1 ORDER BY seq LIMIT $2"
+    )
+    .bind(after_seq)
+    .bind(i64::from(limit))
+    .fetch_all(c)
+    .await)?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(StoredEvent {
+                seq: row.seq,
+                id: EventId::from_stored(row.id),
+                event_type: row.r#type,
+                created_at: from_ms(row.created_at)?,
+                data: serde_json::from_str(&row.data).map_err(|e| StoreError::Corrupt(format!("event data: {e}")))?,
+            })
+        })
+        .collect()
+}

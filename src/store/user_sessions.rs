@@ -1,0 +1,252 @@
+//! User sessions: insert, look up by token hash, list, record use, and revoke by selector
+//! in one set-based statement.
+
+use chrono::{DateTime, Utc};
+
+use super::time::{delta_from_ms, from_ms, to_ms};
+use super::{Db, StoreError, Tx, on_pool, on_tx};
+use crate::domain::id::{RevocationId, UserId, UserSessionId};
+use crate::domain::revocation::{RevocationCause, UserSessionSelector};
+use crate::domain::token::TokenHash;
+use crate::domain::user::UserStatus;
+use crate::domain::user_session::{RevokedMark, UserSession, Validity};
+
+const COLUMNS: &str = "id, user_id, status, ip_address, user_agent, created_at, last_seen_at, \
+                       expires_at, idle_timeout_ms, revoked_at, revocation_id, revocation_cause";
+
+/// Rows written per multi-row `INSERT` when seeding many sessions at once.
+const INSERT_CHUNK: usize = 500;
+
+/// A session to store, with the hash of its token.
+#[derive(Debug, Clone)]
+pub struct NewUserSession {
+    pub session: UserSession,
+    pub token_hash: TokenHash,
+}
+
+#[derive(sqlx::FromRow)]
+struct UserSessionRow {
+    id: String,
+    user_id: String,
+    status: String,
+    ip_address: Option<String>,
+    user_agent: Option<String>,
+    created_at: i64,
+    last_seen_at: i64,
+    expires_at: i64,
+    idle_timeout_ms: i64,
+    revoked_at: Option<i64>,
+    revocation_id: Option<String>,
+    revocation_cause: Option<String>,
+}
+
+fn cause(raw: &str) -> Result<RevocationCause, StoreError> {
+    RevocationCause::parse(raw).ok_or_else(|| StoreError::Corrupt(format!("revocation cause {raw}")))
+}
+
+impl TryFrom<UserSessionRow> for UserSession {
+    type Error = StoreError;
+
+    fn try_from(row: UserSessionRow) -> Result<Self, StoreError> {
+        let revoked = match (row.status.as_str(), row.revoked_at, row.revocation_id, row.revocation_cause) {
+            ("active", ..) => None,
+            ("revoked", Some(at), Some(id), Some(raw_cause)) => Some(RevokedMark {
+                at: from_ms(at)?,
+                revocation_id: RevocationId::from_stored(id),
+                cause: cause(&raw_cause)?,
+            }),
+            (status, ..) => return Err(StoreError::Corrupt(format!("user session status {status}"))),
+        };
+        Ok(UserSession {
+            id: UserSessionId::from_stored(row.id),
+            user_id: UserId::from_stored(row.user_id),
+            ip_address: row.ip_address,
+            user_agent: row.user_agent,
+            created_at: from_ms(row.created_at)?,
+            last_seen_at: from_ms(row.last_seen_at)?,
+            expires_at: from_ms(row.expires_at)?,
+            idle_timeout: delta_from_ms(row.idle_timeout_ms),
+            revoked,
+        })
+    }
+}
+
+/// Inserts sessions with multi-row `INSERT`s. Sessions are always created active.
+pub async fn insert(tx: &mut Tx, sessions: &[NewUserSession]) -> Result<(), StoreError> {
+    for chunk in sessions.chunks(INSERT_CHUNK) {
+        let values = (0..chunk.len())
+            .map(|i| {
+                let p = i * 9;
+                format!(
+                    "(${}, ${}, ${}, 'active', ${}, ${}, ${}, ${}, ${}, ${})",
+                    p + 1, p + 2, p + 3, p + 4, p + 5, p + 6, p + 7, p + 8, p + 9
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO user_sessions (id, user_id, token_hash, status, ip_address, user_agent, \
+             created_at, last_seen_at, expires_at, idle_timeout_ms) VALUES {values}"
+        );
+        on_tx!(tx, |c| {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for new in chunk {
+                let s = &new.session;
+                query = query
+                    .bind(s.id.as_str())
+                    .bind(s.user_id.as_str())
+                    .bind(new.token_hash.as_bytes().as_slice())
+                    .bind(s.ip_address.as_deref())
+                    .bind(s.user_agent.as_deref())
+                    .bind(to_ms(s.created_at))
+                    .bind(to_ms(s.last_seen_at))
+                    .bind(to_ms(s.expires_at))
+                    .bind(s.idle_timeout.num_milliseconds());
+            }
+            query.execute(c).await.map(|done| done.rows_affected())
+        })?;
+    }
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct ValidityRow {
+    id: String,
+    user_id: String,
+    status: String,
+    created_at: i64,
+    last_seen_at: i64,
+    expires_at: i64,
+    idle_timeout_ms: i64,
+    revocation_cause: Option<String>,
+    user_status: String,
+}
+
+/// What introspection needs to judge a token, and when the session was last seen.
+pub async fn find_validity(db: &Db, hash: &TokenHash) -> Result<Option<(Validity, DateTime<Utc>)>, StoreError> {
+    let row = on_pool!(db, |c| sqlx::query_as::<_, ValidityRow>(
+        "SELECT s.id, s.user_id, s.status, s.created_at, s.last_seen_at, s.expires_at, s.idle_timeout_ms, \
+                s.revocation_cause, u.status AS user_status \
+         FROM user_sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1"
+    )
+    .bind(hash.as_bytes().as_slice())
+    .fetch_optional(c)
+    .await)?;
+    let Some(row) = row else { return Ok(None) };
+    let revoked = match (row.status.as_str(), row.revocation_cause) {
+        ("active", _) => None,
+        ("revoked", Some(raw)) => Some(cause(&raw)?),
+        (status, _) => return Err(StoreError::Corrupt(format!("user session status {status}"))),
+    };
+    let validity = Validity {
+        session_id: UserSessionId::from_stored(row.id),
+        user_id: UserId::from_stored(row.user_id),
+        created_at: from_ms(row.created_at)?,
+        expires_at: from_ms(row.expires_at)?,
+        idle_timeout: delta_from_ms(row.idle_timeout_ms),
+        revoked,
+        user_status: UserStatus::parse(&row.user_status)
+            .ok_or_else(|| StoreError::Corrupt(format!("user status {}", row.user_status)))?,
+    };
+    Ok(Some((validity, from_ms(row.last_seen_at)?)))
+}
+
+/// Records that the session was used at `at` (never moves `last_seen_at` backwards).
+pub async fn record_use(db: &Db, id: &UserSessionId, at: DateTime<Utc>) -> Result<(), StoreError> {
+    on_pool!(db, |c| sqlx::query("UPDATE user_sessions SET last_seen_at = $1 WHERE id = $2 AND last_seen_at < $1")
+        .bind(to_ms(at))
+        .bind(id.as_str())
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn get(db: &Db, id: &UserSessionId) -> Result<Option<UserSession>, StoreError> {
+    let row = on_pool!(db, |c| sqlx::query_as::<_, UserSessionRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM user_sessions WHERE id = $1"
+    )))
+    .bind(id.as_str())
+    .fetch_optional(c)
+    .await)?;
+    row.map(UserSession::try_from).transpose()
+}
+
+/// The user a session belongs to, read inside a write transaction.
+pub async fn owner(tx: &mut Tx, id: &UserSessionId) -> Result<Option<UserId>, StoreError> {
+    let owner: Option<String> = on_tx!(tx, |c| sqlx::query_scalar("SELECT user_id FROM user_sessions WHERE id = $1")
+        .bind(id.as_str())
+        .fetch_optional(c)
+        .await)?;
+    Ok(owner.map(UserId::from_stored))
+}
+
+/// Which of a user's sessions to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListFilter {
+    /// Not revoked, not expired, not idle at `now`.
+    Active,
+    All,
+}
+
+/// A user's sessions, newest first, after `after` (a session id), at most `limit`.
+pub async fn list(
+    db: &Db,
+    user_id: &UserId,
+    filter: ListFilter,
+    now: DateTime<Utc>,
+    after: Option<&str>,
+    limit: u32,
+) -> Result<Vec<UserSession>, StoreError> {
+    let live = match filter {
+        ListFilter::Active => "AND status = 'active' AND expires_at > $4 AND last_seen_at + idle_timeout_ms > $4",
+        ListFilter::All => "",
+    };
+    let sql = format!(
+        "SELECT {COLUMNS} FROM user_sessions WHERE user_id = $1 AND ($2 = '' OR id < $2) {live} \
+         ORDER BY id DESC LIMIT $3"
+    );
+    let rows = on_pool!(db, |c| {
+        let query = sqlx::query_as::<_, UserSessionRow>(sqlx::AssertSqlSafe(sql))
+            .bind(user_id.as_str())
+            .bind(after.unwrap_or(""))
+            .bind(i64::from(limit));
+        let query = match filter {
+            ListFilter::Active => query.bind(to_ms(now)),
+            ListFilter::All => query,
+        };
+        query.fetch_all(c).await
+    })?;
+    rows.into_iter().map(UserSession::try_from).collect()
+}
+
+/// Marks every session `selector` names that is still active at `now` as revoked by
+/// `revocation_id`, in one statement. Returns how many it hit.
+pub async fn revoke(
+    tx: &mut Tx,
+    selector: &UserSessionSelector,
+    revocation_id: &RevocationId,
+    cause: RevocationCause,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    const SET: &str = "UPDATE user_sessions SET status = 'revoked', revoked_at = $1, revocation_id = $2, \
+                       revocation_cause = $3 WHERE status = 'active' AND expires_at > $1";
+    let sql = match selector {
+        UserSessionSelector::One(_) => format!("{SET} AND id = $4"),
+        UserSessionSelector::AllOfUser { .. } => format!("{SET} AND user_id = $4 AND id <> $5"),
+    };
+    let result = on_tx!(tx, |c| {
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(to_ms(now))
+            .bind(revocation_id.as_str())
+            .bind(cause.as_str());
+        let query = match selector {
+            UserSessionSelector::One(id) => query.bind(id.as_str()),
+            UserSessionSelector::AllOfUser { user_id, except } => query
+                .bind(user_id.as_str())
+                .bind(except.as_ref().map_or("", UserSessionId::as_str)),
+        };
+        query.execute(c).await.map(|done| done.rows_affected())
+    })?;
+    Ok(result)
+}

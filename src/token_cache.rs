@@ -1,0 +1,249 @@
+//! The introspection cache: token hash → what decides the session's validity.
+//!
+//! It keeps invariant 4 of DESIGN.md:
+//! - the instance that serves a revoke invalidates the user's entries after its commit
+//!   and before it answers, so it never again answers "active" for a token it hit;
+//! - other instances drop the same entries when the commit's NOTIFY arrives;
+//! - a lookup that read the database before an invalidation cannot put its (possibly
+//!   stale) answer into the cache afterwards: inserts carry the generation they started
+//!   from and are refused if any invalidation happened since;
+//! - while the notification connection is down the cache is not trusted at all (every
+//!   lookup goes to the database), and it is emptied when trust is restored.
+//!
+//! Only facts that never change back are cached: a session's expiry and idle timeout are
+//! fixed, and revocation is final. Last use is tracked here and written to the database
+//! at most once per [`LAST_SEEN_WRITE_INTERVAL`].
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::id::UserId;
+use crate::domain::invalidation::Invalidation;
+use crate::domain::token::TokenHash;
+use crate::domain::user_session::{LAST_SEEN_WRITE_INTERVAL, Validity};
+
+/// A cached session: its validity facts and its last use.
+#[derive(Debug)]
+pub struct CachedUserSession {
+    pub validity: Validity,
+    last_seen_ms: AtomicI64,
+    last_written_ms: AtomicI64,
+}
+
+impl CachedUserSession {
+    pub fn new(validity: Validity, last_seen_at: DateTime<Utc>) -> Self {
+        let ms = last_seen_at.timestamp_millis();
+        Self { validity, last_seen_ms: AtomicI64::new(ms), last_written_ms: AtomicI64::new(ms) }
+    }
+
+    pub fn last_seen_at(&self) -> DateTime<Utc> {
+        DateTime::from_timestamp_millis(self.last_seen_ms.load(Ordering::Relaxed)).unwrap_or_default()
+    }
+
+    /// Records a use at `now`. Returns true for exactly one caller per write interval:
+    /// that caller writes `last_seen_at` to the database.
+    pub fn record_use(&self, now: DateTime<Utc>) -> bool {
+        let now_ms = now.timestamp_millis();
+        self.last_seen_ms.fetch_max(now_ms, Ordering::Relaxed);
+        let written = self.last_written_ms.load(Ordering::Relaxed);
+        now_ms - written >= LAST_SEEN_WRITE_INTERVAL.num_milliseconds()
+            && self
+                .last_written_ms
+                .compare_exchange(written, now_ms, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+    }
+}
+
+/// The answer of [`TokenCache::get`].
+pub enum Lookup {
+    Hit(Arc<CachedUserSession>),
+    /// Not cached: read the database, then offer the result with this generation.
+    Miss { generation: u64 },
+}
+
+#[derive(Debug)]
+pub struct TokenCache {
+    state: RwLock<State>,
+    capacity: usize,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    trusted: bool,
+    generation: u64,
+    entries: HashMap<TokenHash, Arc<CachedUserSession>>,
+    by_user: HashMap<UserId, Vec<TokenHash>>,
+}
+
+impl State {
+    fn forget_everything(&mut self) {
+        self.generation += 1;
+        self.entries.clear();
+        self.by_user.clear();
+    }
+}
+
+impl TokenCache {
+    /// A cache of at most `capacity` tokens, trusted from the start (`trusted = false`
+    /// waits for [`TokenCache::resync`], for an instance that must first listen).
+    pub fn new(capacity: usize, trusted: bool) -> Self {
+        Self { state: RwLock::new(State { trusted, ..State::default() }), capacity }
+    }
+
+    pub fn get(&self, hash: &TokenHash) -> Lookup {
+        let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
+        match state.entries.get(hash) {
+            Some(entry) if state.trusted => Lookup::Hit(Arc::clone(entry)),
+            _ => Lookup::Miss { generation: state.generation },
+        }
+    }
+
+    /// Caches `entry` unless the cache is untrusted or anything was invalidated since
+    /// `generation` was read. A full cache is emptied first: a bounded cache that
+    /// restarts cold is simpler than an eviction order, and misses only cost a read.
+    pub fn offer(&self, generation: u64, hash: TokenHash, entry: Arc<CachedUserSession>) {
+        let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        if !state.trusted || state.generation != generation {
+            return;
+        }
+        if state.entries.len() >= self.capacity {
+            state.forget_everything();
+        }
+        state.by_user.entry(entry.validity.user_id.clone()).or_default().push(hash);
+        state.entries.insert(hash, entry);
+    }
+
+    /// Drops what `message` says may be stale.
+    pub fn invalidate(&self, message: &Invalidation) {
+        let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        state.generation += 1;
+        match message {
+            Invalidation::User(user_id) => {
+                for hash in state.by_user.remove(user_id).unwrap_or_default() {
+                    state.entries.remove(&hash);
+                }
+            }
+        }
+    }
+
+    /// Stops trusting anything cached: changes may have been missed.
+    pub fn distrust(&self) {
+        let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        state.trusted = false;
+        state.forget_everything();
+    }
+
+    /// Starts over empty and trusted; called once the instance hears every change again.
+    pub fn resync(&self) {
+        let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        state.forget_everything();
+        state.trusted = true;
+    }
+
+    pub fn is_trusted(&self) -> bool {
+        self.state.read().unwrap_or_else(PoisonError::into_inner).trusted
+    }
+
+    pub fn len(&self) -> usize {
+        self.state.read().unwrap_or_else(PoisonError::into_inner).entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeDelta;
+
+    use super::*;
+    use crate::domain::id::UserSessionId;
+    use crate::domain::user::UserStatus;
+
+    fn entry(user: &UserId) -> Arc<CachedUserSession> {
+        let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        Arc::new(CachedUserSession::new(
+            Validity {
+                session_id: UserSessionId::generate(),
+                user_id: user.clone(),
+                created_at: at,
+                expires_at: at + TimeDelta::hours(1),
+                idle_timeout: TimeDelta::minutes(10),
+                revoked: None,
+                user_status: UserStatus::Active,
+            },
+            at,
+        ))
+    }
+
+    fn generation(cache: &TokenCache, hash: &TokenHash) -> u64 {
+        match cache.get(hash) {
+            Lookup::Miss { generation } => generation,
+            Lookup::Hit(_) => panic!("expected a miss"),
+        }
+    }
+
+    #[test]
+    fn a_lookup_that_raced_an_invalidation_is_not_cached() {
+        let cache = TokenCache::new(10, true);
+        let user = UserId::generate();
+        let hash = TokenHash::of("leash_ust_a");
+        let before = generation(&cache, &hash);
+        cache.invalidate(&Invalidation::User(user.clone()));
+        cache.offer(before, hash, entry(&user));
+        assert!(matches!(cache.get(&hash), Lookup::Miss { .. }));
+    }
+
+    #[test]
+    fn invalidating_a_user_drops_only_their_tokens() {
+        let cache = TokenCache::new(10, true);
+        let (alice, bob) = (UserId::generate(), UserId::generate());
+        let (a, b) = (TokenHash::of("leash_ust_a"), TokenHash::of("leash_ust_b"));
+        cache.offer(generation(&cache, &a), a, entry(&alice));
+        cache.offer(generation(&cache, &b), b, entry(&bob));
+        cache.invalidate(&Invalidation::User(alice));
+        assert!(matches!(cache.get(&a), Lookup::Miss { .. }));
+        assert!(matches!(cache.get(&b), Lookup::Hit(_)));
+    }
+
+    #[test]
+    fn an_untrusted_cache_answers_nothing_until_resynchronised() {
+        let cache = TokenCache::new(10, true);
+        let user = UserId::generate();
+        let a = TokenHash::of("leash_ust_a");
+        cache.offer(generation(&cache, &a), a, entry(&user));
+        cache.distrust();
+        assert!(matches!(cache.get(&a), Lookup::Miss { .. }));
+        cache.offer(generation(&cache, &a), a, entry(&user));
+        assert!(cache.is_empty());
+        cache.resync();
+        cache.offer(generation(&cache, &a), a, entry(&user));
+        assert!(matches!(cache.get(&a), Lookup::Hit(_)));
+    }
+
+    #[test]
+    fn a_full_cache_starts_over() {
+        let cache = TokenCache::new(2, true);
+        let user = UserId::generate();
+        for name in ["a", "b", "c"] {
+            let hash = TokenHash::of(name);
+            cache.offer(generation(&cache, &hash), hash, entry(&user));
+        }
+        assert_eq!(cache.len(), 1);
+    }
+
+    #[test]
+    fn last_use_is_written_once_per_interval() {
+        let user = UserId::generate();
+        let cached = entry(&user);
+        let start = cached.last_seen_at();
+        assert!(!cached.record_use(start + TimeDelta::seconds(30)));
+        assert!(cached.record_use(start + TimeDelta::seconds(61)));
+        assert!(!cached.record_use(start + TimeDelta::seconds(62)));
+        assert_eq!(cached.last_seen_at(), start + TimeDelta::seconds(62));
+    }
+}

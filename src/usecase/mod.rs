@@ -1,0 +1,15 @@
+//! One function per user-visible act. Each opens its transaction, writes the state
+//! change with its audit entry and outbox events, commits once, and only then touches
+//! in-process caches. None holds a transaction across an upstream call.
+
+pub mod api_keys;
+mod error;
+pub mod introspect;
+mod revoke_user_sessions;
+pub mod revoke_user_session;
+pub mod set_user_status;
+pub mod sign_out_everywhere;
+pub mod user_sessions;
+pub mod users;
+
+pub use error::UsecaseError;

@@ -1,0 +1,27 @@
+//! Revoking one user session (one device signs out).
+
+use crate::app::App;
+use crate::domain::actor::Actor;
+use crate::domain::id::UserSessionId;
+use crate::domain::revocation::{self, Revocation, RevocationCause, UserSessionSelector};
+use crate::store;
+use crate::usecase::UsecaseError;
+use crate::usecase::revoke_user_sessions::{forget_cached, revoke_in};
+
+/// Revokes the session if it is still active; revoking it again revokes nothing and
+/// answers a revocation that hit zero sessions.
+pub async fn revoke_user_session(
+    app: &App,
+    actor: &Actor,
+    id: &UserSessionId,
+    reason: Option<&str>,
+) -> Result<Revocation, UsecaseError> {
+    let reason = revocation::reason(reason).map_err(|reason| UsecaseError::TextRefused { field: "reason", reason })?;
+    let mut tx = app.db.begin().await?;
+    let user_id = store::user_sessions::owner(&mut tx, id).await?.ok_or(UsecaseError::UserSessionNotFound)?;
+    let selector = UserSessionSelector::One(id.clone());
+    let revocation = revoke_in(&mut tx, app, actor, RevocationCause::UserSessionRevoked, &user_id, &selector, reason).await?;
+    tx.commit().await?;
+    forget_cached(app, &user_id);
+    Ok(revocation)
+}

@@ -1,0 +1,52 @@
+//! The revocation core every revoking act shares: inside the caller's transaction it
+//! records the act, revokes what the selector names in one statement, writes one outbox
+//! event per revoked session and one audit entry for the act, and tells the other
+//! instances. After the caller commits, [`forget_cached`] drops this instance's cached
+//! tokens before the act is answered.
+
+use crate::app::App;
+use crate::domain::actor::Actor;
+use crate::domain::audit::{AuditAction, AuditEntry};
+use crate::domain::id::{RevocationId, UserId};
+use crate::domain::invalidation::Invalidation;
+use crate::domain::revocation::{Revocation, RevocationCause, UserSessionSelector};
+use crate::store::{self, Tx};
+use crate::usecase::UsecaseError;
+
+pub(super) async fn revoke_in(
+    tx: &mut Tx,
+    app: &App,
+    actor: &Actor,
+    cause: RevocationCause,
+    user_id: &UserId,
+    selector: &UserSessionSelector,
+    reason: Option<String>,
+) -> Result<Revocation, UsecaseError> {
+    let now = app.clock.now();
+    let mut revocation = Revocation {
+        id: RevocationId::generate(),
+        cause,
+        actor: actor.label(),
+        reason,
+        user_sessions_revoked: 0,
+        agent_sessions_revoked: 0,
+        created_at: now,
+    };
+    store::revocations::insert(tx, &revocation, selector).await?;
+    revocation.user_sessions_revoked = store::user_sessions::revoke(tx, selector, &revocation.id, cause, now).await?;
+    store::revocations::set_counts(tx, &revocation).await?;
+    store::events::insert_user_session_revoked(tx, &revocation.id, actor, now).await?;
+    let target = match selector {
+        UserSessionSelector::One(id) => id.to_string(),
+        UserSessionSelector::AllOfUser { user_id, .. } => user_id.to_string(),
+    };
+    let entry = AuditEntry::new(actor, AuditAction::UserSessionsRevoked, target, now).for_revocation(cause, revocation.id.clone());
+    store::audit::append(tx, &entry).await?;
+    store::invalidation::announce(tx, &Invalidation::User(user_id.clone())).await?;
+    Ok(revocation)
+}
+
+/// Drops this instance's cached tokens of `user_id`; call after the commit.
+pub(super) fn forget_cached(app: &App, user_id: &UserId) {
+    app.tokens.invalidate(&Invalidation::User(user_id.clone()));
+}

@@ -1,0 +1,69 @@
+//! Hears the other instances' invalidations (PostgreSQL LISTEN) and applies them to this
+//! instance's token cache. Whenever the connection may have missed a message, the cache
+//! is distrusted until the listener is connected again, then emptied and trusted.
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::app::App;
+use crate::store::invalidation::{Heard, Listener};
+
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// Runs until `shutdown` turns true. Returns at once on SQLite.
+pub async fn run(app: App, mut shutdown: watch::Receiver<bool>) {
+    let heartbeat = app.settings.invalidation_heartbeat;
+    let mut backoff = Duration::from_millis(50);
+    let mut listener = loop {
+        match Listener::connect(&app.db).await {
+            Ok(None) => return,
+            Ok(Some(listener)) => break listener,
+            Err(error) => {
+                tracing::warn!(%error, "invalidation listener cannot connect; the token cache stays off");
+                if sleep_or_shutdown(backoff, &mut shutdown).await {
+                    return;
+                }
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    };
+    app.tokens.resync();
+    tracing::info!("invalidation listener connected; token cache on");
+    loop {
+        let heard = tokio::select! {
+            heard = listener.next(heartbeat) => heard,
+            _ = shutdown.changed() => return,
+        };
+        match heard {
+            Ok(Heard::Message(message)) => app.tokens.invalidate(&message),
+            Ok(Heard::Quiet) if !app.tokens.is_trusted() => {
+                app.tokens.resync();
+                tracing::info!("invalidation listener reconnected; token cache on");
+            }
+            Ok(Heard::Quiet) => {}
+            Ok(Heard::Reconnected) => {
+                app.tokens.resync();
+                tracing::warn!("invalidation listener reconnected after a drop; token cache emptied");
+            }
+            Err(error) => {
+                app.tokens.distrust();
+                tracing::warn!(%error, "invalidation listener lost its connection; token cache off");
+                if sleep_or_shutdown(backoff, &mut shutdown).await {
+                    return;
+                }
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                continue;
+            }
+        }
+        backoff = Duration::from_millis(50);
+    }
+}
+
+/// Sleeps; true if shutdown came first.
+async fn sleep_or_shutdown(duration: Duration, shutdown: &mut watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(duration) => false,
+        _ = shutdown.changed() => true,
+    }
+}

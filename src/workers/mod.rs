@@ -1,0 +1,3 @@
+//! Background loops. Each owns one concern and stops when the shutdown signal fires.
+
+pub mod invalidation_listener;
