@@ -27,7 +27,10 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            user_session_lifetime: Lifetime { ttl: TimeDelta::days(30), idle_timeout: TimeDelta::days(7) },
+            user_session_lifetime: Lifetime {
+                ttl: TimeDelta::days(30),
+                idle_timeout: TimeDelta::days(7),
+            },
             token_cache_capacity: 1 << 20,
             invalidation_heartbeat: Duration::from_secs(1),
         }

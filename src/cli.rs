@@ -22,13 +22,28 @@ use crate::workers;
 #[command(name = "leash", version, about = "A credential broker for AI agents")]
 pub struct Cli {
     /// `sqlite://<file>` (created if missing) or `postgres://…`.
-    #[arg(long, env = "LEASH_DATABASE_URL", default_value = "sqlite://leash.db", global = true)]
+    #[arg(
+        long,
+        env = "LEASH_DATABASE_URL",
+        default_value = "sqlite://leash.db",
+        global = true
+    )]
     pub database_url: String,
     /// Address to listen on.
-    #[arg(long, env = "LEASH_LISTEN", default_value = "127.0.0.1:8080", global = true)]
+    #[arg(
+        long,
+        env = "LEASH_LISTEN",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
     pub listen: SocketAddr,
     /// Log filter (tracing-subscriber `EnvFilter` syntax).
-    #[arg(long, env = "LEASH_LOG", default_value = "info,sqlx=warn", global = true)]
+    #[arg(
+        long,
+        env = "LEASH_LOG",
+        default_value = "info,sqlx=warn",
+        global = true
+    )]
     pub log: String,
     /// Default absolute lifetime of a user session, in seconds.
     #[arg(long, env = "LEASH_USER_SESSION_TTL_SECONDS", default_value_t = 30 * 24 * 3600, global = true)]
@@ -99,11 +114,18 @@ impl Cli {
             idle_timeout: TimeDelta::seconds(self.user_session_idle_timeout_seconds),
         };
         // The same rule as a caller's request, so defaults are never outside it.
-        let lifetime = Lifetime::requested(None, None, defaults).map_err(|e| CliError::Config(e.to_string()))?;
+        let lifetime = Lifetime::requested(None, None, defaults)
+            .map_err(|e| CliError::Config(e.to_string()))?;
         if lifetime.idle_timeout != defaults.idle_timeout {
-            return Err(CliError::Config("the idle timeout must not exceed the session lifetime".to_owned()));
+            return Err(CliError::Config(
+                "the idle timeout must not exceed the session lifetime".to_owned(),
+            ));
         }
-        Ok(Settings { user_session_lifetime: lifetime, token_cache_capacity: self.token_cache_capacity.max(1), ..Settings::default() })
+        Ok(Settings {
+            user_session_lifetime: lifetime,
+            token_cache_capacity: self.token_cache_capacity.max(1),
+            ..Settings::default()
+        })
     }
 
     async fn open(&self) -> Result<App, CliError> {
@@ -122,7 +144,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Keys(KeysCommand::Create { role }) => {
             let app = cli.open().await?;
-            let (key, secret) = usecase::api_keys::create(&app, &Actor::operator(), (*role).into()).await?;
+            let (key, secret) =
+                usecase::api_keys::create(&app, &Actor::operator(), (*role).into()).await?;
             tracing::info!(key_id = %key.id, role = key.role.as_str(), "API key created");
             println!("{}", secret.expose());
         }
@@ -134,11 +157,17 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
 async fn serve(cli: &Cli) -> Result<(), CliError> {
     let app = cli.open().await?;
     if let Some((key, secret)) = usecase::api_keys::create_first_admin_key(&app).await? {
-        println!("No API key existed, so an admin key was created ({}). It is shown this once:", key.id);
+        println!(
+            "No API key existed, so an admin key was created ({}). It is shown this once:",
+            key.id
+        );
         println!("{}", secret.expose());
     }
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let listener_task = tokio::spawn(workers::invalidation_listener::run(app.clone(), shutdown_rx.clone()));
+    let listener_task = tokio::spawn(workers::invalidation_listener::run(
+        app.clone(),
+        shutdown_rx.clone(),
+    ));
     let tcp = tokio::net::TcpListener::bind(cli.listen).await?;
     tracing::info!(listen = %tcp.local_addr()?, backend = ?app.db.backend(), "leash is serving");
     let router = http::router(AppState::new(app.clone()));
@@ -158,14 +187,15 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(term) => term,
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGTERM; Ctrl-C still works");
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot listen for SIGTERM; Ctrl-C still works");
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

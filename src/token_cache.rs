@@ -36,11 +36,16 @@ pub struct CachedUserSession {
 impl CachedUserSession {
     pub fn new(validity: Validity, last_seen_at: DateTime<Utc>) -> Self {
         let ms = last_seen_at.timestamp_millis();
-        Self { validity, last_seen_ms: AtomicI64::new(ms), last_written_ms: AtomicI64::new(ms) }
+        Self {
+            validity,
+            last_seen_ms: AtomicI64::new(ms),
+            last_written_ms: AtomicI64::new(ms),
+        }
     }
 
     pub fn last_seen_at(&self) -> DateTime<Utc> {
-        DateTime::from_timestamp_millis(self.last_seen_ms.load(Ordering::Relaxed)).unwrap_or_default()
+        DateTime::from_timestamp_millis(self.last_seen_ms.load(Ordering::Relaxed))
+            .unwrap_or_default()
     }
 
     /// Records a use at `now`. Returns true for exactly one caller per write interval:
@@ -61,7 +66,9 @@ impl CachedUserSession {
 pub enum Lookup {
     Hit(Arc<CachedUserSession>),
     /// Not cached: read the database, then offer the result with this generation.
-    Miss { generation: u64 },
+    Miss {
+        generation: u64,
+    },
 }
 
 #[derive(Debug)]
@@ -90,14 +97,22 @@ impl TokenCache {
     /// A cache of at most `capacity` tokens, trusted from the start (`trusted = false`
     /// waits for [`TokenCache::resync`], for an instance that must first listen).
     pub fn new(capacity: usize, trusted: bool) -> Self {
-        Self { state: RwLock::new(State { trusted, ..State::default() }), capacity }
+        Self {
+            state: RwLock::new(State {
+                trusted,
+                ..State::default()
+            }),
+            capacity,
+        }
     }
 
     pub fn get(&self, hash: &TokenHash) -> Lookup {
         let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
         match state.entries.get(hash) {
             Some(entry) if state.trusted => Lookup::Hit(Arc::clone(entry)),
-            _ => Lookup::Miss { generation: state.generation },
+            _ => Lookup::Miss {
+                generation: state.generation,
+            },
         }
     }
 
@@ -112,7 +127,11 @@ impl TokenCache {
         if state.entries.len() >= self.capacity {
             state.forget_everything();
         }
-        state.by_user.entry(entry.validity.user_id.clone()).or_default().push(hash);
+        state
+            .by_user
+            .entry(entry.validity.user_id.clone())
+            .or_default()
+            .push(hash);
         state.entries.insert(hash, entry);
     }
 
@@ -144,11 +163,18 @@ impl TokenCache {
     }
 
     pub fn is_trusted(&self) -> bool {
-        self.state.read().unwrap_or_else(PoisonError::into_inner).trusted
+        self.state
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .trusted
     }
 
     pub fn len(&self) -> usize {
-        self.state.read().unwrap_or_else(PoisonError::into_inner).entries.len()
+        self.state
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entries
+            .len()
     }
 
     pub fn is_empty(&self) -> bool {

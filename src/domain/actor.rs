@@ -19,11 +19,17 @@ pub enum Principal {
 
 impl Actor {
     pub fn api_key(id: ApiKeyId, request_id: Option<String>) -> Self {
-        Self { principal: Principal::ApiKey(id), request_id }
+        Self {
+            principal: Principal::ApiKey(id),
+            request_id,
+        }
     }
 
     pub fn operator() -> Self {
-        Self { principal: Principal::Operator, request_id: None }
+        Self {
+            principal: Principal::Operator,
+            request_id: None,
+        }
     }
 
     /// The principal as one stable string (`key_…` or `operator`).

@@ -44,7 +44,12 @@ pub struct AuditEntry {
 }
 
 impl AuditEntry {
-    pub fn new(actor: &Actor, action: AuditAction, target: impl Into<String>, at: DateTime<Utc>) -> Self {
+    pub fn new(
+        actor: &Actor,
+        action: AuditAction,
+        target: impl Into<String>,
+        at: DateTime<Utc>,
+    ) -> Self {
         Self {
             id: AuditEntryId::generate(),
             at,

@@ -31,7 +31,10 @@ impl Cursor {
         let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| CursorInvalid)?;
         let text = String::from_utf8(bytes).map_err(|_| CursorInvalid)?;
         let key = text.strip_prefix(CURSOR_VERSION).ok_or(CursorInvalid)?;
-        if key.is_empty() || key.len() > 200 || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        if key.is_empty()
+            || key.len() > 200
+            || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
             return Err(CursorInvalid);
         }
         Ok(Self(key.to_owned()))
@@ -77,7 +80,9 @@ impl<T> Page<T> {
     pub fn from_overfetch(mut items: Vec<T>, size: PageSize, key: impl Fn(&T) -> &str) -> Self {
         let more = items.len() > size.get() as usize;
         items.truncate(size.get() as usize);
-        let next = more.then(|| items.last().map(|last| Cursor::after(key(last)))).flatten();
+        let next = more
+            .then(|| items.last().map(|last| Cursor::after(key(last))))
+            .flatten();
         Self { items, next }
     }
 }
@@ -91,8 +96,14 @@ mod tests {
         let cursor = Cursor::after("uss_0123");
         assert_eq!(Cursor::decode(&cursor.encode()), Ok(cursor));
         assert_eq!(Cursor::decode("not base64!"), Err(CursorInvalid));
-        assert_eq!(Cursor::decode(&URL_SAFE_NO_PAD.encode("v1:x' OR 1=1")), Err(CursorInvalid));
-        assert_eq!(Cursor::decode(&URL_SAFE_NO_PAD.encode("uss_0123")), Err(CursorInvalid));
+        assert_eq!(
+            Cursor::decode(&URL_SAFE_NO_PAD.encode("v1:x' OR 1=1")),
+            Err(CursorInvalid)
+        );
+        assert_eq!(
+            Cursor::decode(&URL_SAFE_NO_PAD.encode("uss_0123")),
+            Err(CursorInvalid)
+        );
     }
 
     #[test]

@@ -47,15 +47,25 @@ impl RevocationCause {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UserSessionSelector {
     One(UserSessionId),
-    AllOfUser { user_id: UserId, except: Option<UserSessionId> },
+    AllOfUser {
+        user_id: UserId,
+        except: Option<UserSessionId>,
+    },
 }
 
 impl UserSessionSelector {
     /// What the cascade table says `cause` revokes for this user.
-    pub fn for_user(cause: RevocationCause, user_id: UserId, except: Option<UserSessionId>) -> Self {
+    pub fn for_user(
+        cause: RevocationCause,
+        user_id: UserId,
+        except: Option<UserSessionId>,
+    ) -> Self {
         match cause {
             // Disabling keeps nothing, not even the session that asked.
-            RevocationCause::UserDisabled => Self::AllOfUser { user_id, except: None },
+            RevocationCause::UserDisabled => Self::AllOfUser {
+                user_id,
+                except: None,
+            },
             _ => Self::AllOfUser { user_id, except },
         }
     }
@@ -75,7 +85,8 @@ pub struct Revocation {
 
 /// Checks the free-text reason a caller may give for a revocation.
 pub fn reason(raw: Option<&str>) -> Result<Option<String>, TextRefused> {
-    raw.map(|r| text::optional(r, 500).map(str::to_owned)).transpose()
+    raw.map(|r| text::optional(r, 500).map(str::to_owned))
+        .transpose()
 }
 
 #[cfg(test)]
@@ -94,12 +105,26 @@ mod tests {
         let user = UserId::generate();
         let keep = Some(UserSessionId::generate());
         assert_eq!(
-            UserSessionSelector::for_user(RevocationCause::UserDisabled, user.clone(), keep.clone()),
-            UserSessionSelector::AllOfUser { user_id: user.clone(), except: None }
+            UserSessionSelector::for_user(
+                RevocationCause::UserDisabled,
+                user.clone(),
+                keep.clone()
+            ),
+            UserSessionSelector::AllOfUser {
+                user_id: user.clone(),
+                except: None
+            }
         );
         assert_eq!(
-            UserSessionSelector::for_user(RevocationCause::CredentialChanged, user.clone(), keep.clone()),
-            UserSessionSelector::AllOfUser { user_id: user, except: keep }
+            UserSessionSelector::for_user(
+                RevocationCause::CredentialChanged,
+                user.clone(),
+                keep.clone()
+            ),
+            UserSessionSelector::AllOfUser {
+                user_id: user,
+                except: keep
+            }
         );
     }
 }

@@ -66,12 +66,15 @@ impl NewUser {
         display_name: Option<&str>,
     ) -> Result<Self, UserFieldRefused> {
         let refuse = |field| move |reason| UserFieldRefused { field, reason };
-        let external_id = text::required(external_id, Self::MAX_EXTERNAL_ID).map_err(refuse("external_id"))?;
+        let external_id =
+            text::required(external_id, Self::MAX_EXTERNAL_ID).map_err(refuse("external_id"))?;
         let email = email
             .map(|email| text::required(email, Self::MAX_EMAIL).map_err(refuse("email")))
             .transpose()?;
         let display_name = display_name
-            .map(|name| text::optional(name, Self::MAX_DISPLAY_NAME).map_err(refuse("display_name")))
+            .map(|name| {
+                text::optional(name, Self::MAX_DISPLAY_NAME).map_err(refuse("display_name"))
+            })
             .transpose()?;
         Ok(Self {
             external_id: external_id.to_owned(),

@@ -116,13 +116,22 @@ impl Lifetime {
     ) -> Result<Self, LifetimeRefused> {
         let ttl = ttl_seconds.unwrap_or(defaults.ttl.num_seconds());
         if !(Self::MIN_SECONDS..=Self::MAX_TTL_SECONDS).contains(&ttl) {
-            return Err(LifetimeRefused::TtlOutOfRange { min: Self::MIN_SECONDS, max: Self::MAX_TTL_SECONDS });
+            return Err(LifetimeRefused::TtlOutOfRange {
+                min: Self::MIN_SECONDS,
+                max: Self::MAX_TTL_SECONDS,
+            });
         }
         let idle = idle_timeout_seconds.unwrap_or(defaults.idle_timeout.num_seconds().min(ttl));
         if !(Self::MIN_SECONDS..=ttl).contains(&idle) {
-            return Err(LifetimeRefused::IdleTimeoutOutOfRange { min: Self::MIN_SECONDS, max: ttl });
+            return Err(LifetimeRefused::IdleTimeoutOutOfRange {
+                min: Self::MIN_SECONDS,
+                max: ttl,
+            });
         }
-        Ok(Self { ttl: TimeDelta::seconds(ttl), idle_timeout: TimeDelta::seconds(idle) })
+        Ok(Self {
+            ttl: TimeDelta::seconds(ttl),
+            idle_timeout: TimeDelta::seconds(idle),
+        })
     }
 }
 
@@ -161,12 +170,18 @@ mod tests {
         v.user_status = UserStatus::Disabled;
         assert_eq!(v.liveness(at(1), at(0)), Liveness::UserDisabled);
         v.revoked = Some(RevocationCause::SignOutEverywhere);
-        assert_eq!(v.liveness(at(1), at(0)), Liveness::Revoked(RevocationCause::SignOutEverywhere));
+        assert_eq!(
+            v.liveness(at(1), at(0)),
+            Liveness::Revoked(RevocationCause::SignOutEverywhere)
+        );
     }
 
     #[test]
     fn a_lifetime_falls_back_to_defaults_and_keeps_idle_within_ttl() {
-        let defaults = Lifetime { ttl: TimeDelta::days(30), idle_timeout: TimeDelta::days(7) };
+        let defaults = Lifetime {
+            ttl: TimeDelta::days(30),
+            idle_timeout: TimeDelta::days(7),
+        };
         assert_eq!(Lifetime::requested(None, None, defaults), Ok(defaults));
         let short = Lifetime::requested(Some(3600), None, defaults).unwrap();
         assert_eq!(short.idle_timeout, TimeDelta::seconds(3600));

@@ -24,8 +24,14 @@ impl<T: JsonSchema> OperationOutput for Created<T> {
         axum::Json::<T>::operation_response(ctx, operation)
     }
 
-    fn inferred_responses(ctx: &mut GenContext, operation: &mut Operation) -> Vec<(Option<ApiStatus>, ApiResponse)> {
-        Self::operation_response(ctx, operation).map(|r| (Some(ApiStatus::Code(201)), r)).into_iter().collect()
+    fn inferred_responses(
+        ctx: &mut GenContext,
+        operation: &mut Operation,
+    ) -> Vec<(Option<ApiStatus>, ApiResponse)> {
+        Self::operation_response(ctx, operation)
+            .map(|r| (Some(ApiStatus::Code(201)), r))
+            .into_iter()
+            .collect()
     }
 }
 
@@ -37,7 +43,11 @@ pub struct Upserted<T> {
 
 impl<T: Serialize> IntoResponse for Upserted<T> {
     fn into_response(self) -> Response {
-        let status = if self.created { StatusCode::CREATED } else { StatusCode::OK };
+        let status = if self.created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        };
         (status, axum::Json(self.body)).into_response()
     }
 }
@@ -49,9 +59,17 @@ impl<T: JsonSchema> OperationOutput for Upserted<T> {
         axum::Json::<T>::operation_response(ctx, operation)
     }
 
-    fn inferred_responses(ctx: &mut GenContext, operation: &mut Operation) -> Vec<(Option<ApiStatus>, ApiResponse)> {
+    fn inferred_responses(
+        ctx: &mut GenContext,
+        operation: &mut Operation,
+    ) -> Vec<(Option<ApiStatus>, ApiResponse)> {
         Self::operation_response(ctx, operation)
-            .map(|r| vec![(Some(ApiStatus::Code(201)), r.clone()), (Some(ApiStatus::Code(200)), r)])
+            .map(|r| {
+                vec![
+                    (Some(ApiStatus::Code(201)), r.clone()),
+                    (Some(ApiStatus::Code(200)), r),
+                ]
+            })
             .unwrap_or_default()
     }
 }

@@ -24,8 +24,15 @@ pub struct AdminKey(pub Actor);
 /// A caller allowed to introspect: an `introspect` key (resource servers) or `admin`.
 pub struct IntrospectKey;
 
-async fn authenticate(parts: &Parts, state: &AppState, allowed: &[Role]) -> Result<Actor, ApiError> {
-    let header = parts.headers.get(AUTHORIZATION).ok_or_else(ApiError::missing_credentials)?;
+async fn authenticate(
+    parts: &Parts,
+    state: &AppState,
+    allowed: &[Role],
+) -> Result<Actor, ApiError> {
+    let header = parts
+        .headers
+        .get(AUTHORIZATION)
+        .ok_or_else(ApiError::missing_credentials)?;
     let presented = header
         .to_str()
         .ok()
@@ -55,12 +62,16 @@ impl FromRequestParts<AppState> for IntrospectKey {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        authenticate(parts, state, &[Role::Introspect, Role::Admin]).await.map(|_| Self)
+        authenticate(parts, state, &[Role::Introspect, Role::Admin])
+            .await
+            .map(|_| Self)
     }
 }
 
 fn require_api_key(operation: &mut Operation) {
-    let requirement: SecurityRequirement = [(SECURITY_SCHEME.to_owned(), Vec::new())].into_iter().collect();
+    let requirement: SecurityRequirement = [(SECURITY_SCHEME.to_owned(), Vec::new())]
+        .into_iter()
+        .collect();
     if !operation.security.contains(&requirement) {
         operation.security.push(requirement);
     }

@@ -25,15 +25,30 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        Self { status, code, detail: Some(detail.into()), cause: None }
+        Self {
+            status,
+            code,
+            detail: Some(detail.into()),
+            cause: None,
+        }
     }
 
     fn bare(status: StatusCode, code: &'static str) -> Self {
-        Self { status, code, detail: None, cause: None }
+        Self {
+            status,
+            code,
+            detail: None,
+            cause: None,
+        }
     }
 
     fn internal(cause: String) -> Self {
-        Self { status: StatusCode::INTERNAL_SERVER_ERROR, code: "internal", detail: None, cause: Some(cause) }
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: "internal",
+            detail: None,
+            cause: Some(cause),
+        }
     }
 
     pub fn code(&self) -> &'static str {
@@ -41,15 +56,27 @@ impl ApiError {
     }
 
     pub fn missing_credentials() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "missing_credentials", "send an API key as `Authorization: Bearer <key>`")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "missing_credentials",
+            "send an API key as `Authorization: Bearer <key>`",
+        )
     }
 
     pub fn invalid_credentials() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "the API key is not valid")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+            "the API key is not valid",
+        )
     }
 
     pub fn wrong_role(allowed: &str) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "wrong_role", format!("this endpoint needs a key with role {allowed}"))
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "wrong_role",
+            format!("this endpoint needs a key with role {allowed}"),
+        )
     }
 
     pub fn not_found(code: &'static str) -> Self {
@@ -119,7 +146,10 @@ impl IntoResponse for ApiError {
             request_id,
         };
         let mut response = (self.status, axum::Json(problem)).into_response();
-        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_CONTENT_TYPE));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(PROBLEM_CONTENT_TYPE),
+        );
         response
     }
 }
@@ -133,7 +163,14 @@ impl OperationOutput for ApiError {
             description: "A problem (RFC 9457) with a stable `code`".to_owned(),
             content: [(
                 PROBLEM_CONTENT_TYPE.to_owned(),
-                MediaType { schema: Some(SchemaObject { json_schema, example: None, external_docs: None }), ..Default::default() },
+                MediaType {
+                    schema: Some(SchemaObject {
+                        json_schema,
+                        example: None,
+                        external_docs: None,
+                    }),
+                    ..Default::default()
+                },
             )]
             .into_iter()
             .collect(),
@@ -141,7 +178,13 @@ impl OperationOutput for ApiError {
         })
     }
 
-    fn inferred_responses(ctx: &mut GenContext, operation: &mut Operation) -> Vec<(Option<aide::openapi::StatusCode>, ApiResponse)> {
-        Self::operation_response(ctx, operation).map(|r| (None, r)).into_iter().collect()
+    fn inferred_responses(
+        ctx: &mut GenContext,
+        operation: &mut Operation,
+    ) -> Vec<(Option<aide::openapi::StatusCode>, ApiResponse)> {
+        Self::operation_response(ctx, operation)
+            .map(|r| (None, r))
+            .into_iter()
+            .collect()
     }
 }

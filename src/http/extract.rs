@@ -31,11 +31,21 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 fn json_rejection(rejection: JsonRejection) -> ApiError {
     let status = rejection.status();
     if status == StatusCode::PAYLOAD_TOO_LARGE {
-        return ApiError::new(status, "body_too_large", "the body is larger than the limit");
+        return ApiError::new(
+            status,
+            "body_too_large",
+            "the body is larger than the limit",
+        );
     }
     match rejection {
-        JsonRejection::JsonDataError(e) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", e.body_text()),
-        JsonRejection::JsonSyntaxError(e) => ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.body_text()),
+        JsonRejection::JsonDataError(e) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            e.body_text(),
+        ),
+        JsonRejection::JsonSyntaxError(e) => {
+            ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.body_text())
+        }
         JsonRejection::MissingJsonContentType(_) => ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
@@ -68,15 +78,21 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiForm<T> {
 fn form_rejection(rejection: FormRejection) -> ApiError {
     let status = rejection.status();
     match rejection {
-        _ if status == StatusCode::PAYLOAD_TOO_LARGE => {
-            ApiError::new(status, "body_too_large", "the body is larger than the limit")
-        }
+        _ if status == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            status,
+            "body_too_large",
+            "the body is larger than the limit",
+        ),
         FormRejection::InvalidFormContentType(_) => ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
             "send the body as `Content-Type: application/x-www-form-urlencoded`",
         ),
-        other => ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", other.body_text()),
+        other => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            other.body_text(),
+        ),
     }
 }
 
@@ -101,7 +117,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
 }
 
 fn query_rejection(rejection: QueryRejection) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", rejection.body_text())
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_query",
+        rejection.body_text(),
+    )
 }
 
 impl<T: JsonSchema> OperationInput for ApiQuery<T> {
@@ -117,8 +137,13 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJ
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        if request.headers().contains_key(axum::http::header::CONTENT_TYPE) {
-            return ApiJson::<T>::from_request(request, state).await.map(|ApiJson(value)| Self(value));
+        if request
+            .headers()
+            .contains_key(axum::http::header::CONTENT_TYPE)
+        {
+            return ApiJson::<T>::from_request(request, state)
+                .await
+                .map(|ApiJson(value)| Self(value));
         }
         let bytes = axum::body::Bytes::from_request(request, state)
             .await

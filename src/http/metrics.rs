@@ -40,27 +40,54 @@ impl Default for Metrics {
     fn default() -> Self {
         let mut registry = Registry::with_prefix("leash");
         let requests = Family::<RequestLabels, Counter>::default();
-        registry.register("http_requests", "HTTP requests by route, method and status", requests.clone());
+        registry.register(
+            "http_requests",
+            "HTTP requests by route, method and status",
+            requests.clone(),
+        );
         // 50 µs to ~0.8 s.
         let introspection_seconds = Histogram::new(exponential_buckets(0.00005, 2.0, 15));
-        registry.register("introspection_duration_seconds", "Time to answer an introspection", introspection_seconds.clone());
+        registry.register(
+            "introspection_duration_seconds",
+            "Time to answer an introspection",
+            introspection_seconds.clone(),
+        );
         let revocations = Family::<CauseLabels, Counter>::default();
-        registry.register("revocations", "Acts of revocation by cause", revocations.clone());
+        registry.register(
+            "revocations",
+            "Acts of revocation by cause",
+            revocations.clone(),
+        );
         let revoked_user_sessions = Family::<CauseLabels, Counter>::default();
-        registry.register("revoked_user_sessions", "User sessions revoked, by cause", revoked_user_sessions.clone());
-        Self { registry, requests, introspection_seconds, revocations, revoked_user_sessions }
+        registry.register(
+            "revoked_user_sessions",
+            "User sessions revoked, by cause",
+            revoked_user_sessions.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            introspection_seconds,
+            revocations,
+            revoked_user_sessions,
+        }
     }
 }
 
 impl Metrics {
     pub fn record_revocation(&self, revocation: &Revocation) {
-        let labels = CauseLabels { cause: revocation.cause.as_str().to_owned() };
+        let labels = CauseLabels {
+            cause: revocation.cause.as_str().to_owned(),
+        };
         self.revocations.get_or_create(&labels).inc();
-        self.revoked_user_sessions.get_or_create(&labels).inc_by(revocation.user_sessions_revoked);
+        self.revoked_user_sessions
+            .get_or_create(&labels)
+            .inc_by(revocation.user_sessions_revoked);
     }
 
     pub fn observe_introspection(&self, started: Instant) {
-        self.introspection_seconds.observe(started.elapsed().as_secs_f64());
+        self.introspection_seconds
+            .observe(started.elapsed().as_secs_f64());
     }
 
     /// The OpenMetrics text exposition.
@@ -79,7 +106,11 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: 
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = request.method().to_string();
     let response = next.run(request).await;
-    let labels = RequestLabels { route, method, status: response.status().as_u16() };
+    let labels = RequestLabels {
+        route,
+        method,
+        status: response.status().as_u16(),
+    };
     metrics.requests.get_or_create(&labels).inc();
     response
 }

@@ -44,7 +44,10 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(app: App) -> Self {
-        Self { app, metrics: Arc::default() }
+        Self {
+            app,
+            metrics: Arc::default(),
+        }
     }
 }
 
@@ -91,17 +94,26 @@ pub fn router(state: AppState) -> Router {
     let document = Arc::new(serde_json::to_string_pretty(&document).unwrap_or_default());
     let request_id = HeaderName::from_static(request_id::HEADER);
     api.merge(routes::operations::router(document))
-        .route_layer(middleware::from_fn_with_state(Arc::clone(&state.metrics), metrics::track))
+        .route_layer(middleware::from_fn_with_state(
+            Arc::clone(&state.metrics),
+            metrics::track,
+        ))
         .fallback(|| async { ApiError::for_status(StatusCode::NOT_FOUND) })
         .with_state(state)
         // Innermost first: each layer wraps everything above it.
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
         .layer(middleware::from_fn(problem_for_bare_errors))
         .layer(middleware::from_fn(request_id::scope))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(TraceLayer::new_for_http())
-        .layer(SetSensitiveRequestHeadersLayer::new([AUTHORIZATION, COOKIE]))
+        .layer(SetSensitiveRequestHeadersLayer::new([
+            AUTHORIZATION,
+            COOKIE,
+        ]))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
 }
 

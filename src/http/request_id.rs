@@ -13,7 +13,11 @@ pub const HEADER: &str = "x-request-id";
 
 /// Middleware: runs the rest of the request with its id in scope.
 pub async fn scope(request: Request, next: Next) -> Response {
-    let id = request.headers().get(HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let id = request
+        .headers()
+        .get(HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     REQUEST_ID.scope(id, next.run(request)).await
 }
 

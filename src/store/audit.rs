@@ -47,7 +47,11 @@ impl StoredAuditEntry {
 }
 
 /// Entries after `after_seq`, oldest first.
-pub async fn list_after(db: &Db, after_seq: i64, limit: u32) -> Result<Vec<StoredAuditEntry>, StoreError> {
+pub async fn list_after(
+    db: &Db,
+    after_seq: i64,
+    limit: u32,
+) -> Result<Vec<StoredAuditEntry>, StoreError> {
     let rows = on_pool!(db, |c| sqlx::query_as::<_, StoredAuditEntry>(
         "SELECT seq, id, at, actor, action, target, cause, revocation_id, request_id \
          FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"

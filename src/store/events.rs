@@ -57,14 +57,20 @@ struct EventRow {
 }
 
 /// Events after `after_seq`, oldest first.
-pub async fn list_after(db: &Db, after_seq: i64, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
-    let rows = on_pool!(db, |c| sqlx::query_as::<_, EventRow>(
+pub async fn list_after(
+    db: &Db,
+    after_seq: i64,
+    limit: u32,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    let rows = on_pool!(db, |c| {
+        sqlx::query_as::<_, EventRow>(
         "SELECT seq, id, type, created_at, data FROM events WHERE seq > $1 ORDER BY seq LIMIT $2"
     )
     .bind(after_seq)
     .bind(i64::from(limit))
     .fetch_all(c)
-    .await)?;
+    .await
+    })?;
     rows.into_iter()
         .map(|row| {
             Ok(StoredEvent {
@@ -72,7 +78,8 @@ pub async fn list_after(db: &Db, after_seq: i64, limit: u32) -> Result<Vec<Store
                 id: EventId::from_stored(row.id),
                 event_type: row.r#type,
                 created_at: from_ms(row.created_at)?,
-                data: serde_json::from_str(&row.data).map_err(|e| StoreError::Corrupt(format!("event data: {e}")))?,
+                data: serde_json::from_str(&row.data)
+                    .map_err(|e| StoreError::Corrupt(format!("event data: {e}")))?,
             })
         })
         .collect()

@@ -11,7 +11,8 @@ use crate::domain::invalidation::Invalidation;
 
 /// The NOTIFY channel every instance listens on.
 pub const CHANNEL: &str = "leash_invalidation";
-/// `application_name` of the listening connection, so an operator (or a test) can find it.
+/// `application_name` of the listening connection, followed by `:<process id>`, so an
+/// operator (or a test) can find one instance's listener.
 pub const LISTENER_APPLICATION_NAME: &str = "leash-invalidation-listener";
 
 /// Queues `message` for the other instances; sent at commit.
@@ -46,8 +47,11 @@ pub enum Heard {
 impl Listener {
     /// `None` on SQLite, which has no other instances.
     pub async fn connect(db: &Db) -> Result<Option<Self>, StoreError> {
-        let Db::Postgres(pool) = db else { return Ok(None) };
-        let options = (*pool.connect_options()).clone().application_name(LISTENER_APPLICATION_NAME);
+        let Db::Postgres(pool) = db else {
+            return Ok(None);
+        };
+        let name = format!("{LISTENER_APPLICATION_NAME}:{}", std::process::id());
+        let options = (*pool.connect_options()).clone().application_name(&name);
         let own_pool = PgPoolOptions::new()
             .max_connections(1)
             .max_lifetime(None)
@@ -71,7 +75,10 @@ impl Listener {
                     if let Some(message) = Invalidation::decode(notification.payload()) {
                         return Ok(Heard::Message(message));
                     }
-                    tracing::warn!(payload = notification.payload(), "ignoring an unknown invalidation");
+                    tracing::warn!(
+                        payload = notification.payload(),
+                        "ignoring an unknown invalidation"
+                    );
                 }
                 Ok(Ok(None)) => return Ok(Heard::Reconnected),
                 Ok(Err(error)) => return Err(error.into()),

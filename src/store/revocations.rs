@@ -18,7 +18,11 @@ fn selector_json(selector: &UserSessionSelector) -> String {
 
 /// Inserts the record before the rows it revokes point to it; [`set_counts`] fills in
 /// what the act hit once the cascade has run.
-pub async fn insert(tx: &mut Tx, revocation: &Revocation, selector: &UserSessionSelector) -> Result<(), StoreError> {
+pub async fn insert(
+    tx: &mut Tx,
+    revocation: &Revocation,
+    selector: &UserSessionSelector,
+) -> Result<(), StoreError> {
     on_tx!(tx, |c| sqlx::query(
         "INSERT INTO revocations (id, cause, actor, reason, selector, user_sessions_revoked, \
          agent_sessions_revoked, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
@@ -38,7 +42,8 @@ pub async fn insert(tx: &mut Tx, revocation: &Revocation, selector: &UserSession
 }
 
 pub async fn set_counts(tx: &mut Tx, revocation: &Revocation) -> Result<(), StoreError> {
-    on_tx!(tx, |c| sqlx::query(
+    on_tx!(tx, |c| {
+        sqlx::query(
         "UPDATE revocations SET user_sessions_revoked = $2, agent_sessions_revoked = $3 WHERE id = $1"
     )
     .bind(revocation.id.as_str())
@@ -46,7 +51,8 @@ pub async fn set_counts(tx: &mut Tx, revocation: &Revocation) -> Result<(), Stor
     .bind(count(revocation.agent_sessions_revoked))
     .execute(c)
     .await
-    .map(|done| done.rows_affected()))?;
+    .map(|done| done.rows_affected())
+    })?;
     Ok(())
 }
 

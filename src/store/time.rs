@@ -9,7 +9,8 @@ pub fn to_ms(at: DateTime<Utc>) -> i64 {
 }
 
 pub fn from_ms(ms: i64) -> Result<DateTime<Utc>, StoreError> {
-    DateTime::from_timestamp_millis(ms).ok_or_else(|| StoreError::Corrupt(format!("timestamp {ms}")))
+    DateTime::from_timestamp_millis(ms)
+        .ok_or_else(|| StoreError::Corrupt(format!("timestamp {ms}")))
 }
 
 pub fn delta_from_ms(ms: i64) -> TimeDelta {

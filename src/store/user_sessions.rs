@@ -41,21 +41,29 @@ struct UserSessionRow {
 }
 
 fn cause(raw: &str) -> Result<RevocationCause, StoreError> {
-    RevocationCause::parse(raw).ok_or_else(|| StoreError::Corrupt(format!("revocation cause {raw}")))
+    RevocationCause::parse(raw)
+        .ok_or_else(|| StoreError::Corrupt(format!("revocation cause {raw}")))
 }
 
 impl TryFrom<UserSessionRow> for UserSession {
     type Error = StoreError;
 
     fn try_from(row: UserSessionRow) -> Result<Self, StoreError> {
-        let revoked = match (row.status.as_str(), row.revoked_at, row.revocation_id, row.revocation_cause) {
+        let revoked = match (
+            row.status.as_str(),
+            row.revoked_at,
+            row.revocation_id,
+            row.revocation_cause,
+        ) {
             ("active", ..) => None,
             ("revoked", Some(at), Some(id), Some(raw_cause)) => Some(RevokedMark {
                 at: from_ms(at)?,
                 revocation_id: RevocationId::from_stored(id),
                 cause: cause(&raw_cause)?,
             }),
-            (status, ..) => return Err(StoreError::Corrupt(format!("user session status {status}"))),
+            (status, ..) => {
+                return Err(StoreError::Corrupt(format!("user session status {status}")));
+            }
         };
         Ok(UserSession {
             id: UserSessionId::from_stored(row.id),
@@ -79,7 +87,15 @@ pub async fn insert(tx: &mut Tx, sessions: &[NewUserSession]) -> Result<(), Stor
                 let p = i * 9;
                 format!(
                     "(${}, ${}, ${}, 'active', ${}, ${}, ${}, ${}, ${}, ${})",
-                    p + 1, p + 2, p + 3, p + 4, p + 5, p + 6, p + 7, p + 8, p + 9
+                    p + 1,
+                    p + 2,
+                    p + 3,
+                    p + 4,
+                    p + 5,
+                    p + 6,
+                    p + 7,
+                    p + 8,
+                    p + 9
                 )
             })
             .collect::<Vec<_>>()
@@ -123,15 +139,20 @@ struct ValidityRow {
 }
 
 /// What introspection needs to judge a token, and when the session was last seen.
-pub async fn find_validity(db: &Db, hash: &TokenHash) -> Result<Option<(Validity, DateTime<Utc>)>, StoreError> {
-    let row = on_pool!(db, |c| sqlx::query_as::<_, ValidityRow>(
+pub async fn find_validity(
+    db: &Db,
+    hash: &TokenHash,
+) -> Result<Option<(Validity, DateTime<Utc>)>, StoreError> {
+    let row = on_pool!(db, |c| {
+        sqlx::query_as::<_, ValidityRow>(
         "SELECT s.id, s.user_id, s.status, s.created_at, s.last_seen_at, s.expires_at, s.idle_timeout_ms, \
                 s.revocation_cause, u.status AS user_status \
          FROM user_sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1"
     )
     .bind(hash.as_bytes().as_slice())
     .fetch_optional(c)
-    .await)?;
+    .await
+    })?;
     let Some(row) = row else { return Ok(None) };
     let revoked = match (row.status.as_str(), row.revocation_cause) {
         ("active", _) => None,
@@ -153,19 +174,21 @@ pub async fn find_validity(db: &Db, hash: &TokenHash) -> Result<Option<(Validity
 
 /// Records that the session was used at `at` (never moves `last_seen_at` backwards).
 pub async fn record_use(db: &Db, id: &UserSessionId, at: DateTime<Utc>) -> Result<(), StoreError> {
-    on_pool!(db, |c| sqlx::query("UPDATE user_sessions SET last_seen_at = $1 WHERE id = $2 AND last_seen_at < $1")
-        .bind(to_ms(at))
-        .bind(id.as_str())
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected()))?;
+    on_pool!(db, |c| sqlx::query(
+        "UPDATE user_sessions SET last_seen_at = $1 WHERE id = $2 AND last_seen_at < $1"
+    )
+    .bind(to_ms(at))
+    .bind(id.as_str())
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
 pub async fn get(db: &Db, id: &UserSessionId) -> Result<Option<UserSession>, StoreError> {
-    let row = on_pool!(db, |c| sqlx::query_as::<_, UserSessionRow>(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM user_sessions WHERE id = $1"
-    )))
+    let row = on_pool!(db, |c| sqlx::query_as::<_, UserSessionRow>(
+        sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM user_sessions WHERE id = $1"))
+    )
     .bind(id.as_str())
     .fetch_optional(c)
     .await)?;
@@ -174,10 +197,12 @@ pub async fn get(db: &Db, id: &UserSessionId) -> Result<Option<UserSession>, Sto
 
 /// The user a session belongs to, read inside a write transaction.
 pub async fn owner(tx: &mut Tx, id: &UserSessionId) -> Result<Option<UserId>, StoreError> {
-    let owner: Option<String> = on_tx!(tx, |c| sqlx::query_scalar("SELECT user_id FROM user_sessions WHERE id = $1")
-        .bind(id.as_str())
-        .fetch_optional(c)
-        .await)?;
+    let owner: Option<String> = on_tx!(tx, |c| sqlx::query_scalar(
+        "SELECT user_id FROM user_sessions WHERE id = $1"
+    )
+    .bind(id.as_str())
+    .fetch_optional(c)
+    .await)?;
     Ok(owner.map(UserId::from_stored))
 }
 
@@ -199,7 +224,9 @@ pub async fn list(
     limit: u32,
 ) -> Result<Vec<UserSession>, StoreError> {
     let live = match filter {
-        ListFilter::Active => "AND status = 'active' AND expires_at > $4 AND last_seen_at + idle_timeout_ms > $4",
+        ListFilter::Active => {
+            "AND status = 'active' AND expires_at > $4 AND last_seen_at + idle_timeout_ms > $4"
+        }
         ListFilter::All => "",
     };
     let sql = format!(

@@ -29,7 +29,8 @@ impl TryFrom<UserRow> for User {
             external_id: row.external_id,
             email: row.email,
             display_name: row.display_name,
-            status: UserStatus::parse(&row.status).ok_or_else(|| StoreError::Corrupt(format!("user status {}", row.status)))?,
+            status: UserStatus::parse(&row.status)
+                .ok_or_else(|| StoreError::Corrupt(format!("user status {}", row.status)))?,
             created_at: from_ms(row.created_at)?,
             disabled_at: row.disabled_at.map(from_ms).transpose()?,
         })
@@ -38,8 +39,14 @@ impl TryFrom<UserRow> for User {
 
 /// Inserts the user unless one with the same `external_id` exists. Returns the stored
 /// user and whether this call created it.
-pub async fn insert_or_get(tx: &mut Tx, id: &UserId, new: &NewUser, now: DateTime<Utc>) -> Result<(User, bool), StoreError> {
-    let inserted = on_tx!(tx, |c| sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(format!(
+pub async fn insert_or_get(
+    tx: &mut Tx,
+    id: &UserId,
+    new: &NewUser,
+    now: DateTime<Utc>,
+) -> Result<(User, bool), StoreError> {
+    let inserted = on_tx!(tx, |c| {
+        sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(format!(
         "INSERT INTO users (id, external_id, email, display_name, status, created_at) \
          VALUES ($1, $2, $3, $4, 'active', $5) ON CONFLICT (external_id) DO NOTHING RETURNING {COLUMNS}"
     )))
@@ -49,13 +56,14 @@ pub async fn insert_or_get(tx: &mut Tx, id: &UserId, new: &NewUser, now: DateTim
     .bind(&new.display_name)
     .bind(to_ms(now))
     .fetch_optional(c)
-    .await)?;
+    .await
+    })?;
     if let Some(row) = inserted {
         return Ok((row.try_into()?, true));
     }
-    let existing = on_tx!(tx, |c| sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM users WHERE external_id = $1"
-    )))
+    let existing = on_tx!(tx, |c| sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(
+        format!("SELECT {COLUMNS} FROM users WHERE external_id = $1")
+    ))
     .bind(&new.external_id)
     .fetch_one(c)
     .await)?;
@@ -63,9 +71,9 @@ pub async fn insert_or_get(tx: &mut Tx, id: &UserId, new: &NewUser, now: DateTim
 }
 
 pub async fn get(db: &Db, id: &UserId) -> Result<Option<User>, StoreError> {
-    let row = on_pool!(db, |c| sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM users WHERE id = $1"
-    )))
+    let row = on_pool!(db, |c| sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(
+        format!("SELECT {COLUMNS} FROM users WHERE id = $1")
+    ))
     .bind(id.as_str())
     .fetch_optional(c)
     .await)?;
@@ -80,20 +88,25 @@ pub async fn lock(tx: &mut Tx, id: &UserId) -> Result<Option<User>, StoreError> 
         Tx::Sqlite(_) => "",
         Tx::Postgres(_) => " FOR UPDATE",
     };
-    let row = on_tx!(tx, |c| sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM users WHERE id = $1{lock}"
-    )))
+    let row = on_tx!(tx, |c| sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(
+        format!("SELECT {COLUMNS} FROM users WHERE id = $1{lock}")
+    ))
     .bind(id.as_str())
     .fetch_optional(c)
     .await)?;
     row.map(User::try_from).transpose()
 }
 
-pub async fn set_status(tx: &mut Tx, id: &UserId, status: UserStatus, now: DateTime<Utc>) -> Result<User, StoreError> {
+pub async fn set_status(
+    tx: &mut Tx,
+    id: &UserId,
+    status: UserStatus,
+    now: DateTime<Utc>,
+) -> Result<User, StoreError> {
     let disabled_at = (status == UserStatus::Disabled).then(|| to_ms(now));
-    let row = on_tx!(tx, |c| sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(format!(
-        "UPDATE users SET status = $2, disabled_at = $3 WHERE id = $1 RETURNING {COLUMNS}"
-    )))
+    let row = on_tx!(tx, |c| sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(
+        format!("UPDATE users SET status = $2, disabled_at = $3 WHERE id = $1 RETURNING {COLUMNS}")
+    ))
     .bind(id.as_str())
     .bind(status.as_str())
     .bind(disabled_at)

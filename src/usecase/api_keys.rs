@@ -13,7 +13,11 @@ use crate::usecase::UsecaseError;
 
 /// Creates a key with `role`; the secret is returned once and only its hash is kept.
 #[tracing::instrument(skip_all, fields(role = role.as_str()))]
-pub async fn create(app: &App, actor: &Actor, role: Role) -> Result<(ApiKey, SecretToken), UsecaseError> {
+pub async fn create(
+    app: &App,
+    actor: &Actor,
+    role: Role,
+) -> Result<(ApiKey, SecretToken), UsecaseError> {
     let mut tx = app.db.begin().await?;
     let created = insert(&mut tx, app, actor, role).await?;
     tx.commit().await?;
@@ -22,7 +26,9 @@ pub async fn create(app: &App, actor: &Actor, role: Role) -> Result<(ApiKey, Sec
 
 /// On a database with no key at all, creates an admin key (first start). Returns it, or
 /// `None` if keys exist.
-pub async fn create_first_admin_key(app: &App) -> Result<Option<(ApiKey, SecretToken)>, UsecaseError> {
+pub async fn create_first_admin_key(
+    app: &App,
+) -> Result<Option<(ApiKey, SecretToken)>, UsecaseError> {
     let mut tx = app.db.begin().await?;
     if store::api_keys::count(&mut tx).await? > 0 {
         return Ok(None);
@@ -32,12 +38,25 @@ pub async fn create_first_admin_key(app: &App) -> Result<Option<(ApiKey, SecretT
     Ok(Some(created))
 }
 
-async fn insert(tx: &mut Tx, app: &App, actor: &Actor, role: Role) -> Result<(ApiKey, SecretToken), UsecaseError> {
+async fn insert(
+    tx: &mut Tx,
+    app: &App,
+    actor: &Actor,
+    role: Role,
+) -> Result<(ApiKey, SecretToken), UsecaseError> {
     let now = app.clock.now();
     let secret = SecretToken::generate(TokenKind::ApiKey);
-    let key = ApiKey { id: ApiKeyId::generate(), role, created_at: now };
+    let key = ApiKey {
+        id: ApiKeyId::generate(),
+        role,
+        created_at: now,
+    };
     store::api_keys::insert(tx, &key, &secret.hash()).await?;
-    store::audit::append(tx, &AuditEntry::new(actor, AuditAction::ApiKeyCreated, key.id.as_str(), now)).await?;
+    store::audit::append(
+        tx,
+        &AuditEntry::new(actor, AuditAction::ApiKeyCreated, key.id.as_str(), now),
+    )
+    .await?;
     Ok((key, secret))
 }
 
@@ -46,7 +65,12 @@ async fn insert(tx: &mut Tx, app: &App, actor: &Actor, role: Role) -> Result<(Ap
 #[tracing::instrument(skip_all)]
 pub async fn authenticate(app: &App, presented: &str) -> Result<Option<ApiKey>, UsecaseError> {
     let hash = TokenHash::of(presented);
-    if let Some(key) = app.api_keys.read().unwrap_or_else(PoisonError::into_inner).get(&hash) {
+    if let Some(key) = app
+        .api_keys
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(&hash)
+    {
         return Ok(Some(key.clone()));
     }
     let Some((key, stored)) = store::api_keys::find_by_hash(&app.db, &hash).await? else {
@@ -55,6 +79,9 @@ pub async fn authenticate(app: &App, presented: &str) -> Result<Option<ApiKey>, 
     if !stored.matches(&hash) {
         return Ok(None);
     }
-    app.api_keys.write().unwrap_or_else(PoisonError::into_inner).insert(hash, key.clone());
+    app.api_keys
+        .write()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(hash, key.clone());
     Ok(Some(key))
 }

@@ -20,7 +20,10 @@ pub enum UsecaseError {
     #[error(transparent)]
     LifetimeRefused(#[from] LifetimeRefused),
     #[error("{field} {reason}")]
-    TextRefused { field: &'static str, reason: TextRefused },
+    TextRefused {
+        field: &'static str,
+        reason: TextRefused,
+    },
     #[error(transparent)]
     CursorInvalid(#[from] CursorInvalid),
     #[error(transparent)]

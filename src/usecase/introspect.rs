@@ -17,7 +17,12 @@ use crate::usecase::UsecaseError;
 /// What introspection found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Introspection {
-    ActiveUserSession { session_id: UserSessionId, user_id: UserId, issued_at: DateTime<Utc>, expires_at: DateTime<Utc> },
+    ActiveUserSession {
+        session_id: UserSessionId,
+        user_id: UserId,
+        issued_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    },
     Inactive,
 }
 
@@ -30,7 +35,9 @@ pub async fn introspect(app: &App, presented: &str) -> Result<Introspection, Use
     let session = match app.tokens.get(&hash) {
         Lookup::Hit(session) => session,
         Lookup::Miss { generation } => {
-            let Some((validity, last_seen_at)) = store::user_sessions::find_validity(&app.db, &hash).await? else {
+            let Some((validity, last_seen_at)) =
+                store::user_sessions::find_validity(&app.db, &hash).await?
+            else {
                 return Ok(Introspection::Inactive);
             };
             let session = Arc::new(CachedUserSession::new(validity, last_seen_at));
@@ -43,7 +50,8 @@ pub async fn introspect(app: &App, presented: &str) -> Result<Introspection, Use
         return Ok(Introspection::Inactive);
     }
     if session.record_use(now)
-        && let Err(error) = store::user_sessions::record_use(&app.db, &session.validity.session_id, now).await
+        && let Err(error) =
+            store::user_sessions::record_use(&app.db, &session.validity.session_id, now).await
     {
         // Losing one last-seen write only makes a later idle check stricter by a minute.
         tracing::warn!(%error, "could not record a user session's use");

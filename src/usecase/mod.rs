@@ -5,8 +5,8 @@
 pub mod api_keys;
 mod error;
 pub mod introspect;
-mod revoke_user_sessions;
 pub mod revoke_user_session;
+mod revoke_user_sessions;
 pub mod set_user_status;
 pub mod sign_out_everywhere;
 pub mod user_sessions;

@@ -16,11 +16,25 @@ pub async fn revoke_user_session(
     id: &UserSessionId,
     reason: Option<&str>,
 ) -> Result<Revocation, UsecaseError> {
-    let reason = revocation::reason(reason).map_err(|reason| UsecaseError::TextRefused { field: "reason", reason })?;
+    let reason = revocation::reason(reason).map_err(|reason| UsecaseError::TextRefused {
+        field: "reason",
+        reason,
+    })?;
     let mut tx = app.db.begin().await?;
-    let user_id = store::user_sessions::owner(&mut tx, id).await?.ok_or(UsecaseError::UserSessionNotFound)?;
+    let user_id = store::user_sessions::owner(&mut tx, id)
+        .await?
+        .ok_or(UsecaseError::UserSessionNotFound)?;
     let selector = UserSessionSelector::One(id.clone());
-    let revocation = revoke_in(&mut tx, app, actor, RevocationCause::UserSessionRevoked, &user_id, &selector, reason).await?;
+    let revocation = revoke_in(
+        &mut tx,
+        app,
+        actor,
+        RevocationCause::UserSessionRevoked,
+        &user_id,
+        &selector,
+        reason,
+    )
+    .await?;
     tx.commit().await?;
     forget_cached(app, &user_id);
     Ok(revocation)

@@ -33,14 +33,16 @@ pub(super) async fn revoke_in(
         created_at: now,
     };
     store::revocations::insert(tx, &revocation, selector).await?;
-    revocation.user_sessions_revoked = store::user_sessions::revoke(tx, selector, &revocation.id, cause, now).await?;
+    revocation.user_sessions_revoked =
+        store::user_sessions::revoke(tx, selector, &revocation.id, cause, now).await?;
     store::revocations::set_counts(tx, &revocation).await?;
     store::events::insert_user_session_revoked(tx, &revocation.id, actor, now).await?;
     let target = match selector {
         UserSessionSelector::One(id) => id.to_string(),
         UserSessionSelector::AllOfUser { user_id, .. } => user_id.to_string(),
     };
-    let entry = AuditEntry::new(actor, AuditAction::UserSessionsRevoked, target, now).for_revocation(cause, revocation.id.clone());
+    let entry = AuditEntry::new(actor, AuditAction::UserSessionsRevoked, target, now)
+        .for_revocation(cause, revocation.id.clone());
     store::audit::append(tx, &entry).await?;
     store::invalidation::announce(tx, &Invalidation::User(user_id.clone())).await?;
     Ok(revocation)

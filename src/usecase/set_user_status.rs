@@ -12,14 +12,34 @@ use crate::usecase::UsecaseError;
 use crate::usecase::revoke_user_sessions::{forget_cached, revoke_in};
 
 /// Disables the user and revokes all their sessions in one transaction.
-pub async fn disable_user(app: &App, actor: &Actor, user_id: &UserId) -> Result<(User, Revocation), UsecaseError> {
+pub async fn disable_user(
+    app: &App,
+    actor: &Actor,
+    user_id: &UserId,
+) -> Result<(User, Revocation), UsecaseError> {
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
-    store::users::lock(&mut tx, user_id).await?.ok_or(UsecaseError::UserNotFound)?;
+    store::users::lock(&mut tx, user_id)
+        .await?
+        .ok_or(UsecaseError::UserNotFound)?;
     let user = store::users::set_status(&mut tx, user_id, UserStatus::Disabled, now).await?;
-    store::audit::append(&mut tx, &AuditEntry::new(actor, AuditAction::UserDisabled, user_id.as_str(), now)).await?;
-    let selector = UserSessionSelector::for_user(RevocationCause::UserDisabled, user_id.clone(), None);
-    let revocation = revoke_in(&mut tx, app, actor, RevocationCause::UserDisabled, user_id, &selector, None).await?;
+    store::audit::append(
+        &mut tx,
+        &AuditEntry::new(actor, AuditAction::UserDisabled, user_id.as_str(), now),
+    )
+    .await?;
+    let selector =
+        UserSessionSelector::for_user(RevocationCause::UserDisabled, user_id.clone(), None);
+    let revocation = revoke_in(
+        &mut tx,
+        app,
+        actor,
+        RevocationCause::UserDisabled,
+        user_id,
+        &selector,
+        None,
+    )
+    .await?;
     tx.commit().await?;
     forget_cached(app, user_id);
     Ok((user, revocation))
@@ -28,9 +48,15 @@ pub async fn disable_user(app: &App, actor: &Actor, user_id: &UserId) -> Result<
 pub async fn enable_user(app: &App, actor: &Actor, user_id: &UserId) -> Result<User, UsecaseError> {
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
-    store::users::lock(&mut tx, user_id).await?.ok_or(UsecaseError::UserNotFound)?;
+    store::users::lock(&mut tx, user_id)
+        .await?
+        .ok_or(UsecaseError::UserNotFound)?;
     let user = store::users::set_status(&mut tx, user_id, UserStatus::Active, now).await?;
-    store::audit::append(&mut tx, &AuditEntry::new(actor, AuditAction::UserEnabled, user_id.as_str(), now)).await?;
+    store::audit::append(
+        &mut tx,
+        &AuditEntry::new(actor, AuditAction::UserEnabled, user_id.as_str(), now),
+    )
+    .await?;
     tx.commit().await?;
     Ok(user)
 }

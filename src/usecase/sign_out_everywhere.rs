@@ -20,9 +20,14 @@ pub async fn sign_out_everywhere(
     except: Option<&UserSessionId>,
     reason: Option<&str>,
 ) -> Result<Revocation, UsecaseError> {
-    let reason = revocation::reason(reason).map_err(|reason| UsecaseError::TextRefused { field: "reason", reason })?;
+    let reason = revocation::reason(reason).map_err(|reason| UsecaseError::TextRefused {
+        field: "reason",
+        reason,
+    })?;
     let mut tx = app.db.begin().await?;
-    store::users::lock(&mut tx, user_id).await?.ok_or(UsecaseError::UserNotFound)?;
+    store::users::lock(&mut tx, user_id)
+        .await?
+        .ok_or(UsecaseError::UserNotFound)?;
     if let Some(except) = except
         && store::user_sessions::owner(&mut tx, except).await?.as_ref() != Some(user_id)
     {

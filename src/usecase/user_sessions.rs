@@ -10,8 +10,8 @@ use crate::domain::token::{SecretToken, TokenKind};
 use crate::domain::user::UserStatus;
 use crate::domain::user_session::{Lifetime, UserSession};
 use crate::store;
-use crate::store::user_sessions::NewUserSession;
 pub use crate::store::user_sessions::ListFilter;
+use crate::store::user_sessions::NewUserSession;
 use crate::usecase::UsecaseError;
 
 /// What the host application tells Leash about a sign-in.
@@ -29,11 +29,24 @@ const MAX_USER_AGENT: usize = 512;
 /// Creates a session for an active user. The token is returned once; only its hash is
 /// stored.
 #[tracing::instrument(skip_all, fields(user_id = %user_id))]
-pub async fn create(app: &App, actor: &Actor, user_id: &UserId, sign_in: SignIn) -> Result<(UserSession, SecretToken), UsecaseError> {
-    let lifetime = Lifetime::requested(sign_in.ttl_seconds, sign_in.idle_timeout_seconds, app.settings.user_session_lifetime)?;
+pub async fn create(
+    app: &App,
+    actor: &Actor,
+    user_id: &UserId,
+    sign_in: SignIn,
+) -> Result<(UserSession, SecretToken), UsecaseError> {
+    let lifetime = Lifetime::requested(
+        sign_in.ttl_seconds,
+        sign_in.idle_timeout_seconds,
+        app.settings.user_session_lifetime,
+    )?;
     let check = |field: &'static str, value: Option<String>, max: usize| {
         value
-            .map(|v| text::optional(&v, max).map(|_| v.clone()).map_err(|reason| UsecaseError::TextRefused { field, reason }))
+            .map(|v| {
+                text::optional(&v, max)
+                    .map(|_| v.clone())
+                    .map_err(|reason| UsecaseError::TextRefused { field, reason })
+            })
             .transpose()
     };
     let ip_address = check("ip_address", sign_in.ip_address, MAX_IP_ADDRESS)?;
@@ -42,7 +55,9 @@ pub async fn create(app: &App, actor: &Actor, user_id: &UserId, sign_in: SignIn)
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
     // The row lock orders this sign-in against a concurrent disable or sign-out.
-    let user = store::users::lock(&mut tx, user_id).await?.ok_or(UsecaseError::UserNotFound)?;
+    let user = store::users::lock(&mut tx, user_id)
+        .await?
+        .ok_or(UsecaseError::UserNotFound)?;
     if user.status == UserStatus::Disabled {
         return Err(UsecaseError::UserDisabled);
     }
@@ -58,8 +73,24 @@ pub async fn create(app: &App, actor: &Actor, user_id: &UserId, sign_in: SignIn)
         idle_timeout: lifetime.idle_timeout,
         revoked: None,
     };
-    store::user_sessions::insert(&mut tx, &[NewUserSession { session: session.clone(), token_hash: token.hash() }]).await?;
-    store::audit::append(&mut tx, &AuditEntry::new(actor, AuditAction::UserSessionCreated, session.id.as_str(), now)).await?;
+    store::user_sessions::insert(
+        &mut tx,
+        &[NewUserSession {
+            session: session.clone(),
+            token_hash: token.hash(),
+        }],
+    )
+    .await?;
+    store::audit::append(
+        &mut tx,
+        &AuditEntry::new(
+            actor,
+            AuditAction::UserSessionCreated,
+            session.id.as_str(),
+            now,
+        ),
+    )
+    .await?;
     tx.commit().await?;
     Ok((session, token))
 }
@@ -74,7 +105,9 @@ pub async fn list(
 ) -> Result<Page<UserSession>, UsecaseError> {
     let size = PageSize::new(limit)?;
     let after = cursor.map(Cursor::decode).transpose()?;
-    store::users::get(&app.db, user_id).await?.ok_or(UsecaseError::UserNotFound)?;
+    store::users::get(&app.db, user_id)
+        .await?
+        .ok_or(UsecaseError::UserNotFound)?;
     let rows = store::user_sessions::list(
         &app.db,
         user_id,
@@ -88,5 +121,7 @@ pub async fn list(
 }
 
 pub async fn get(app: &App, id: &UserSessionId) -> Result<UserSession, UsecaseError> {
-    store::user_sessions::get(&app.db, id).await?.ok_or(UsecaseError::UserSessionNotFound)
+    store::user_sessions::get(&app.db, id)
+        .await?
+        .ok_or(UsecaseError::UserSessionNotFound)
 }

@@ -13,14 +13,21 @@ use crate::usecase::UsecaseError;
 pub async fn create(app: &App, actor: &Actor, new: NewUser) -> Result<(User, bool), UsecaseError> {
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
-    let (user, created) = store::users::insert_or_get(&mut tx, &UserId::generate(), &new, now).await?;
+    let (user, created) =
+        store::users::insert_or_get(&mut tx, &UserId::generate(), &new, now).await?;
     if created {
-        store::audit::append(&mut tx, &AuditEntry::new(actor, AuditAction::UserCreated, user.id.as_str(), now)).await?;
+        store::audit::append(
+            &mut tx,
+            &AuditEntry::new(actor, AuditAction::UserCreated, user.id.as_str(), now),
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok((user, created))
 }
 
 pub async fn get(app: &App, id: &UserId) -> Result<User, UsecaseError> {
-    store::users::get(&app.db, id).await?.ok_or(UsecaseError::UserNotFound)
+    store::users::get(&app.db, id)
+        .await?
+        .ok_or(UsecaseError::UserNotFound)
 }

@@ -44,7 +44,9 @@ pub async fn run(app: App, mut shutdown: watch::Receiver<bool>) {
             Ok(Heard::Quiet) => {}
             Ok(Heard::Reconnected) => {
                 app.tokens.resync();
-                tracing::warn!("invalidation listener reconnected after a drop; token cache emptied");
+                tracing::warn!(
+                    "invalidation listener reconnected after a drop; token cache emptied"
+                );
             }
             Err(error) => {
                 app.tokens.distrust();

@@ -17,7 +17,9 @@ use crate::usecase;
 pub fn router() -> ApiRouter<AppState> {
     ApiRouter::new().api_route(
         "/oauth2/introspect",
-        post_with(introspect, |op| op.summary("Is this token still good? (RFC 7662; `introspect` or `admin` key)")),
+        post_with(introspect, |op| {
+            op.summary("Is this token still good? (RFC 7662; `introspect` or `admin` key)")
+        }),
     )
 }
 

@@ -21,7 +21,12 @@ pub fn router(openapi_json: Arc<String>) -> Router<AppState> {
             "/openapi.json",
             get(move || {
                 let body = Arc::clone(&openapi_json);
-                async move { ([(header::CONTENT_TYPE, "application/json")], body.as_str().to_owned()) }
+                async move {
+                    (
+                        [(header::CONTENT_TYPE, "application/json")],
+                        body.as_str().to_owned(),
+                    )
+                }
             }),
         )
 }
@@ -36,7 +41,10 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     match state.metrics.render() {
         Ok(text) => (
             StatusCode::OK,
-            [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
             text,
         )
             .into_response(),

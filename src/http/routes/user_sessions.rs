@@ -16,7 +16,8 @@ use crate::http::error::ApiError;
 use crate::http::extract::{ApiQuery, OptionalJson};
 use crate::http::wire::revocations::{RevocationBody, RevokeRequest};
 use crate::http::wire::user_sessions::{
-    CreateUserSessionRequest, CreatedUserSession, ListUserSessionsQuery, StatusFilter, UserSessionBody, UserSessionList,
+    CreateUserSessionRequest, CreatedUserSession, ListUserSessionsQuery, StatusFilter,
+    UserSessionBody, UserSessionList,
 };
 use crate::usecase;
 use crate::usecase::user_sessions::{ListFilter, SignIn};
@@ -25,14 +26,23 @@ pub fn router() -> ApiRouter<AppState> {
     ApiRouter::new()
         .api_route(
             "/v1/users/{user_id}/sessions",
-            post_with(create_user_session, |op| op.summary("Create a user session at sign-in; the token is shown once"))
-                .get_with(list_user_sessions, |op| op.summary("List a user's sessions, newest first")),
+            post_with(create_user_session, |op| {
+                op.summary("Create a user session at sign-in; the token is shown once")
+            })
+            .get_with(list_user_sessions, |op| {
+                op.summary("List a user's sessions, newest first")
+            }),
         )
         .api_route(
             "/v1/user-sessions/{session_id}/revoke",
-            post_with(revoke_user_session, |op| op.summary("Revoke one user session")),
+            post_with(revoke_user_session, |op| {
+                op.summary("Revoke one user session")
+            }),
         )
-        .api_route("/v1/user-sessions/{session_id}", get_with(get_user_session, |op| op.summary("Get a user session")))
+        .api_route(
+            "/v1/user-sessions/{session_id}",
+            get_with(get_user_session, |op| op.summary("Get a user session")),
+        )
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -58,9 +68,13 @@ async fn create_user_session(
         ttl_seconds: body.ttl_seconds,
         idle_timeout_seconds: body.idle_timeout_seconds,
     };
-    let (session, token) = usecase::user_sessions::create(&state.app, &actor, &path.id()?, sign_in).await?;
+    let (session, token) =
+        usecase::user_sessions::create(&state.app, &actor, &path.id()?, sign_in).await?;
     let now = state.app.clock.now();
-    Ok(Created(CreatedUserSession { session: UserSessionBody::new(session, now), token: token.into_exposed() }))
+    Ok(Created(CreatedUserSession {
+        session: UserSessionBody::new(session, now),
+        token: token.into_exposed(),
+    }))
 }
 
 async fn list_user_sessions(
@@ -73,7 +87,14 @@ async fn list_user_sessions(
         StatusFilter::Active => ListFilter::Active,
         StatusFilter::All => ListFilter::All,
     };
-    let page = usecase::user_sessions::list(&state.app, &path.id()?, filter, query.cursor.as_deref(), query.limit).await?;
+    let page = usecase::user_sessions::list(
+        &state.app,
+        &path.id()?,
+        filter,
+        query.cursor.as_deref(),
+        query.limit,
+    )
+    .await?;
     Ok(Json(UserSessionList::new(page, state.app.clock.now())))
 }
 
@@ -92,8 +113,13 @@ async fn revoke_user_session(
     Path(path): Path<UserSessionPath>,
     OptionalJson(body): OptionalJson<RevokeRequest>,
 ) -> Result<Json<RevocationBody>, ApiError> {
-    let revocation =
-        usecase::revoke_user_session::revoke_user_session(&state.app, &actor, &path.id()?, body.reason.as_deref()).await?;
+    let revocation = usecase::revoke_user_session::revoke_user_session(
+        &state.app,
+        &actor,
+        &path.id()?,
+        body.reason.as_deref(),
+    )
+    .await?;
     state.metrics.record_revocation(&revocation);
     Ok(Json(revocation.into()))
 }

@@ -15,27 +15,46 @@ use crate::http::answer::Upserted;
 use crate::http::auth::AdminKey;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, OptionalJson};
-use crate::http::wire::revocations::{CredentialChangedRequest, RevocationBody, SignOutEverywhereRequest};
+use crate::http::wire::revocations::{
+    CredentialChangedRequest, RevocationBody, SignOutEverywhereRequest,
+};
 use crate::http::wire::users::{CreateUserRequest, UserBody};
 use crate::usecase;
 use crate::usecase::UsecaseError;
 
 pub fn router() -> ApiRouter<AppState> {
     ApiRouter::new()
-        .api_route("/v1/users", post_with(create_user, |op| op.summary("Create a user (idempotent by external_id)")))
-        .api_route("/v1/users/{user_id}", get_with(get_user, |op| op.summary("Get a user")))
+        .api_route(
+            "/v1/users",
+            post_with(create_user, |op| {
+                op.summary("Create a user (idempotent by external_id)")
+            }),
+        )
+        .api_route(
+            "/v1/users/{user_id}",
+            get_with(get_user, |op| op.summary("Get a user")),
+        )
         .api_route(
             "/v1/users/{user_id}/disable",
-            post_with(disable_user, |op| op.summary("Disable a user: revoke everything, refuse new sessions")),
+            post_with(disable_user, |op| {
+                op.summary("Disable a user: revoke everything, refuse new sessions")
+            }),
         )
-        .api_route("/v1/users/{user_id}/enable", post_with(enable_user, |op| op.summary("Enable a disabled user")))
+        .api_route(
+            "/v1/users/{user_id}/enable",
+            post_with(enable_user, |op| op.summary("Enable a disabled user")),
+        )
         .api_route(
             "/v1/users/{user_id}/sign-out-everywhere",
-            post_with(sign_out_everywhere, |op| op.summary("Revoke every session of the user")),
+            post_with(sign_out_everywhere, |op| {
+                op.summary("Revoke every session of the user")
+            }),
         )
         .api_route(
             "/v1/users/{user_id}/credential-changed",
-            post_with(credential_changed, |op| op.summary("Report a password reset: revoke every session")),
+            post_with(credential_changed, |op| {
+                op.summary("Report a password reset: revoke every session")
+            }),
         )
 }
 
@@ -55,12 +74,24 @@ async fn create_user(
     AdminKey(actor): AdminKey,
     ApiJson(body): ApiJson<CreateUserRequest>,
 ) -> Result<Upserted<UserBody>, ApiError> {
-    let new = NewUser::new(&body.external_id, body.email.as_deref(), body.display_name.as_deref()).map_err(UsecaseError::from)?;
+    let new = NewUser::new(
+        &body.external_id,
+        body.email.as_deref(),
+        body.display_name.as_deref(),
+    )
+    .map_err(UsecaseError::from)?;
     let (user, created) = usecase::users::create(&state.app, &actor, new).await?;
-    Ok(Upserted { body: user.into(), created })
+    Ok(Upserted {
+        body: user.into(),
+        created,
+    })
 }
 
-async fn get_user(State(state): State<AppState>, _: AdminKey, Path(path): Path<UserPath>) -> Result<Json<UserBody>, ApiError> {
+async fn get_user(
+    State(state): State<AppState>,
+    _: AdminKey,
+    Path(path): Path<UserPath>,
+) -> Result<Json<UserBody>, ApiError> {
     let user = usecase::users::get(&state.app, &path.id()?).await?;
     Ok(Json(user.into()))
 }
@@ -70,7 +101,8 @@ async fn disable_user(
     AdminKey(actor): AdminKey,
     Path(path): Path<UserPath>,
 ) -> Result<Json<UserBody>, ApiError> {
-    let (user, revocation) = usecase::set_user_status::disable_user(&state.app, &actor, &path.id()?).await?;
+    let (user, revocation) =
+        usecase::set_user_status::disable_user(&state.app, &actor, &path.id()?).await?;
     state.metrics.record_revocation(&revocation);
     Ok(Json(user.into()))
 }

@@ -40,7 +40,12 @@ impl From<Introspection> for IntrospectionResponse {
     fn from(found: Introspection) -> Self {
         match found {
             Introspection::Inactive => Self::default(),
-            Introspection::ActiveUserSession { session_id, user_id, issued_at, expires_at } => Self {
+            Introspection::ActiveUserSession {
+                session_id,
+                user_id,
+                issued_at,
+                expires_at,
+            } => Self {
                 active: true,
                 sub: Some(user_id),
                 session_id: Some(session_id),

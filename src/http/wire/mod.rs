@@ -18,20 +18,59 @@ pub fn schemas() -> Vec<(&'static str, Schema)> {
     }
     let generator = &mut SchemaGenerator::default();
     vec![
-        ("CreateUserRequest", schema::<users::CreateUserRequest>(generator)),
+        (
+            "CreateUserRequest",
+            schema::<users::CreateUserRequest>(generator),
+        ),
         ("User", schema::<users::UserBody>(generator)),
-        ("CreateUserSessionRequest", schema::<user_sessions::CreateUserSessionRequest>(generator)),
-        ("CreatedUserSession", schema::<user_sessions::CreatedUserSession>(generator)),
-        ("UserSession", schema::<user_sessions::UserSessionBody>(generator)),
-        ("UserSessionList", schema::<user_sessions::UserSessionList>(generator)),
-        ("ListUserSessionsQuery", schema::<user_sessions::ListUserSessionsQuery>(generator)),
-        ("RevokeRequest", schema::<revocations::RevokeRequest>(generator)),
-        ("SignOutEverywhereRequest", schema::<revocations::SignOutEverywhereRequest>(generator)),
-        ("CredentialChangedRequest", schema::<revocations::CredentialChangedRequest>(generator)),
-        ("Revocation", schema::<revocations::RevocationBody>(generator)),
-        ("IntrospectionRequest", schema::<introspection::IntrospectionRequest>(generator)),
-        ("IntrospectionResponse", schema::<introspection::IntrospectionResponse>(generator)),
+        (
+            "CreateUserSessionRequest",
+            schema::<user_sessions::CreateUserSessionRequest>(generator),
+        ),
+        (
+            "CreatedUserSession",
+            schema::<user_sessions::CreatedUserSession>(generator),
+        ),
+        (
+            "UserSession",
+            schema::<user_sessions::UserSessionBody>(generator),
+        ),
+        (
+            "UserSessionList",
+            schema::<user_sessions::UserSessionList>(generator),
+        ),
+        (
+            "ListUserSessionsQuery",
+            schema::<user_sessions::ListUserSessionsQuery>(generator),
+        ),
+        (
+            "RevokeRequest",
+            schema::<revocations::RevokeRequest>(generator),
+        ),
+        (
+            "SignOutEverywhereRequest",
+            schema::<revocations::SignOutEverywhereRequest>(generator),
+        ),
+        (
+            "CredentialChangedRequest",
+            schema::<revocations::CredentialChangedRequest>(generator),
+        ),
+        (
+            "Revocation",
+            schema::<revocations::RevocationBody>(generator),
+        ),
+        (
+            "IntrospectionRequest",
+            schema::<introspection::IntrospectionRequest>(generator),
+        ),
+        (
+            "IntrospectionResponse",
+            schema::<introspection::IntrospectionResponse>(generator),
+        ),
         ("Problem", schema::<problem::Problem>(generator)),
-        ("UserSessionRevokedEvent", schema::<events::UserSessionRevokedEvent>(generator)),
+        (
+            "UserSessionRevokedEvent",
+            schema::<events::UserSessionRevokedEvent>(generator),
+        ),
     ]
 }

@@ -54,7 +54,9 @@ impl UserSessionBody {
         let status = match session.liveness(now) {
             Liveness::Active => UserSessionStatusBody::Active,
             Liveness::Revoked(_) => UserSessionStatusBody::Revoked,
-            Liveness::Expired | Liveness::IdleTimedOut | Liveness::UserDisabled => UserSessionStatusBody::Expired,
+            Liveness::Expired | Liveness::IdleTimedOut | Liveness::UserDisabled => {
+                UserSessionStatusBody::Expired
+            }
         };
         let revoked = session.revoked;
         Self {
@@ -112,7 +114,11 @@ pub struct UserSessionList {
 impl UserSessionList {
     pub fn new(page: Page<UserSession>, now: DateTime<Utc>) -> Self {
         Self {
-            data: page.items.into_iter().map(|s| UserSessionBody::new(s, now)).collect(),
+            data: page
+                .items
+                .into_iter()
+                .map(|s| UserSessionBody::new(s, now))
+                .collect(),
             next_cursor: page.next.map(|c| c.encode()),
         }
     }

@@ -1,0 +1,18 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test
+
+//! The one integration-test binary (every extra binary is another link on a small
+//! machine). Runs on SQLite by default and on PostgreSQL when `LEASH_TEST_DATABASE_URL`
+//! is set; `.ci/run` runs it both ways.
+
+mod api_errors;
+mod api_introspection;
+mod api_user_sessions;
+mod api_users;
+mod architecture;
+mod cli;
+mod operations;
+mod properties;
+mod schemas;
+mod store_conformance;
+mod support;
+mod two_instances;

@@ -1,0 +1,103 @@
+//! The committed JSON Schemas (`schemas/*.json`) and OpenAPI document
+//! (`schemas/openapi.json`) must match what the code generates. Run with
+//! `LEASH_UPDATE_SCHEMAS=1` to rewrite them after changing a wire type.
+
+use std::fs;
+use std::path::PathBuf;
+
+use axum::body::Body;
+use axum::http::{Method, StatusCode};
+
+use crate::support::TestApp;
+
+fn schemas_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("schemas")
+}
+
+fn generated() -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = leash::http::wire::schemas()
+        .into_iter()
+        .map(|(name, schema)| {
+            (
+                format!("{name}.json"),
+                serde_json::to_string_pretty(&schema).unwrap() + "\n",
+            )
+        })
+        .collect();
+    files.push((
+        "openapi.json".to_owned(),
+        serde_json::to_string_pretty(&leash::http::openapi()).unwrap() + "\n",
+    ));
+    files
+}
+
+#[test]
+fn committed_schemas_match_the_code() {
+    let dir = schemas_dir();
+    let files = generated();
+    if std::env::var("LEASH_UPDATE_SCHEMAS").is_ok_and(|v| v == "1") {
+        fs::create_dir_all(&dir).unwrap();
+        for entry in fs::read_dir(&dir).unwrap() {
+            fs::remove_file(entry.unwrap().path()).unwrap();
+        }
+        for (name, text) in &files {
+            fs::write(dir.join(name), text).unwrap();
+        }
+    }
+    let mut stale = Vec::new();
+    for (name, text) in &files {
+        if fs::read_to_string(dir.join(name)).ok().as_deref() != Some(text.as_str()) {
+            stale.push(name.clone());
+        }
+    }
+    let committed = fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0);
+    assert!(
+        stale.is_empty(),
+        "out of date: {stale:?}; run `LEASH_UPDATE_SCHEMAS=1 cargo test schemas`"
+    );
+    assert_eq!(
+        committed,
+        files.len(),
+        "schemas/ holds files the code no longer generates"
+    );
+}
+
+#[tokio::test]
+async fn the_served_openapi_document_is_the_committed_one() {
+    let app = TestApp::start().await;
+    let answer = app
+        .send(Method::GET, "/openapi.json", None, None, Body::empty())
+        .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    let committed: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(schemas_dir().join("openapi.json")).unwrap())
+            .unwrap();
+    assert_eq!(answer.body, committed);
+    for path in [
+        "/v1/users",
+        "/v1/users/{user_id}/sessions",
+        "/v1/users/{user_id}/sign-out-everywhere",
+        "/oauth2/introspect",
+    ] {
+        assert!(committed["paths"][path].is_object(), "{path} is documented");
+    }
+}
+
+#[tokio::test]
+async fn revocation_events_match_their_schema() {
+    let app = TestApp::start().await;
+    let alice = app.create_user("alice").await;
+    app.sign_in(&alice).await;
+    app.sign_out_everywhere(&alice, serde_json::json!({})).await;
+    let events = leash::store::events::list_after(&app.db, 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    let event = &events[0];
+    let envelope = serde_json::json!({
+        "id": event.id, "type": event.event_type, "created_at": event.created_at, "data": event.data,
+    });
+    let parsed: leash::http::wire::events::UserSessionRevokedEvent =
+        serde_json::from_value(envelope).unwrap();
+    assert_eq!(parsed.r#type, "user_session.revoked");
+}

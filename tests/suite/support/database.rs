@@ -1,0 +1,151 @@
+//! A fresh database per test. SQLite: a file in a temporary directory. PostgreSQL (when
+//! `LEASH_TEST_DATABASE_URL` is set): a new schema in that database, dropped afterwards.
+//! With `LEASH_TEST_REQUIRE_POSTGRES=1` (as CI sets it) the suite fails rather than
+//! falling back to SQLite.
+
+use std::str::FromStr as _;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use leash::store::Db;
+use sqlx::Connection as _;
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+
+pub enum TestDatabase {
+    Sqlite {
+        _dir: tempfile::TempDir,
+        url: String,
+    },
+    Postgres {
+        base_url: String,
+        schema: String,
+    },
+}
+
+pub fn postgres_url() -> Option<String> {
+    let url = std::env::var("LEASH_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty());
+    if url.is_none() && std::env::var("LEASH_TEST_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
+        panic!("LEASH_TEST_REQUIRE_POSTGRES=1 but LEASH_TEST_DATABASE_URL is not set");
+    }
+    url
+}
+
+impl TestDatabase {
+    // Schema names carry the wall-clock time so a later run can sweep stale ones.
+    #[allow(clippy::disallowed_methods)]
+    pub async fn fresh() -> Self {
+        match postgres_url() {
+            None => {
+                let dir = tempfile::tempdir().unwrap();
+                let url = format!("sqlite://{}", dir.path().join("leash.db").display());
+                TestDatabase::Sqlite { _dir: dir, url }
+            }
+            Some(base_url) => {
+                let created = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap()
+                    .as_secs();
+                let schema = format!("{SCHEMA_PREFIX}{created}_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = PgConnection::connect(&base_url).await.unwrap_or_else(|e| {
+                    panic!("cannot reach the test PostgreSQL at {base_url}: {e}")
+                });
+                sweep_stale_schemas(&mut admin, created).await;
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+                    .execute(&mut admin)
+                    .await
+                    .unwrap();
+                admin.close().await.unwrap();
+                TestDatabase::Postgres { base_url, schema }
+            }
+        }
+    }
+
+    /// A URL a separate process can use (for PostgreSQL, it pins the schema).
+    pub fn url(&self) -> String {
+        match self {
+            TestDatabase::Sqlite { url, .. } => url.clone(),
+            TestDatabase::Postgres { base_url, schema } => {
+                let separator = if base_url.contains('?') { '&' } else { '?' };
+                format!("{base_url}{separator}options=-c%20search_path%3D{schema}")
+            }
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, TestDatabase::Postgres { .. })
+    }
+
+    /// A migrated pool on this database.
+    pub async fn connect(&self) -> Db {
+        let db = match self {
+            TestDatabase::Sqlite { url, .. } => Db::connect(url).await.unwrap(),
+            TestDatabase::Postgres { base_url, schema } => {
+                let options = PgConnectOptions::from_str(base_url)
+                    .unwrap()
+                    .options([("search_path", schema.as_str())]);
+                Db::connect_postgres(options).await.unwrap()
+            }
+        };
+        db.migrate().await.unwrap();
+        db
+    }
+}
+
+const SCHEMA_PREFIX: &str = "leash_test_";
+
+/// Drops test schemas more than an hour old: left behind by a run that was killed.
+async fn sweep_stale_schemas(admin: &mut PgConnection, now: u64) {
+    static SWEPT: AtomicBool = AtomicBool::new(false);
+    if SWEPT.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let schemas: Vec<String> = sqlx::query_scalar(
+        "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 'leash\\_test\\_%'",
+    )
+    .fetch_all(&mut *admin)
+    .await
+    .unwrap();
+    for schema in schemas {
+        let created = schema
+            .strip_prefix(SCHEMA_PREFIX)
+            .and_then(|rest| rest.split('_').next())
+            .and_then(|t| t.parse::<u64>().ok());
+        if created.is_none_or(|t| t + 3600 < now) {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP SCHEMA IF EXISTS {schema} CASCADE"
+            )))
+            .execute(&mut *admin)
+            .await;
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let TestDatabase::Postgres { base_url, schema } = self else {
+            return;
+        };
+        let (base_url, schema) = (base_url.clone(), schema.clone());
+        // Drop runs inside the test's runtime, which must not be blocked: a transaction
+        // the test dropped rolls back on that runtime, and DROP SCHEMA waits for it. A
+        // detached thread removes the schema once the test's connections are gone; if
+        // the process exits first, the next run sweeps it.
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                if let Ok(mut admin) = PgConnection::connect(&base_url).await {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP SCHEMA IF EXISTS {schema} CASCADE"
+                    )))
+                    .execute(&mut admin)
+                    .await;
+                }
+            });
+        });
+    }
+}

@@ -1,0 +1,275 @@
+//! Test harness: a fresh database per test (a SQLite file by default, a fresh schema in
+//! the PostgreSQL named by `LEASH_TEST_DATABASE_URL` otherwise), the real router driven
+//! in-process, a manual clock, and helpers that speak the domain.
+
+pub mod database;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use chrono::{DateTime, TimeDelta, Utc};
+use http_body_util::BodyExt as _;
+use leash::app::{App, Settings};
+use leash::clock::ManualClock;
+use leash::domain::actor::Actor;
+use leash::domain::api_key::Role;
+use leash::http::{self, AppState};
+use leash::store::Db;
+use leash::usecase;
+use serde_json::{Value, json};
+use tokio::sync::watch;
+use tower::ServiceExt as _;
+
+pub use database::TestDatabase;
+
+pub fn epoch() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_800_000_000, 0).expect("a valid timestamp")
+}
+
+pub struct TestApp {
+    pub db: Db,
+    pub app: App,
+    pub router: Router,
+    pub clock: Arc<ManualClock>,
+    pub admin_key: String,
+    _shutdown: watch::Sender<bool>,
+    _database: TestDatabase,
+}
+
+/// An HTTP answer, its body parsed as JSON (or `Null` if it was not JSON).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub content_type: String,
+    pub body: Value,
+}
+
+impl Answer {
+    /// Asserts a problem+json answer with this status and code.
+    #[track_caller]
+    pub fn assert_problem(&self, status: StatusCode, code: &str) {
+        assert_eq!(self.status, status, "body: {}", self.body);
+        assert_eq!(
+            self.content_type, "application/problem+json",
+            "body: {}",
+            self.body
+        );
+        assert_eq!(self.body["code"], code, "body: {}", self.body);
+        assert_eq!(self.body["status"], status.as_u16());
+        assert!(self.body["title"].is_string() && self.body["type"].is_string());
+    }
+
+    #[track_caller]
+    pub fn assert_status(&self, status: StatusCode) -> &Value {
+        assert_eq!(self.status, status, "body: {}", self.body);
+        &self.body
+    }
+}
+
+/// A user the test signed in, with their device sessions.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct TestSession {
+    pub id: String,
+    pub token: String,
+}
+
+impl TestApp {
+    pub async fn start() -> Self {
+        Self::start_with(Settings::default()).await
+    }
+
+    pub async fn start_with(settings: Settings) -> Self {
+        let database = TestDatabase::fresh().await;
+        let db = database.connect().await;
+        let clock = Arc::new(ManualClock::starting_at(epoch()));
+        let app = App::new(db.clone(), clock.clone(), settings);
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        tokio::spawn(leash::workers::invalidation_listener::run(
+            app.clone(),
+            shutdown_rx,
+        ));
+        let (_, secret) = usecase::api_keys::create(&app, &Actor::operator(), Role::Admin)
+            .await
+            .unwrap();
+        let router = http::router(AppState::new(app.clone()));
+        Self {
+            db,
+            app,
+            router,
+            clock,
+            admin_key: secret.into_exposed(),
+            _shutdown: shutdown,
+            _database: database,
+        }
+    }
+
+    pub fn advance(&self, by: TimeDelta) {
+        self.clock.advance(by);
+    }
+
+    pub async fn key(&self, role: Role) -> String {
+        let (_, secret) = usecase::api_keys::create(&self.app, &Actor::operator(), role)
+            .await
+            .unwrap();
+        secret.into_exposed()
+    }
+
+    /// Sends a request with the given key, body and content type.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        content_type: Option<&str>,
+        body: Body,
+    ) -> Answer {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(key) = key {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {key}"));
+        }
+        if let Some(content_type) = content_type {
+            request = request.header(header::CONTENT_TYPE, content_type);
+        }
+        let response = self
+            .router
+            .clone()
+            .oneshot(request.body(body).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Answer {
+            status,
+            content_type,
+            body,
+        }
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Answer {
+        self.send(
+            Method::POST,
+            path,
+            Some(&self.admin_key),
+            Some("application/json"),
+            Body::from(body.to_string()),
+        )
+        .await
+    }
+
+    pub async fn post_empty(&self, path: &str) -> Answer {
+        self.send(
+            Method::POST,
+            path,
+            Some(&self.admin_key),
+            None,
+            Body::empty(),
+        )
+        .await
+    }
+
+    pub async fn get(&self, path: &str) -> Answer {
+        self.send(
+            Method::GET,
+            path,
+            Some(&self.admin_key),
+            None,
+            Body::empty(),
+        )
+        .await
+    }
+
+    pub async fn create_user(&self, external_id: &str) -> TestUser {
+        let answer = self
+            .post("/v1/users", json!({ "external_id": external_id }))
+            .await;
+        let body = answer.assert_status(StatusCode::CREATED);
+        TestUser {
+            id: body["id"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// A user signs in on one device.
+    pub async fn sign_in(&self, user: &TestUser) -> TestSession {
+        self.sign_in_with(
+            user,
+            json!({ "ip_address": "203.0.113.7", "user_agent": "Firefox/140" }),
+        )
+        .await
+    }
+
+    pub async fn sign_in_with(&self, user: &TestUser, body: Value) -> TestSession {
+        let answer = self
+            .post(&format!("/v1/users/{}/sessions", user.id), body)
+            .await;
+        let body = answer.assert_status(StatusCode::CREATED);
+        TestSession {
+            id: body["session"]["id"].as_str().unwrap().to_owned(),
+            token: body["token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    pub async fn introspect_with(&self, key: &str, token: &str) -> Answer {
+        let form = format!("token={}", urlencode(token));
+        self.send(
+            Method::POST,
+            "/oauth2/introspect",
+            Some(key),
+            Some("application/x-www-form-urlencoded"),
+            Body::from(form),
+        )
+        .await
+    }
+
+    /// Whether introspection calls the token active.
+    pub async fn is_active(&self, token: &str) -> bool {
+        let answer = self.introspect_with(&self.admin_key, token).await;
+        let body = answer.assert_status(StatusCode::OK);
+        let active = body["active"].as_bool().unwrap();
+        if !active {
+            assert_eq!(
+                body,
+                &json!({ "active": false }),
+                "an inactive answer says nothing more"
+            );
+        }
+        active
+    }
+
+    pub async fn sign_out_everywhere(&self, user: &TestUser, body: Value) -> Value {
+        let answer = self
+            .post(&format!("/v1/users/{}/sign-out-everywhere", user.id), body)
+            .await;
+        answer.assert_status(StatusCode::OK).clone()
+    }
+
+    pub async fn sessions(&self, user: &TestUser, query: &str) -> Value {
+        self.get(&format!("/v1/users/{}/sessions?{query}", user.id))
+            .await
+            .assert_status(StatusCode::OK)
+            .clone()
+    }
+}
+
+pub fn urlencode(raw: &str) -> String {
+    raw.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

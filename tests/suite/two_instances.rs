@@ -1,0 +1,252 @@
+//! Two Leash processes on one PostgreSQL database: a revoke served by one is seen by the
+//! other at once when nothing is cached, within a bound when it is cached, and still
+//! after the other's notification connection was cut. PostgreSQL only: SQLite serves a
+//! single instance. (CI runs the suite on PostgreSQL with LEASH_TEST_REQUIRE_POSTGRES=1,
+//! so this test cannot silently not run there.)
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use sqlx::Connection as _;
+
+use crate::support::{TestDatabase, database::postgres_url, urlencode};
+
+/// How long the other instance may take to stop trusting a revoked token in this test.
+/// The benchmark measures the real distribution (README); this bound only has to be
+/// generous enough not to flake on a loaded CI machine.
+const BOUND: Duration = Duration::from_secs(3);
+
+struct Instance {
+    child: Child,
+    base: String,
+}
+
+impl Instance {
+    async fn start(database_url: &str) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_leash"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .env("LEASH_DATABASE_URL", database_url)
+            .env("LEASH_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let instance = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while reqwest::get(format!("{}/readyz", instance.base))
+            .await
+            .map(|r| r.status().is_success())
+            .ok()
+            != Some(true)
+        {
+            assert!(
+                Instant::now() < deadline,
+                "instance on port {port} never became ready"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        instance
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Client {
+    http: reqwest::Client,
+    key: String,
+}
+
+impl Client {
+    async fn post(&self, instance: &Instance, path: &str, body: Value) -> Value {
+        let response = self
+            .http
+            .post(format!("{}{path}", instance.base))
+            .bearer_auth(&self.key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
+        response.json().await.unwrap()
+    }
+
+    async fn is_active(&self, instance: &Instance, token: &str) -> bool {
+        let response = self
+            .http
+            .post(format!("{}/oauth2/introspect", instance.base))
+            .bearer_auth(&self.key)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("token={}", urlencode(token)))
+            .send()
+            .await
+            .unwrap();
+        let body: Value = response.json().await.unwrap();
+        body["active"].as_bool().unwrap()
+    }
+
+    async fn sign_in(&self, instance: &Instance, user_id: &str) -> String {
+        let created = self
+            .post(
+                instance,
+                &format!("/v1/users/{user_id}/sessions"),
+                json!({}),
+            )
+            .await;
+        created["token"].as_str().unwrap().to_owned()
+    }
+
+    /// Polls until the token is inactive on `instance`; returns how long that took.
+    async fn time_until_inactive(&self, instance: &Instance, token: &str) -> Duration {
+        let started = Instant::now();
+        while self.is_active(instance, token).await {
+            assert!(started.elapsed() < BOUND, "still active after {BOUND:?}");
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        started.elapsed()
+    }
+}
+
+async fn listener_pids(base_url: &str, instance: &Instance) -> Vec<i32> {
+    let mut admin = sqlx::PgConnection::connect(base_url).await.unwrap();
+    let name = format!(
+        "{}:{}",
+        leash::store::invalidation::LISTENER_APPLICATION_NAME,
+        instance.pid()
+    );
+    sqlx::query_scalar("SELECT pid FROM pg_stat_activity WHERE application_name = $1")
+        .bind(name)
+        .fetch_all(&mut admin)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoke_through_one_instance_is_seen_by_the_other() {
+    let Some(base_url) = postgres_url() else {
+        eprintln!(
+            "two_instances: SQLite serves one instance; this test runs in the PostgreSQL suite"
+        );
+        return;
+    };
+    let database = TestDatabase::fresh().await;
+    assert!(database.is_postgres());
+    let url = database.url();
+    let output = Command::new(env!("CARGO_BIN_EXE_leash"))
+        .args(["keys", "create", "--role", "admin"])
+        .env("LEASH_DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let client = Client {
+        http: reqwest::Client::new(),
+        key: String::from_utf8(output.stdout).unwrap().trim().to_owned(),
+    };
+
+    let a = Instance::start(&url).await;
+    let b = Instance::start(&url).await;
+    let user = client
+        .post(&a, "/v1/users", json!({ "external_id": "alice" }))
+        .await;
+    let user_id = user["id"].as_str().unwrap();
+
+    // Nothing cached on B: inactive at the first ask.
+    let uncached = client.sign_in(&a, user_id).await;
+    client
+        .post(
+            &a,
+            &format!("/v1/users/{user_id}/sign-out-everywhere"),
+            json!({}),
+        )
+        .await;
+    assert!(
+        !client.is_active(&b, &uncached).await,
+        "B answered active for a token revoked through A"
+    );
+
+    // Cached on B: inactive within the bound, through NOTIFY.
+    let cached = client.sign_in(&a, user_id).await;
+    for _ in 0..3 {
+        assert!(client.is_active(&b, &cached).await);
+    }
+    client
+        .post(
+            &a,
+            &format!("/v1/users/{user_id}/sign-out-everywhere"),
+            json!({}),
+        )
+        .await;
+    let took = client.time_until_inactive(&b, &cached).await;
+    eprintln!("two_instances: cached token inactive on B {took:?} after the revoke returned on A");
+
+    // Cut B's notification connection, then revoke at once: the NOTIFY may be lost, and
+    // B must still stop answering active for the token it cached.
+    let survivor = client.sign_in(&a, user_id).await;
+    assert!(client.is_active(&b, &survivor).await);
+    let before = listener_pids(&base_url, &b).await;
+    assert_eq!(before.len(), 1, "B listens on exactly one connection");
+    let mut admin = sqlx::PgConnection::connect(&base_url).await.unwrap();
+    sqlx::query("SELECT pg_terminate_backend($1)")
+        .bind(before[0])
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    client
+        .post(
+            &a,
+            &format!("/v1/users/{user_id}/sign-out-everywhere"),
+            json!({}),
+        )
+        .await;
+    let took = client.time_until_inactive(&b, &survivor).await;
+    eprintln!("two_instances: after a cut connection, inactive on B {took:?} after the revoke");
+
+    // B listens again, and invalidations flow as before.
+    let deadline = Instant::now() + BOUND;
+    loop {
+        let now = listener_pids(&base_url, &b).await;
+        if now.len() == 1 && now != before {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "B never reconnected its listener"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let later = client.sign_in(&a, user_id).await;
+    assert!(client.is_active(&b, &later).await);
+    client
+        .post(
+            &a,
+            &format!("/v1/users/{user_id}/sign-out-everywhere"),
+            json!({}),
+        )
+        .await;
+    client.time_until_inactive(&b, &later).await;
+}
