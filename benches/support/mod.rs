@@ -1,0 +1,160 @@
+//! Shared by the benchmarks: a fresh database per backend, bulk seeding through the
+//! store, and serving a router on loopback in a runtime of its own (as a separate
+//! process would).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)] // a failed unwrap is a failed benchmark; each bench uses part of this
+
+use std::net::SocketAddr;
+use std::str::FromStr as _;
+use std::sync::Arc;
+
+use axum::Router;
+use chrono::{TimeDelta, Utc};
+use leash::app::{App, Settings};
+use leash::clock::SystemClock;
+use leash::domain::actor::Actor;
+use leash::domain::api_key::Role;
+use leash::domain::id::{UserId, UserSessionId};
+use leash::domain::token::{SecretToken, TokenKind};
+use leash::domain::user::NewUser;
+use leash::domain::user_session::UserSession;
+use leash::store::Db;
+use leash::store::user_sessions::NewUserSession;
+use leash::{store, usecase};
+use sqlx::Connection as _;
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+
+/// The backends to measure: SQLite always, PostgreSQL when `LEASH_BENCH_POSTGRES_URL`
+/// names one.
+pub fn backends() -> Vec<Backend> {
+    let mut backends = vec![Backend::Sqlite];
+    if let Ok(url) = std::env::var("LEASH_BENCH_POSTGRES_URL") {
+        backends.push(Backend::Postgres(url));
+    }
+    backends
+}
+
+#[derive(Clone, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres(String),
+}
+
+impl Backend {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres(_) => "PostgreSQL",
+        }
+    }
+
+    /// A fresh, migrated database. Keep the returned guard alive as long as the pool.
+    pub async fn fresh(&self) -> (Db, Option<tempfile::TempDir>) {
+        match self {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                let db = Db::connect(&format!(
+                    "sqlite://{}",
+                    dir.path().join("bench.db").display()
+                ))
+                .await
+                .unwrap();
+                db.migrate().await.unwrap();
+                (db, Some(dir))
+            }
+            Backend::Postgres(url) => {
+                let mut admin = PgConnection::connect(url).await.unwrap();
+                sqlx::query("DROP SCHEMA IF EXISTS leash_bench CASCADE")
+                    .execute(&mut admin)
+                    .await
+                    .unwrap();
+                sqlx::query("CREATE SCHEMA leash_bench")
+                    .execute(&mut admin)
+                    .await
+                    .unwrap();
+                let options = PgConnectOptions::from_str(url)
+                    .unwrap()
+                    .options([("search_path", "leash_bench")]);
+                let db = Db::connect_postgres(options).await.unwrap();
+                db.migrate().await.unwrap();
+                (db, None)
+            }
+        }
+    }
+}
+
+pub fn app(db: &Db, settings: Settings) -> App {
+    App::new(db.clone(), Arc::new(SystemClock), settings)
+}
+
+pub async fn key(app: &App, role: Role) -> String {
+    usecase::api_keys::create(app, &Actor::operator(), role)
+        .await
+        .unwrap()
+        .1
+        .into_exposed()
+}
+
+pub async fn user(db: &Db, external_id: &str) -> UserId {
+    let mut tx = db.begin().await.unwrap();
+    let new = NewUser::new(external_id, None, None).unwrap();
+    let (user, _) = store::users::insert_or_get(&mut tx, &UserId::generate(), &new, Utc::now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    user.id
+}
+
+/// Stores `count` active sessions for `user_id` in transactions of 10,000 and returns
+/// their tokens.
+pub async fn seed_sessions(db: &Db, user_id: &UserId, count: usize) -> Vec<String> {
+    let now = Utc::now();
+    let mut tokens = Vec::with_capacity(count);
+    let mut batch = Vec::with_capacity(10_000);
+    for i in 0..count {
+        let token = SecretToken::generate(TokenKind::UserSession);
+        batch.push(NewUserSession {
+            session: UserSession {
+                id: UserSessionId::generate(),
+                user_id: user_id.clone(),
+                ip_address: Some("198.51.100.1".to_owned()),
+                user_agent: Some("bench".to_owned()),
+                created_at: now,
+                last_seen_at: now,
+                expires_at: now + TimeDelta::days(30),
+                idle_timeout: TimeDelta::days(7),
+                revoked: None,
+            },
+            token_hash: token.hash(),
+        });
+        tokens.push(token.into_exposed());
+        if batch.len() == 10_000 || i + 1 == count {
+            let mut tx = db.begin().await.unwrap();
+            store::user_sessions::insert(&mut tx, &batch).await.unwrap();
+            tx.commit().await.unwrap();
+            batch.clear();
+        }
+    }
+    tokens
+}
+
+/// Serves `router` on an ephemeral loopback port, on a two-thread runtime of its own.
+pub fn serve(router: Router) -> (SocketAddr, tokio::runtime::Runtime) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    runtime.spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (addr, runtime)
+}
+
+/// Percentile of sorted durations, in milliseconds.
+pub fn percentile_ms(sorted: &[std::time::Duration], p: f64) -> f64 {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index].as_secs_f64() * 1000.0
+}
