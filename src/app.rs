@@ -10,6 +10,7 @@ use crate::clock::Clock;
 use crate::domain::api_key::ApiKey;
 use crate::domain::token::TokenHash;
 use crate::domain::user_session::Lifetime;
+use crate::last_use_buffer::LastUseBuffer;
 use crate::store::{Backend, Db};
 use crate::token_cache::TokenCache;
 
@@ -42,6 +43,8 @@ pub struct App {
     pub db: Db,
     pub clock: Arc<dyn Clock>,
     pub tokens: Arc<TokenCache>,
+    /// Last uses of user sessions waiting to be written.
+    pub last_use: Arc<LastUseBuffer>,
     /// Keys already verified against the database. Keys cannot be revoked yet; when
     /// they can, revoking one must invalidate this map like the token cache.
     pub api_keys: Arc<RwLock<HashMap<TokenHash, ApiKey>>>,
@@ -58,6 +61,7 @@ impl App {
             db,
             clock,
             api_keys: Arc::default(),
+            last_use: Arc::default(),
             settings: Arc::new(settings),
         }
     }

@@ -168,6 +168,7 @@ async fn serve(cli: &Cli) -> Result<(), CliError> {
         app.clone(),
         shutdown_rx.clone(),
     ));
+    let last_use_task = tokio::spawn(workers::last_use_writer::run(app.clone(), shutdown_rx));
     let tcp = tokio::net::TcpListener::bind(cli.listen).await?;
     tracing::info!(listen = %tcp.local_addr()?, backend = ?app.db.backend(), "leash is serving");
     let router = http::router(AppState::new(app.clone()));
@@ -179,6 +180,7 @@ async fn serve(cli: &Cli) -> Result<(), CliError> {
         })
         .await?;
     let _ = listener_task.await;
+    let _ = last_use_task.await;
     app.db.close().await;
     Ok(())
 }

@@ -5,6 +5,7 @@ pub mod cli;
 pub mod clock;
 pub mod domain;
 pub mod http;
+pub mod last_use_buffer;
 pub mod store;
 pub mod token_cache;
 pub mod usecase;

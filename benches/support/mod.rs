@@ -9,9 +9,9 @@ use std::str::FromStr as _;
 use std::sync::Arc;
 
 use axum::Router;
-use chrono::{TimeDelta, Utc};
+use chrono::TimeDelta;
 use leash::app::{App, Settings};
-use leash::clock::SystemClock;
+use leash::clock::{Clock as _, SystemClock};
 use leash::domain::actor::Actor;
 use leash::domain::api_key::Role;
 use leash::domain::id::{UserId, UserSessionId};
@@ -98,9 +98,10 @@ pub async fn key(app: &App, role: Role) -> String {
 pub async fn user(db: &Db, external_id: &str) -> UserId {
     let mut tx = db.begin().await.unwrap();
     let new = NewUser::new(external_id, None, None).unwrap();
-    let (user, _) = store::users::insert_or_get(&mut tx, &UserId::generate(), &new, Utc::now())
-        .await
-        .unwrap();
+    let (user, _) =
+        store::users::insert_or_get(&mut tx, &UserId::generate(), &new, SystemClock.now())
+            .await
+            .unwrap();
     tx.commit().await.unwrap();
     user.id
 }
@@ -108,7 +109,7 @@ pub async fn user(db: &Db, external_id: &str) -> UserId {
 /// Stores `count` active sessions for `user_id` in transactions of 10,000 and returns
 /// their tokens.
 pub async fn seed_sessions(db: &Db, user_id: &UserId, count: usize) -> Vec<String> {
-    let now = Utc::now();
+    let now = SystemClock.now();
     let mut tokens = Vec::with_capacity(count);
     let mut batch = Vec::with_capacity(10_000);
     for i in 0..count {

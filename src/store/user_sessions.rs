@@ -14,7 +14,7 @@ use crate::domain::user_session::{RevokedMark, UserSession, Validity};
 const COLUMNS: &str = "id, user_id, status, ip_address, user_agent, created_at, last_seen_at, \
                        expires_at, idle_timeout_ms, revoked_at, revocation_id, revocation_cause";
 
-/// Rows written per multi-row `INSERT` when seeding many sessions at once.
+/// Rows per multi-row statement (`INSERT … VALUES`, `UPDATE … FROM (VALUES …)`).
 const INSERT_CHUNK: usize = 500;
 
 /// A session to store, with the hash of its token.
@@ -172,16 +172,30 @@ pub async fn find_validity(
     Ok(Some((validity, from_ms(row.last_seen_at)?)))
 }
 
-/// Records that the session was used at `at` (never moves `last_seen_at` backwards).
-pub async fn record_use(db: &Db, id: &UserSessionId, at: DateTime<Utc>) -> Result<(), StoreError> {
-    on_pool!(db, |c| sqlx::query(
-        "UPDATE user_sessions SET last_seen_at = $1 WHERE id = $2 AND last_seen_at < $1"
-    )
-    .bind(to_ms(at))
-    .bind(id.as_str())
-    .execute(c)
-    .await
-    .map(|done| done.rows_affected()))?;
+/// Records when sessions were last used, in set-based statements (never moves
+/// `last_seen_at` backwards). `UPDATE … FROM (VALUES …)` reads the same on both engines,
+/// whose `VALUES` columns are both named `column1`, `column2`.
+pub async fn record_uses(
+    db: &Db,
+    uses: &[(UserSessionId, DateTime<Utc>)],
+) -> Result<(), StoreError> {
+    for chunk in uses.chunks(INSERT_CHUNK) {
+        let values = (0..chunk.len())
+            .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "UPDATE user_sessions SET last_seen_at = v.column2 FROM (VALUES {values}) AS v \
+             WHERE user_sessions.id = v.column1 AND user_sessions.last_seen_at < v.column2"
+        );
+        on_pool!(db, |c| {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (id, at) in chunk {
+                query = query.bind(id.as_str()).bind(to_ms(*at));
+            }
+            query.execute(c).await.map(|done| done.rows_affected())
+        })?;
+    }
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! Is this token still good? Asked by resource servers on every request, so the answer
 //! comes from the token cache when it can (see `crate::token_cache` for why that keeps
-//! the revocation promise) and from one indexed read when it cannot.
+//! the revocation promise) and from one indexed read when it cannot. It never writes:
+//! last use goes to `crate::last_use_buffer`.
 
 use std::sync::Arc;
 
@@ -49,12 +50,8 @@ pub async fn introspect(app: &App, presented: &str) -> Result<Introspection, Use
     if session.validity.liveness(now, session.last_seen_at()) != Liveness::Active {
         return Ok(Introspection::Inactive);
     }
-    if session.record_use(now)
-        && let Err(error) =
-            store::user_sessions::record_use(&app.db, &session.validity.session_id, now).await
-    {
-        // Losing one last-seen write only makes a later idle check stricter by a minute.
-        tracing::warn!(%error, "could not record a user session's use");
+    if session.record_use(now) {
+        app.last_use.record(&session.validity.session_id, now);
     }
     let v = &session.validity;
     Ok(Introspection::ActiveUserSession {

@@ -5,6 +5,7 @@
 pub mod api_keys;
 mod error;
 pub mod introspect;
+pub mod record_last_use;
 pub mod revoke_user_session;
 mod revoke_user_sessions;
 pub mod set_user_status;

@@ -107,6 +107,32 @@ async fn last_use_reaches_the_database_at_most_once_a_minute() {
 }
 
 #[tokio::test]
+async fn the_last_use_writer_records_use_without_being_asked() {
+    let app = TestApp::start().await;
+    let alice = app.create_user("alice").await;
+    let session = app.sign_in(&alice).await;
+    let id = UserSessionId::parse(&session.id).unwrap();
+    app.advance(TimeDelta::seconds(61));
+    let answer = app.introspect_with(&app.admin_key, &session.token).await;
+    assert_eq!(answer.assert_status(StatusCode::OK)["active"], true);
+    let expected = epoch() + TimeDelta::seconds(61);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while store::user_sessions::get(&app.db, &id)
+        .await
+        .unwrap()
+        .unwrap()
+        .last_seen_at
+        != expected
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the worker never wrote last use"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
 async fn a_cached_token_is_inactive_as_soon_as_the_revoke_returns() {
     let app = TestApp::start().await;
     let alice = app.create_user("alice").await;

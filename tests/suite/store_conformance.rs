@@ -189,27 +189,36 @@ async fn a_token_hash_cannot_be_stored_twice() {
 }
 
 #[tokio::test]
-async fn recording_use_never_moves_last_seen_backwards() {
+async fn recording_uses_in_bulk_never_moves_last_seen_backwards() {
     let database = TestDatabase::fresh().await;
     let db = database.connect().await;
     let alice = user(&db, "alice").await;
-    let (new, _) = session(&alice, epoch(), TimeDelta::days(1));
-    insert(&db, std::slice::from_ref(&new)).await;
+    let (first, _) = session(&alice, epoch(), TimeDelta::days(1));
+    let (second, _) = session(&alice, epoch(), TimeDelta::days(1));
+    insert(&db, &[first.clone(), second.clone()]).await;
     let later = epoch() + TimeDelta::minutes(5);
-    store::user_sessions::record_use(&db, &new.session.id, later)
+    let (a, b) = (first.session.id.clone(), second.session.id.clone());
+    store::user_sessions::record_uses(&db, &[(a.clone(), later), (b.clone(), later)])
         .await
         .unwrap();
-    store::user_sessions::record_use(&db, &new.session.id, epoch() + TimeDelta::minutes(1))
+    store::user_sessions::record_uses(&db, &[(a.clone(), epoch() + TimeDelta::minutes(1))])
         .await
         .unwrap();
-    assert_eq!(
-        store::user_sessions::get(&db, &new.session.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .last_seen_at,
-        later
-    );
+    for id in [&a, &b] {
+        assert_eq!(
+            store::user_sessions::get(&db, id)
+                .await
+                .unwrap()
+                .unwrap()
+                .last_seen_at,
+            later
+        );
+    }
+    // More than one statement's worth, including ids that match nothing.
+    let many: Vec<_> = (0..1200)
+        .map(|_| (UserSessionId::generate(), later))
+        .collect();
+    store::user_sessions::record_uses(&db, &many).await.unwrap();
 }
 
 #[tokio::test]

@@ -93,6 +93,10 @@ impl TestApp {
         let (shutdown, shutdown_rx) = watch::channel(false);
         tokio::spawn(leash::workers::invalidation_listener::run(
             app.clone(),
+            shutdown_rx.clone(),
+        ));
+        tokio::spawn(leash::workers::last_use_writer::run(
+            app.clone(),
             shutdown_rx,
         ));
         let (_, secret) = usecase::api_keys::create(&app, &Actor::operator(), Role::Admin)
@@ -233,9 +237,11 @@ impl TestApp {
         .await
     }
 
-    /// Whether introspection calls the token active.
+    /// Whether introspection calls the token active. Afterwards the last-use buffer is
+    /// written, as the worker does every second, so the database is as a test expects.
     pub async fn is_active(&self, token: &str) -> bool {
         let answer = self.introspect_with(&self.admin_key, token).await;
+        usecase::record_last_use::flush(&self.app).await.unwrap();
         let body = answer.assert_status(StatusCode::OK);
         let active = body["active"].as_bool().unwrap();
         if !active {

@@ -1,0 +1,66 @@
+//! Write-behind buffer for user sessions' last use. Introspection never writes the
+//! database: when a session's last use is due to be recorded (at most once a minute, see
+//! `LAST_SEEN_WRITE_INTERVAL`), it lands here, and `workers::last_use_writer` writes the
+//! whole buffer with set-based statements about once a second. A million live sessions
+//! then cost a few statements a second, not sixteen thousand commits.
+//!
+//! Losing the buffer in a crash loses at most the last second of recorded use, which
+//! can only make an idle timeout end a session earlier, never later.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::id::UserSessionId;
+
+#[derive(Debug, Default)]
+pub struct LastUseBuffer {
+    pending: Mutex<HashMap<UserSessionId, DateTime<Utc>>>,
+}
+
+impl LastUseBuffer {
+    /// Notes that `session` was used at `at`; keeps the latest use per session.
+    pub fn record(&self, session: &UserSessionId, at: DateTime<Utc>) {
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        let entry = pending.entry(session.clone()).or_insert(at);
+        *entry = (*entry).max(at);
+    }
+
+    /// Everything recorded since the last call.
+    pub fn take(&self) -> Vec<(UserSessionId, DateTime<Utc>)> {
+        std::mem::take(&mut *self.pending.lock().unwrap_or_else(PoisonError::into_inner))
+            .into_iter()
+            .collect()
+    }
+
+    /// Puts back uses whose write failed, unless newer ones arrived meanwhile.
+    pub fn restore(&self, uses: Vec<(UserSessionId, DateTime<Utc>)>) {
+        for (session, at) in uses {
+            self.record(&session, at);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeDelta;
+
+    use super::*;
+
+    #[test]
+    fn the_latest_use_of_each_session_is_kept_once() {
+        let buffer = LastUseBuffer::default();
+        let (a, b) = (UserSessionId::generate(), UserSessionId::generate());
+        let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        buffer.record(&a, at + TimeDelta::seconds(5));
+        buffer.record(&a, at);
+        buffer.record(&b, at);
+        let mut taken = buffer.take();
+        taken.sort();
+        let mut expected = vec![(a, at + TimeDelta::seconds(5)), (b, at)];
+        expected.sort();
+        assert_eq!(taken, expected);
+        assert!(buffer.take().is_empty());
+    }
+}
