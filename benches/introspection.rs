@@ -203,7 +203,8 @@ fn main() {
         sessions()
     );
     for backend in support::backends() {
-        let (db, _guard) = runtime.block_on(backend.fresh());
+        let database = runtime.block_on(backend.fresh());
+        let db = runtime.block_on(database.connect());
         let started = Instant::now();
         let tokens = runtime.block_on(seed(&db));
         println!(
@@ -218,25 +219,32 @@ fn main() {
             writeln!(file, "{token}").unwrap();
         }
         drop(file);
+        let key = runtime.block_on(support::key(
+            &support::app(&db, Settings::default()),
+            Role::Introspect,
+        ));
 
         let baseline = *baseline_rps.get_or_insert_with(|| {
-            let (addr, _server) = support::serve(in_memory_router(&tokens));
+            let server = support::server_runtime();
+            let addr = support::serve_on(&server, in_memory_router(&tokens));
             let load = wrk(addr, "unused", &tokens_file);
             report("in-memory HashMap handler", &load, load.rps);
             load.rps
         });
 
         // The cache off (capacity 1): every request reads the database.
-        let uncached = support::app(
-            &db,
-            Settings {
-                token_cache_capacity: 1,
-                ..Settings::default()
-            },
-        );
-        let key = runtime.block_on(support::key(&uncached, Role::Introspect));
+        let server = support::server_runtime();
+        let uncached = server.block_on(async {
+            support::app(
+                &database.connect().await,
+                Settings {
+                    token_cache_capacity: 1,
+                    ..Settings::default()
+                },
+            )
+        });
         uncached.tokens.resync();
-        let (addr, server) = support::serve(http::router(AppState::new(uncached)));
+        let addr = support::serve_on(&server, http::router(AppState::new(uncached)));
         runtime.block_on(assert_active(addr, &key, &tokens[..100]));
         report(
             &format!("leash {}, cache off", backend.name()),
@@ -246,17 +254,19 @@ fn main() {
         drop(server);
 
         // The cache on and warm, as for steady traffic on live tokens.
-        let cached = support::app(&db, Settings::default());
+        let server = support::server_runtime();
+        let cached =
+            server.block_on(async { support::app(&database.connect().await, Settings::default()) });
         cached.tokens.resync();
         let started = Instant::now();
-        runtime.block_on(warm(&cached, &tokens));
+        server.block_on(warm(&cached, &tokens));
         println!(
             "{}: warmed the token cache ({} entries) in {:.1} s",
             backend.name(),
             cached.tokens.len(),
             started.elapsed().as_secs_f64()
         );
-        let (addr, server) = support::serve(http::router(AppState::new(cached)));
+        let addr = support::serve_on(&server, http::router(AppState::new(cached)));
         runtime.block_on(assert_active(addr, &key, &tokens[..100]));
         report(
             &format!("leash {}, token cache", backend.name()),
@@ -265,8 +275,8 @@ fn main() {
         );
         drop(server);
 
-        if let support::Backend::Postgres(_) = backend {
-            runtime.block_on(cross_instance_visibility(&db));
+        if database.is_postgres() {
+            cross_instance_visibility(&database, &runtime);
         }
     }
 }
@@ -274,30 +284,39 @@ fn main() {
 /// Two instances (each its own pool, token cache and LISTEN connection) on one
 /// PostgreSQL: B caches a token, A revokes it, and B is polled until it answers
 /// inactive. Reports the delay from A's answer to B's first inactive answer.
-async fn cross_instance_visibility(db: &Db) {
+fn cross_instance_visibility(database: &support::BenchDatabase, runtime: &tokio::runtime::Runtime) {
     const ROUNDS: usize = 300;
-    let instance = |db: Db| {
-        let app = support::app(&db, Settings::default());
-        let (_tx, rx) = tokio::sync::watch::channel(false);
-        let listener = tokio::spawn(leash::workers::invalidation_listener::run(app.clone(), rx));
-        (app, listener, _tx)
+    // Each instance: its own runtime, pool, token cache and LISTEN connection.
+    let instance = || {
+        let server = support::server_runtime();
+        let app =
+            server.block_on(async { support::app(&database.connect().await, Settings::default()) });
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        server.spawn(leash::workers::invalidation_listener::run(
+            app.clone(),
+            stopped,
+        ));
+        let addr = support::serve_on(&server, http::router(AppState::new(app.clone())));
+        (app, addr, server, stop)
     };
-    let pg_options = match db {
-        Db::Postgres(pool) => (*pool.connect_options()).clone(),
-        Db::Sqlite(_) => unreachable!("PostgreSQL only"),
-    };
-    let (a, _la, _sa) = instance(Db::connect_postgres(pg_options.clone()).await.unwrap());
-    let (b, _lb, _sb) = instance(Db::connect_postgres(pg_options).await.unwrap());
-    let key = support::key(&a, Role::Admin).await;
-    let (addr_a, runtime_a) =
-        tokio::task::block_in_place(|| support::serve(http::router(AppState::new(a))));
-    let (addr_b, runtime_b) =
-        tokio::task::block_in_place(|| support::serve(http::router(AppState::new(b.clone()))));
+    let (a, addr_a, _server_a, _stop_a) = instance();
+    let (b, addr_b, _server_b, _stop_b) = instance();
+    let key = runtime.block_on(support::key(&a, Role::Admin));
+    runtime.block_on(measure_visibility(ROUNDS, &b, addr_a, addr_b, &key));
+}
+
+async fn measure_visibility(
+    rounds: usize,
+    b: &App,
+    addr_a: SocketAddr,
+    addr_b: SocketAddr,
+    key: &str,
+) {
     while !b.tokens.is_trusted() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let client = reqwest::Client::new();
-    let post = |url: String| client.post(url).bearer_auth(&key);
+    let post = |url: String| client.post(url).bearer_auth(key);
     let user: Value = post(format!("http://{addr_a}/v1/users"))
         .json(&json!({ "external_id": "cross" }))
         .send()
@@ -311,9 +330,9 @@ async fn cross_instance_visibility(db: &Db) {
         let request = post(format!("http://{addr_b}/oauth2/introspect")).form(&[("token", token)]);
         async move { request.send().await.unwrap().json::<Value>().await.unwrap()["active"] == true }
     };
-    let mut delays = Vec::with_capacity(ROUNDS);
+    let mut delays = Vec::with_capacity(rounds);
     let mut first_answer_inactive = 0;
-    for _ in 0..ROUNDS {
+    for _ in 0..rounds {
         let created: Value = post(format!("http://{addr_a}/v1/users/{user}/sessions"))
             .json(&json!({}))
             .send()
@@ -346,13 +365,9 @@ async fn cross_instance_visibility(db: &Db) {
         delays.push(returned.elapsed());
     }
     delays.sort();
-    // These runtimes live inside this async function; they must not block on drop.
-    for runtime in [runtime_a, runtime_b] {
-        runtime.shutdown_background();
-    }
     println!(
-        "cross-instance revoke visibility (PostgreSQL, {ROUNDS} rounds): p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms; \
-         B's first answer after the revoke was already inactive in {first_answer_inactive}/{ROUNDS}",
+        "cross-instance revoke visibility (PostgreSQL, {rounds} rounds): p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms; \
+         B's first answer after the revoke was already inactive in {first_answer_inactive}/{rounds}",
         support::percentile_ms(&delays, 0.5),
         support::percentile_ms(&delays, 0.99),
         support::percentile_ms(&delays, 1.0),

@@ -26,10 +26,13 @@ fn main() {
         .unwrap();
     println!("sign out everywhere of one user holding {SESSIONS} active sessions, {ROUNDS} rounds");
     for backend in support::backends() {
-        let (db, _guard) = client_runtime.block_on(backend.fresh());
-        let app = support::app(&db, Settings::default());
-        let key = client_runtime.block_on(support::key(&app, Role::Admin));
-        let (addr, _server) = support::serve(http::router(AppState::new(app)));
+        let database = client_runtime.block_on(backend.fresh());
+        let db = client_runtime.block_on(database.connect());
+        let server = support::server_runtime();
+        let app =
+            server.block_on(async { support::app(&database.connect().await, Settings::default()) });
+        let key = server.block_on(support::key(&app, Role::Admin));
+        let addr = support::serve_on(&server, http::router(AppState::new(app)));
         let client = reqwest::Client::new();
         let mut times: Vec<Duration> = Vec::new();
         for round in 0..ROUNDS {

@@ -173,12 +173,13 @@ async fn serve(cli: &Cli) -> Result<(), CliError> {
     tracing::info!(listen = %tcp.local_addr()?, backend = ?app.db.backend(), "leash is serving");
     let router = http::router(AppState::new(app.clone()));
     axum::serve(tcp, router)
-        .with_graceful_shutdown(async move {
+        .with_graceful_shutdown(async {
             shutdown_signal().await;
-            tracing::info!("shutting down");
-            let _ = shutdown_tx.send(true);
+            tracing::info!("shutting down: draining requests");
         })
         .await?;
+    // Workers stop after the last request, so the final last-use flush covers it.
+    let _ = shutdown_tx.send(true);
     let _ = listener_task.await;
     let _ = last_use_task.await;
     app.db.close().await;

@@ -48,19 +48,16 @@ impl Backend {
         }
     }
 
-    /// A fresh, migrated database. Keep the returned guard alive as long as the pool.
-    pub async fn fresh(&self) -> (Db, Option<tempfile::TempDir>) {
-        match self {
+    /// A fresh, migrated database.
+    pub async fn fresh(&self) -> BenchDatabase {
+        let database = match self {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().unwrap();
-                let db = Db::connect(&format!(
-                    "sqlite://{}",
-                    dir.path().join("bench.db").display()
-                ))
-                .await
-                .unwrap();
-                db.migrate().await.unwrap();
-                (db, Some(dir))
+                let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+                BenchDatabase {
+                    sqlite: Some((url, dir)),
+                    postgres: None,
+                }
             }
             Backend::Postgres(url) => {
                 let mut admin = PgConnection::connect(url).await.unwrap();
@@ -75,12 +72,56 @@ impl Backend {
                 let options = PgConnectOptions::from_str(url)
                     .unwrap()
                     .options([("search_path", "leash_bench")]);
-                let db = Db::connect_postgres(options).await.unwrap();
-                db.migrate().await.unwrap();
-                (db, None)
+                BenchDatabase {
+                    sqlite: None,
+                    postgres: Some(options),
+                }
             }
+        };
+        database.connect().await.migrate().await.unwrap();
+        database
+    }
+}
+
+/// A benchmark's database. Each runtime that talks to it needs its own pool
+/// ([`BenchDatabase::connect`]): a connection belongs to the runtime that opened it.
+pub struct BenchDatabase {
+    sqlite: Option<(String, tempfile::TempDir)>,
+    postgres: Option<PgConnectOptions>,
+}
+
+impl BenchDatabase {
+    pub async fn connect(&self) -> Db {
+        match (&self.sqlite, &self.postgres) {
+            (Some((url, _)), _) => Db::connect(url).await.unwrap(),
+            (None, Some(options)) => Db::connect_postgres(options.clone()).await.unwrap(),
+            (None, None) => unreachable!("a bench database is SQLite or PostgreSQL"),
         }
     }
+
+    pub fn is_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+}
+
+/// A two-thread runtime for one server, standing in for a separate process. Build the
+/// server's pool inside it ([`BenchDatabase::connect`] under `block_on`).
+pub fn server_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Serves `router` on an ephemeral loopback port on `runtime`.
+pub fn serve_on(runtime: &tokio::runtime::Runtime, router: Router) -> SocketAddr {
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    runtime.spawn(async move { axum::serve(listener, router).await.unwrap() });
+    addr
 }
 
 pub fn app(db: &Db, settings: Settings) -> App {
@@ -137,21 +178,6 @@ pub async fn seed_sessions(db: &Db, user_id: &UserId, count: usize) -> Vec<Strin
         }
     }
     tokens
-}
-
-/// Serves `router` on an ephemeral loopback port, on a two-thread runtime of its own.
-pub fn serve(router: Router) -> (SocketAddr, tokio::runtime::Runtime) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    runtime.spawn(async move { axum::serve(listener, router).await.unwrap() });
-    (addr, runtime)
 }
 
 /// Percentile of sorted durations, in milliseconds.

@@ -85,8 +85,9 @@ impl UserSession {
 }
 
 /// How long `last_seen_at` may lag in the database. Introspection records use in memory
-/// and writes it at most this often per session, so a busy session costs one write a
-/// minute, not one per request; an idle timeout is therefore exact to within this lag.
+/// and queues it for writing at most this often per session, so a busy session costs
+/// one write a minute, not one per request; an idle timeout judged from the database is
+/// therefore exact to within this lag (plus the second the write-behind buffer waits).
 pub const LAST_SEEN_WRITE_INTERVAL: TimeDelta = TimeDelta::seconds(60);
 
 /// Absolute lifetime and idle timeout of a new session.
