@@ -5,6 +5,7 @@
 //! is set; `.ci/run` runs it both ways.
 
 mod api_errors;
+mod api_hostile_input;
 mod api_introspection;
 mod api_user_sessions;
 mod api_users;

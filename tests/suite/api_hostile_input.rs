@@ -1,0 +1,136 @@
+//! Property: nothing a caller sends makes Leash answer 5xx, and every refusal is
+//! problem+json. Random bodies (bytes, JSON of any shape), content types and path ids go
+//! to every endpoint.
+
+use axum::body::Body;
+use axum::http::Method;
+use proptest::prelude::*;
+use serde_json::Value;
+
+use crate::support::TestApp;
+
+const ENDPOINTS: &[(&str, &str)] = &[
+    ("POST", "/v1/users"),
+    ("GET", "/v1/users/{user}"),
+    ("POST", "/v1/users/{user}/sessions"),
+    ("GET", "/v1/users/{user}/sessions"),
+    ("POST", "/v1/users/{user}/sign-out-everywhere"),
+    ("POST", "/v1/users/{user}/credential-changed"),
+    ("POST", "/v1/users/{user}/disable"),
+    ("POST", "/v1/users/{user}/enable"),
+    ("GET", "/v1/user-sessions/{session}"),
+    ("POST", "/v1/user-sessions/{session}/revoke"),
+    ("POST", "/oauth2/introspect"),
+];
+
+fn json_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
+        ".{0,40}".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(3, 24, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::btree_map(
+                prop_oneof![
+                    Just("external_id".to_owned()),
+                    Just("except_session_id".to_owned()),
+                    Just("ttl_seconds".to_owned()),
+                    Just("idle_timeout_seconds".to_owned()),
+                    Just("reason".to_owned()),
+                    Just("token".to_owned()),
+                    "[a-z_]{1,12}",
+                ],
+                inner,
+                0..6
+            )
+            .prop_map(|map| Value::Object(map.into_iter().collect())),
+        ]
+    })
+}
+
+#[derive(Debug, Clone)]
+enum Payload {
+    Json(Value),
+    Bytes(Vec<u8>),
+    Form(String),
+}
+
+fn payload() -> impl Strategy<Value = Payload> {
+    prop_oneof![
+        json_value().prop_map(Payload::Json),
+        prop::collection::vec(any::<u8>(), 0..200).prop_map(Payload::Bytes),
+        "[a-z_=&%0-9]{0,80}".prop_map(Payload::Form),
+    ]
+}
+
+fn content_type() -> impl Strategy<Value = Option<&'static str>> {
+    prop::sample::select(vec![
+        None,
+        Some("application/json"),
+        Some("application/x-www-form-urlencoded"),
+        Some("text/plain"),
+        Some("application/json; charset=utf-8"),
+    ])
+}
+
+fn path_id() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("usr_0123456789abcdef0123456789abcdef".to_owned()),
+        Just("uss_0123456789abcdef0123456789abcdef".to_owned()),
+        "[a-zA-Z0-9_%.-]{1,40}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn no_input_makes_leash_answer_5xx(
+        endpoint in prop::sample::select(ENDPOINTS.to_vec()),
+        payload in payload(),
+        content_type in content_type(),
+        id in path_id(),
+        query in "[a-z_=&%0-9]{0,40}",
+    ) {
+        let (runtime, app) = shared();
+        runtime.block_on(async {
+            let path = endpoint.1.replace("{user}", &id).replace("{session}", &id);
+            let path = if query.is_empty() { path } else { format!("{path}?{query}") };
+            let body = match &payload {
+                Payload::Json(value) => Body::from(value.to_string()),
+                Payload::Bytes(bytes) => Body::from(bytes.clone()),
+                Payload::Form(form) => Body::from(form.clone()),
+            };
+            let method = Method::from_bytes(endpoint.0.as_bytes()).unwrap();
+            let answer = app.send(method, &path, Some(&app.admin_key), content_type, body).await;
+            assert!(!answer.status.is_server_error(), "{endpoint:?} {path} {payload:?} → {} {}", answer.status, answer.body);
+            if answer.status.is_client_error() {
+                assert_eq!(answer.content_type, "application/problem+json", "{path}: {}", answer.body);
+                assert!(answer.body["code"].is_string());
+            }
+        });
+    }
+}
+
+/// One app for all cases (a database per case would dominate the run time), on one
+/// runtime that every case runs on: a pooled connection belongs to the runtime that
+/// opened it.
+fn shared() -> (&'static tokio::runtime::Runtime, &'static TestApp) {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    static APP: std::sync::OnceLock<TestApp> = std::sync::OnceLock::new();
+    let runtime = RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap()
+    });
+    let app = APP.get_or_init(|| runtime.block_on(TestApp::start()));
+    (runtime, app)
+}
