@@ -232,52 +232,64 @@ fn main() {
             load.rps
         });
 
+        let run = Run {
+            database: &database,
+            key: &key,
+            tokens: &tokens,
+            tokens_file: &tokens_file,
+            baseline,
+        };
         // The cache off (capacity 1): every request reads the database.
-        let server = support::server_runtime();
-        let uncached = server.block_on(async {
-            support::app(
-                &database.connect().await,
-                Settings {
-                    token_cache_capacity: 1,
-                    ..Settings::default()
-                },
-            )
-        });
-        uncached.tokens.resync();
-        let addr = support::serve_on(&server, http::router(AppState::new(uncached)));
-        runtime.block_on(assert_active(addr, &key, &tokens[..100]));
-        report(
+        let uncached = Settings {
+            token_cache_capacity: 1,
+            ..Settings::default()
+        };
+        run.measure(
             &format!("leash {}, cache off", backend.name()),
-            &wrk(addr, &key, &tokens_file),
-            baseline,
+            uncached,
+            false,
         );
-        drop(server);
-
         // The cache on and warm, as for steady traffic on live tokens.
-        let server = support::server_runtime();
-        let cached =
-            server.block_on(async { support::app(&database.connect().await, Settings::default()) });
-        cached.tokens.resync();
-        let started = Instant::now();
-        server.block_on(warm(&cached, &tokens));
-        println!(
-            "{}: warmed the token cache ({} entries) in {:.1} s",
-            backend.name(),
-            cached.tokens.len(),
-            started.elapsed().as_secs_f64()
-        );
-        let addr = support::serve_on(&server, http::router(AppState::new(cached)));
-        runtime.block_on(assert_active(addr, &key, &tokens[..100]));
-        report(
+        run.measure(
             &format!("leash {}, token cache", backend.name()),
-            &wrk(addr, &key, &tokens_file),
-            baseline,
+            Settings::default(),
+            true,
         );
-        drop(server);
 
         if database.is_postgres() {
             cross_instance_visibility(&database, &runtime);
         }
+    }
+}
+
+/// What every measured Leash server shares in one backend's run.
+struct Run<'a> {
+    database: &'a support::BenchDatabase,
+    key: &'a str,
+    tokens: &'a [String],
+    tokens_file: &'a std::path::Path,
+    baseline: f64,
+}
+
+impl Run<'_> {
+    /// Serves Leash with `settings` on a runtime of its own, warms its token cache first
+    /// if asked, and runs wrk against it.
+    fn measure(&self, label: &str, settings: Settings, warm_first: bool) {
+        let server = support::server_runtime();
+        let app = server.block_on(async { support::app(&self.database.connect().await, settings) });
+        app.tokens.resync();
+        if warm_first {
+            let started = Instant::now();
+            server.block_on(warm(&app, self.tokens));
+            println!(
+                "{label}: warmed the token cache ({} entries) in {:.1} s",
+                app.tokens.len(),
+                started.elapsed().as_secs_f64()
+            );
+        }
+        let addr = support::serve_on(&server, http::router(AppState::new(app)));
+        server.block_on(assert_active(addr, self.key, &self.tokens[..100]));
+        report(label, &wrk(addr, self.key, self.tokens_file), self.baseline);
     }
 }
 

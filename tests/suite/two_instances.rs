@@ -117,6 +117,11 @@ impl Client {
         created["token"].as_str().unwrap().to_owned()
     }
 
+    async fn sign_out_everywhere(&self, instance: &Instance, user_id: &str) {
+        let path = format!("/v1/users/{user_id}/sign-out-everywhere");
+        self.post(instance, &path, json!({})).await;
+    }
+
     /// Polls until the token is inactive on `instance`; returns how long that took.
     async fn time_until_inactive(&self, instance: &Instance, token: &str) -> Duration {
         let started = Instant::now();
@@ -177,13 +182,7 @@ async fn a_revoke_through_one_instance_is_seen_by_the_other() {
 
     // Nothing cached on B: inactive at the first ask.
     let uncached = client.sign_in(&a, user_id).await;
-    client
-        .post(
-            &a,
-            &format!("/v1/users/{user_id}/sign-out-everywhere"),
-            json!({}),
-        )
-        .await;
+    client.sign_out_everywhere(&a, user_id).await;
     assert!(
         !client.is_active(&b, &uncached).await,
         "B answered active for a token revoked through A"
@@ -194,13 +193,7 @@ async fn a_revoke_through_one_instance_is_seen_by_the_other() {
     for _ in 0..3 {
         assert!(client.is_active(&b, &cached).await);
     }
-    client
-        .post(
-            &a,
-            &format!("/v1/users/{user_id}/sign-out-everywhere"),
-            json!({}),
-        )
-        .await;
+    client.sign_out_everywhere(&a, user_id).await;
     let took = client.time_until_inactive(&b, &cached).await;
     eprintln!("two_instances: cached token inactive on B {took:?} after the revoke returned on A");
 
@@ -216,13 +209,7 @@ async fn a_revoke_through_one_instance_is_seen_by_the_other() {
         .execute(&mut admin)
         .await
         .unwrap();
-    client
-        .post(
-            &a,
-            &format!("/v1/users/{user_id}/sign-out-everywhere"),
-            json!({}),
-        )
-        .await;
+    client.sign_out_everywhere(&a, user_id).await;
     let took = client.time_until_inactive(&b, &survivor).await;
     eprintln!("two_instances: after a cut connection, inactive on B {took:?} after the revoke");
 
@@ -241,12 +228,6 @@ async fn a_revoke_through_one_instance_is_seen_by_the_other() {
     }
     let later = client.sign_in(&a, user_id).await;
     assert!(client.is_active(&b, &later).await);
-    client
-        .post(
-            &a,
-            &format!("/v1/users/{user_id}/sign-out-everywhere"),
-            json!({}),
-        )
-        .await;
+    client.sign_out_everywhere(&a, user_id).await;
     client.time_until_inactive(&b, &later).await;
 }
