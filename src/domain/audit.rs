@@ -9,6 +9,9 @@ use super::revocation::RevocationCause;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuditAction {
     ApiKeyCreated,
+    AgentRegistered,
+    AgentSecretRotated,
+    GrantCreated,
     UserCreated,
     UserDisabled,
     UserEnabled,
@@ -21,6 +24,9 @@ impl AuditAction {
     pub fn as_str(self) -> &'static str {
         match self {
             AuditAction::ApiKeyCreated => "api_key.created",
+            AuditAction::AgentRegistered => "agent.registered",
+            AuditAction::AgentSecretRotated => "agent.secret_rotated",
+            AuditAction::GrantCreated => "grant.created",
             AuditAction::UserCreated => "user.created",
             AuditAction::UserDisabled => "user.disabled",
             AuditAction::UserEnabled => "user.enabled",

@@ -85,6 +85,14 @@ typed_id!(
     UserSessionId, "uss"
 );
 typed_id!(
+    /// A registered agent runtime; also its OAuth `client_id`.
+    AgentId, "agt"
+);
+typed_id!(
+    /// A user's consent for one agent.
+    GrantId, "grt"
+);
+typed_id!(
     /// An API key of a host application, security system or resource server.
     ApiKeyId, "key"
 );

@@ -5,13 +5,16 @@
 //! through `crate::store`, ask these types what the rules say, and write the result back.
 
 pub mod actor;
+pub mod agent;
 pub mod api_key;
 pub mod audit;
 pub mod event;
+pub mod grant;
 pub mod id;
 pub mod invalidation;
 pub mod pagination;
 pub mod revocation;
+pub mod scope;
 pub mod text;
 pub mod token;
 pub mod user;

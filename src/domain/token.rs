@@ -14,6 +14,8 @@ use sha2::{Digest as _, Sha256};
 pub enum TokenKind {
     UserSession,
     ApiKey,
+    /// An agent's client secret.
+    ClientSecret,
 }
 
 impl TokenKind {
@@ -21,6 +23,7 @@ impl TokenKind {
         match self {
             TokenKind::UserSession => "leash_ust_",
             TokenKind::ApiKey => "leash_ak_",
+            TokenKind::ClientSecret => "leash_cs_",
         }
     }
 }

@@ -107,6 +107,17 @@ impl From<UsecaseError> for ApiError {
             E::UserNotFound => Self::not_found("user_not_found"),
             E::UserSessionNotFound => Self::not_found("user_session_not_found"),
             E::UserDisabled => Self::new(StatusCode::CONFLICT, "user_disabled", detail),
+            E::AgentNotFound => Self::not_found("agent_not_found"),
+            E::GrantNotFound => Self::not_found("grant_not_found"),
+            E::GrantExists => Self::new(StatusCode::CONFLICT, "grant_exists", detail),
+            E::ScopeRefused(_) => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_scope", detail)
+            }
+            E::ScopesBeyondCeiling(_) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "scopes_beyond_ceiling",
+                detail,
+            ),
             E::UserFieldRefused(_) | E::LifetimeRefused(_) | E::TextRefused { .. } => {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", detail)
             }

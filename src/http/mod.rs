@@ -55,6 +55,8 @@ fn api_routes() -> ApiRouter<AppState> {
     ApiRouter::new()
         .merge(routes::users::router())
         .merge(routes::user_sessions::router())
+        .merge(routes::agents::router())
+        .merge(routes::grants::router())
         .merge(routes::introspection::router())
 }
 

@@ -6,12 +6,15 @@
 //! Every function either reads through the pool or writes inside a [`Tx`] the use case
 //! opened; none commits on its own.
 
+pub mod agents;
 pub mod api_keys;
 pub mod audit;
 mod error;
 pub mod events;
+pub mod grants;
 pub mod invalidation;
 pub mod revocations;
+mod scopes;
 mod time;
 pub mod user_sessions;
 pub mod users;

@@ -2,6 +2,7 @@
 //! maps each to a status and a stable code, once.
 
 use crate::domain::pagination::{CursorInvalid, PageSizeInvalid};
+use crate::domain::scope::{ScopeRefused, ScopeSet};
 use crate::domain::text::TextRefused;
 use crate::domain::user::UserFieldRefused;
 use crate::domain::user_session::LifetimeRefused;
@@ -15,6 +16,16 @@ pub enum UsecaseError {
     UserSessionNotFound,
     #[error("the user is disabled")]
     UserDisabled,
+    #[error("no such agent")]
+    AgentNotFound,
+    #[error("no such grant")]
+    GrantNotFound,
+    #[error("the user already has an active grant for this agent; change its scopes instead")]
+    GrantExists,
+    #[error(transparent)]
+    ScopeRefused(#[from] ScopeRefused),
+    #[error("the agent may never hold: {}", .0.to_space_separated())]
+    ScopesBeyondCeiling(ScopeSet),
     #[error(transparent)]
     UserFieldRefused(#[from] UserFieldRefused),
     #[error(transparent)]

@@ -2,8 +2,10 @@
 //! change with its audit entry and outbox events, commits once, and only then touches
 //! in-process caches. None holds a transaction across an upstream call.
 
+pub mod agents;
 pub mod api_keys;
 mod error;
+pub mod grants;
 pub mod introspect;
 pub mod record_last_use;
 pub mod revoke_user_session;

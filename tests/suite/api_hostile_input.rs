@@ -21,6 +21,13 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("GET", "/v1/user-sessions/{session}"),
     ("POST", "/v1/user-sessions/{session}/revoke"),
     ("POST", "/oauth2/introspect"),
+    ("POST", "/v1/agents"),
+    ("GET", "/v1/agents"),
+    ("GET", "/v1/agents/{agent}"),
+    ("POST", "/v1/agents/{agent}/rotate-secret"),
+    ("POST", "/v1/users/{user}/grants"),
+    ("GET", "/v1/users/{user}/grants"),
+    ("GET", "/v1/grants/{grant}"),
 ];
 
 fn json_value() -> impl Strategy<Value = Value> {
@@ -44,6 +51,9 @@ fn json_value() -> impl Strategy<Value = Value> {
                     Just("idle_timeout_seconds".to_owned()),
                     Just("reason".to_owned()),
                     Just("token".to_owned()),
+                    Just("name".to_owned()),
+                    Just("scopes".to_owned()),
+                    Just("agent_id".to_owned()),
                     "[a-z_]{1,12}",
                 ],
                 inner,
@@ -83,6 +93,7 @@ fn path_id() -> impl Strategy<Value = String> {
     prop_oneof![
         Just("usr_0123456789abcdef0123456789abcdef".to_owned()),
         Just("uss_0123456789abcdef0123456789abcdef".to_owned()),
+        Just("agt_0123456789abcdef0123456789abcdef".to_owned()),
         "[a-zA-Z0-9_%.-]{1,40}",
     ]
 }
@@ -100,7 +111,7 @@ proptest! {
     ) {
         let (runtime, app) = shared();
         runtime.block_on(async {
-            let path = endpoint.1.replace("{user}", &id).replace("{session}", &id);
+            let path = ["{user}", "{session}", "{agent}", "{grant}"].iter().fold(endpoint.1.to_owned(), |path, slot| path.replace(slot, &id));
             let path = if query.is_empty() { path } else { format!("{path}?{query}") };
             let body = match &payload {
                 Payload::Json(value) => Body::from(value.to_string()),

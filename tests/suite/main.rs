@@ -4,7 +4,9 @@
 //! machine). Runs on SQLite by default and on PostgreSQL when `LEASH_TEST_DATABASE_URL`
 //! is set; `.ci/run` runs it both ways.
 
+mod api_agents;
 mod api_errors;
+mod api_grants;
 mod api_hostile_input;
 mod api_introspection;
 mod api_user_sessions;

@@ -425,3 +425,123 @@ async fn api_keys_are_found_by_hash_only() {
             .is_none()
     );
 }
+
+fn agent(scopes: &[&str]) -> leash::domain::agent::Agent {
+    leash::domain::agent::Agent {
+        id: leash::domain::id::AgentId::generate(),
+        name: "planner".to_owned(),
+        scopes: leash::domain::scope::ScopeSet::from_list(scopes).unwrap(),
+        status: leash::domain::agent::AgentStatus::Active,
+        created_at: epoch(),
+        secret_rotated_at: epoch(),
+    }
+}
+
+#[tokio::test]
+async fn agents_round_trip_list_in_pages_and_rotate_their_secret() {
+    let database = TestDatabase::fresh().await;
+    let db = database.connect().await;
+    let agents = [
+        agent(&["calendar.read", "github:repo"]),
+        agent(&["mail.send"]),
+        agent(&["a"]),
+    ];
+    let mut tx = db.begin().await.unwrap();
+    for agent in &agents {
+        let secret = SecretToken::generate(TokenKind::ClientSecret);
+        store::agents::insert(&mut tx, agent, &secret.hash())
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    assert_eq!(
+        store::agents::get(&db, &agents[0].id)
+            .await
+            .unwrap()
+            .as_ref(),
+        Some(&agents[0])
+    );
+
+    let first = store::agents::list(&db, None, 2).await.unwrap();
+    let rest = store::agents::list(&db, Some(first[1].id.as_str()), 2)
+        .await
+        .unwrap();
+    let listed: Vec<_> = first.iter().chain(&rest).map(|a| a.id.clone()).collect();
+    assert_eq!(
+        listed,
+        agents
+            .iter()
+            .rev()
+            .map(|a| a.id.clone())
+            .collect::<Vec<_>>()
+    );
+
+    let later = epoch() + TimeDelta::hours(1);
+    let mut tx = db.begin().await.unwrap();
+    let rotated = store::agents::set_secret(
+        &mut tx,
+        &agents[1].id,
+        &SecretToken::generate(TokenKind::ClientSecret).hash(),
+        later,
+    )
+    .await
+    .unwrap();
+    assert_eq!(rotated.secret_rotated_at, later);
+    let missing = store::agents::set_secret(
+        &mut tx,
+        &leash::domain::id::AgentId::generate(),
+        &TokenHash::of("x"),
+        later,
+    )
+    .await;
+    assert!(matches!(missing, Err(StoreError::NotFound)));
+}
+
+#[tokio::test]
+async fn one_active_grant_per_user_and_agent_is_enforced_by_the_database() {
+    use leash::domain::grant::{Grant, GrantStatus};
+    use leash::domain::id::GrantId;
+
+    let database = TestDatabase::fresh().await;
+    let db = database.connect().await;
+    let alice = user(&db, "alice").await;
+    let planner = agent(&["calendar.read"]);
+    let mut tx = db.begin().await.unwrap();
+    store::agents::insert(
+        &mut tx,
+        &planner,
+        &SecretToken::generate(TokenKind::ClientSecret).hash(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let grant = || Grant {
+        id: GrantId::generate(),
+        user_id: alice.clone(),
+        agent_id: planner.id.clone(),
+        scopes: planner.scopes.clone(),
+        status: GrantStatus::Active,
+        created_at: epoch(),
+        updated_at: epoch(),
+    };
+    let first = grant();
+    let mut tx = db.begin().await.unwrap();
+    store::grants::insert(&mut tx, &first).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = db.begin().await.unwrap();
+    assert!(matches!(
+        store::grants::insert(&mut tx, &grant()).await,
+        Err(StoreError::Conflict)
+    ));
+    drop(tx);
+    assert_eq!(
+        store::grants::get(&db, &first.id).await.unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(
+        store::grants::list_for_user(&db, &alice, None, 10)
+            .await
+            .unwrap(),
+        vec![first]
+    );
+}

@@ -1,6 +1,8 @@
 //! One module per resource, each with its own `router()`. Handlers extract, call one use
 //! case, and convert.
 
+pub mod agents;
+pub mod grants;
 pub mod introspection;
 pub mod operations;
 pub mod user_sessions;

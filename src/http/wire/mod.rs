@@ -2,8 +2,11 @@
 //! `Deserialize` and `JsonSchema`, are separate from the domain types, and are converted
 //! explicitly. Requests refuse unknown fields.
 
+pub mod agents;
 pub mod events;
+pub mod grants;
 pub mod introspection;
+pub mod pagination;
 pub mod problem;
 pub mod revocations;
 pub mod user_sessions;
@@ -13,64 +16,63 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 
 /// Every type with a committed JSON Schema in `schemas/`, by file stem.
 pub fn schemas() -> Vec<(&'static str, Schema)> {
-    fn schema<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
-        generator.root_schema_for::<T>()
+    // A fresh generator per type, so each file holds only the definitions it uses.
+    fn schema<T: JsonSchema>() -> Schema {
+        SchemaGenerator::default().into_root_schema_for::<T>()
     }
-    let generator = &mut SchemaGenerator::default();
     vec![
-        (
-            "CreateUserRequest",
-            schema::<users::CreateUserRequest>(generator),
-        ),
-        ("User", schema::<users::UserBody>(generator)),
+        ("CreateUserRequest", schema::<users::CreateUserRequest>()),
+        ("User", schema::<users::UserBody>()),
         (
             "CreateUserSessionRequest",
-            schema::<user_sessions::CreateUserSessionRequest>(generator),
+            schema::<user_sessions::CreateUserSessionRequest>(),
         ),
         (
             "CreatedUserSession",
-            schema::<user_sessions::CreatedUserSession>(generator),
+            schema::<user_sessions::CreatedUserSession>(),
         ),
-        (
-            "UserSession",
-            schema::<user_sessions::UserSessionBody>(generator),
-        ),
+        ("UserSession", schema::<user_sessions::UserSessionBody>()),
         (
             "UserSessionList",
-            schema::<user_sessions::UserSessionList>(generator),
+            schema::<user_sessions::UserSessionList>(),
         ),
         (
             "ListUserSessionsQuery",
-            schema::<user_sessions::ListUserSessionsQuery>(generator),
+            schema::<user_sessions::ListUserSessionsQuery>(),
         ),
-        (
-            "RevokeRequest",
-            schema::<revocations::RevokeRequest>(generator),
-        ),
+        ("RevokeRequest", schema::<revocations::RevokeRequest>()),
         (
             "SignOutEverywhereRequest",
-            schema::<revocations::SignOutEverywhereRequest>(generator),
+            schema::<revocations::SignOutEverywhereRequest>(),
         ),
         (
             "CredentialChangedRequest",
-            schema::<revocations::CredentialChangedRequest>(generator),
+            schema::<revocations::CredentialChangedRequest>(),
         ),
-        (
-            "Revocation",
-            schema::<revocations::RevocationBody>(generator),
-        ),
+        ("Revocation", schema::<revocations::RevocationBody>()),
         (
             "IntrospectionRequest",
-            schema::<introspection::IntrospectionRequest>(generator),
+            schema::<introspection::IntrospectionRequest>(),
         ),
         (
             "IntrospectionResponse",
-            schema::<introspection::IntrospectionResponse>(generator),
+            schema::<introspection::IntrospectionResponse>(),
         ),
-        ("Problem", schema::<problem::Problem>(generator)),
+        ("Problem", schema::<problem::Problem>()),
+        ("PageQuery", schema::<pagination::PageQuery>()),
+        (
+            "RegisterAgentRequest",
+            schema::<agents::RegisterAgentRequest>(),
+        ),
+        ("Agent", schema::<agents::AgentBody>()),
+        ("AgentCredentials", schema::<agents::AgentCredentials>()),
+        ("AgentList", schema::<agents::AgentList>()),
+        ("CreateGrantRequest", schema::<grants::CreateGrantRequest>()),
+        ("Grant", schema::<grants::GrantBody>()),
+        ("GrantList", schema::<grants::GrantList>()),
         (
             "UserSessionRevokedEvent",
-            schema::<events::UserSessionRevokedEvent>(generator),
+            schema::<events::UserSessionRevokedEvent>(),
         ),
     ]
 }

@@ -1,0 +1,96 @@
+//! Agents: register, list, get, rotate the client secret.
+
+use aide::axum::ApiRouter;
+use aide::axum::routing::{get_with, post_with};
+use axum::Json;
+use axum::extract::{Path, State};
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::domain::id::AgentId;
+use crate::http::AppState;
+use crate::http::answer::Created;
+use crate::http::auth::AdminKey;
+use crate::http::error::ApiError;
+use crate::http::extract::{ApiJson, ApiQuery};
+use crate::http::wire::agents::{AgentBody, AgentCredentials, AgentList, RegisterAgentRequest};
+use crate::http::wire::pagination::PageQuery;
+use crate::usecase;
+
+pub fn router() -> ApiRouter<AppState> {
+    ApiRouter::new()
+        .api_route(
+            "/v1/agents",
+            post_with(register_agent, |op| {
+                op.summary("Register an agent; its client secret is shown once")
+            })
+            .get_with(list_agents, |op| op.summary("List agents, newest first")),
+        )
+        .api_route(
+            "/v1/agents/{agent_id}",
+            get_with(get_agent, |op| op.summary("Get an agent")),
+        )
+        .api_route(
+            "/v1/agents/{agent_id}/rotate-secret",
+            post_with(rotate_secret, |op| {
+                op.summary("Replace the agent's client secret; the old one stops working")
+            }),
+        )
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct AgentPath {
+    agent_id: String,
+}
+
+impl AgentPath {
+    fn id(&self) -> Result<AgentId, ApiError> {
+        AgentId::parse(&self.agent_id).ok_or(ApiError::not_found("agent_not_found"))
+    }
+}
+
+async fn register_agent(
+    State(state): State<AppState>,
+    AdminKey(actor): AdminKey,
+    ApiJson(body): ApiJson<RegisterAgentRequest>,
+) -> Result<Created<AgentCredentials>, ApiError> {
+    let (agent, secret) =
+        usecase::agents::register(&state.app, &actor, &body.name, &body.scopes).await?;
+    Ok(Created(AgentCredentials {
+        client_id: agent.id.clone(),
+        agent: agent.into(),
+        client_secret: secret.into_exposed(),
+    }))
+}
+
+async fn list_agents(
+    State(state): State<AppState>,
+    _: AdminKey,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Result<Json<AgentList>, ApiError> {
+    let page = usecase::agents::list(&state.app, query.cursor.as_deref(), query.limit).await?;
+    Ok(Json(page.into()))
+}
+
+async fn get_agent(
+    State(state): State<AppState>,
+    _: AdminKey,
+    Path(path): Path<AgentPath>,
+) -> Result<Json<AgentBody>, ApiError> {
+    Ok(Json(
+        usecase::agents::get(&state.app, &path.id()?).await?.into(),
+    ))
+}
+
+async fn rotate_secret(
+    State(state): State<AppState>,
+    AdminKey(actor): AdminKey,
+    Path(path): Path<AgentPath>,
+) -> Result<Json<AgentCredentials>, ApiError> {
+    let (agent, secret) = usecase::agents::rotate_secret(&state.app, &actor, &path.id()?).await?;
+    Ok(Json(AgentCredentials {
+        client_id: agent.id.clone(),
+        agent: agent.into(),
+        client_secret: secret.into_exposed(),
+    }))
+}

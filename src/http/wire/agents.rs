@@ -1,0 +1,76 @@
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::agent::{Agent, AgentStatus};
+use crate::domain::id::AgentId;
+use crate::domain::pagination::Page;
+
+/// An agent runtime to register, with the ceiling of scopes it may ever hold.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterAgentRequest {
+    pub name: String,
+    /// Plain (`calendar.read`) or provider-qualified (`github:repo`); 1 to 100.
+    pub scopes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentStatusBody {
+    Active,
+    Disabled,
+}
+
+/// A registered agent runtime.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct AgentBody {
+    pub id: AgentId,
+    pub name: String,
+    /// The ceiling: the most this agent may ever hold.
+    pub scopes: Vec<String>,
+    pub status: AgentStatusBody,
+    pub created_at: DateTime<Utc>,
+    pub secret_rotated_at: DateTime<Utc>,
+}
+
+impl From<Agent> for AgentBody {
+    fn from(agent: Agent) -> Self {
+        Self {
+            scopes: agent.scopes.to_vec(),
+            id: agent.id,
+            name: agent.name,
+            status: match agent.status {
+                AgentStatus::Active => AgentStatusBody::Active,
+                AgentStatus::Disabled => AgentStatusBody::Disabled,
+            },
+            created_at: agent.created_at,
+            secret_rotated_at: agent.secret_rotated_at,
+        }
+    }
+}
+
+/// An agent and its credentials for the OAuth endpoints. The secret is shown this once.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct AgentCredentials {
+    pub agent: AgentBody,
+    pub client_id: AgentId,
+    /// `leash_cs_…`; stored only as a hash.
+    pub client_secret: String,
+}
+
+/// One page of agents, newest first.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct AgentList {
+    pub data: Vec<AgentBody>,
+    pub next_cursor: Option<String>,
+}
+
+impl From<Page<Agent>> for AgentList {
+    fn from(page: Page<Agent>) -> Self {
+        Self {
+            data: page.items.into_iter().map(Into::into).collect(),
+            next_cursor: page.next.map(|c| c.encode()),
+        }
+    }
+}
