@@ -127,9 +127,14 @@ async fn credentials_are_checked_before_anything_else() {
     let app = TestApp::start().await;
     let body = || Body::from("{\"external_id\":\"a\"}");
     let json_type = Some("application/json");
-    app.send(Method::POST, "/v1/users", None, json_type, body())
-        .await
-        .assert_problem(StatusCode::UNAUTHORIZED, "missing_credentials");
+    let missing = app
+        .send(Method::POST, "/v1/users", None, json_type, body())
+        .await;
+    missing.assert_problem(StatusCode::UNAUTHORIZED, "missing_credentials");
+    assert_eq!(
+        missing.www_authenticate.as_deref(),
+        Some("Bearer realm=\"leash\"")
+    );
     app.send(
         Method::POST,
         "/v1/users",

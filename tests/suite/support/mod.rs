@@ -43,6 +43,7 @@ pub struct TestApp {
 pub struct Answer {
     pub status: StatusCode,
     pub content_type: String,
+    pub www_authenticate: Option<String>,
     pub body: Value,
 }
 
@@ -153,11 +154,16 @@ impl TestApp {
             .get(header::CONTENT_TYPE)
             .map(|v| v.to_str().unwrap().to_owned())
             .unwrap_or_default();
+        let www_authenticate = response
+            .headers()
+            .get(header::WWW_AUTHENTICATE)
+            .map(|v| v.to_str().unwrap().to_owned());
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         Answer {
             status,
             content_type,
+            www_authenticate,
             body,
         }
     }
