@@ -13,6 +13,7 @@ mod api_user_sessions;
 mod api_users;
 mod architecture;
 mod cli;
+mod concurrency;
 mod operations;
 mod properties;
 mod schemas;

@@ -1,0 +1,102 @@
+//! Races between acts on one user: the user-row lock (PostgreSQL) or the write lock
+//! (SQLite) must order them, so no session survives an act that should have killed it.
+
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use leash::domain::id::UserId;
+use leash::store;
+use leash::store::user_sessions::ListFilter;
+use serde_json::json;
+
+use crate::support::TestApp;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn no_sign_in_racing_a_disable_survives_it() {
+    let app = Arc::new(TestApp::start().await);
+    for round in 0..5 {
+        let user = app.create_user(&format!("racer-{round}")).await;
+        let signers: Vec<_> = (0..4)
+            .map(|_| {
+                let (app, user) = (Arc::clone(&app), user.clone());
+                tokio::spawn(async move {
+                    let mut created = 0;
+                    for _ in 0..10 {
+                        let answer = app
+                            .post(&format!("/v1/users/{}/sessions", user.id), json!({}))
+                            .await;
+                        match answer.status {
+                            StatusCode::CREATED => created += 1,
+                            _ => answer.assert_problem(StatusCode::CONFLICT, "user_disabled"),
+                        }
+                    }
+                    created
+                })
+            })
+            .collect();
+        tokio::task::yield_now().await;
+        let disabled = app
+            .post_empty(&format!("/v1/users/{}/disable", user.id))
+            .await;
+        disabled.assert_status(StatusCode::OK);
+        let mut created = 0;
+        for signer in signers {
+            created += signer.await.unwrap();
+        }
+
+        let user_id = UserId::parse(&user.id).unwrap();
+        let now = app.app.clock.now();
+        let sessions =
+            store::user_sessions::list(&app.db, &user_id, ListFilter::All, now, None, 200)
+                .await
+                .unwrap();
+        assert_eq!(sessions.len(), created, "every 201 stored a session");
+        assert!(
+            sessions.iter().all(|s| s.revoked.is_some()),
+            "round {round}: a session created before the disable committed survived it"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_sign_out_racing_sign_ins_spares_none_older_than_one_it_revoked() {
+    let app = Arc::new(TestApp::start().await);
+    let user = app.create_user("alice").await;
+    let signers: Vec<_> = (0..4)
+        .map(|_| {
+            let (app, user) = (Arc::clone(&app), user.clone());
+            tokio::spawn(async move {
+                let mut tokens = Vec::new();
+                for _ in 0..10 {
+                    tokens.push(app.sign_in(&user).await.token);
+                }
+                tokens
+            })
+        })
+        .collect();
+    tokio::task::yield_now().await;
+    let revocation = app.sign_out_everywhere(&user, json!({})).await;
+    let mut revoked_total = 0;
+    for signer in signers {
+        // One signer signs in one session after another: the sign-out must cut its
+        // sequence once, revoked before the cut and active after. An active session
+        // followed by a revoked one would be an older session that survived.
+        let mut states = Vec::new();
+        for token in signer.await.unwrap() {
+            states.push(app.is_active(&token).await);
+        }
+        let cut = states
+            .iter()
+            .position(|active| *active)
+            .unwrap_or(states.len());
+        assert!(
+            states[cut..].iter().all(|active| *active),
+            "an older session survived: {states:?}"
+        );
+        revoked_total += cut;
+    }
+    assert_eq!(
+        revocation["user_sessions_revoked"], revoked_total,
+        "the answer counts exactly what it revoked"
+    );
+}
