@@ -3,10 +3,10 @@
 use crate::app::App;
 use crate::domain::actor::Actor;
 use crate::domain::id::UserSessionId;
-use crate::domain::revocation::{self, Revocation, RevocationCause, UserSessionSelector};
+use crate::domain::revocation::{Revocation, RevocationCause, UserSessionSelector};
 use crate::store;
 use crate::usecase::UsecaseError;
-use crate::usecase::revoke_user_sessions::{forget_cached, revoke_in};
+use crate::usecase::revoke_user_sessions::{checked_reason, forget_cached, revoke_in};
 
 /// Revokes the session if it is still active; revoking it again revokes nothing and
 /// answers a revocation that hit zero sessions.
@@ -16,10 +16,7 @@ pub async fn revoke_user_session(
     id: &UserSessionId,
     reason: Option<&str>,
 ) -> Result<Revocation, UsecaseError> {
-    let reason = revocation::reason(reason).map_err(|reason| UsecaseError::TextRefused {
-        field: "reason",
-        reason,
-    })?;
+    let reason = checked_reason(reason)?;
     let mut tx = app.db.begin().await?;
     let user_id = store::user_sessions::owner(&mut tx, id)
         .await?

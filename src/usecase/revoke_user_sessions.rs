@@ -9,7 +9,7 @@ use crate::domain::actor::Actor;
 use crate::domain::audit::{AuditAction, AuditEntry};
 use crate::domain::id::{RevocationId, UserId};
 use crate::domain::invalidation::Invalidation;
-use crate::domain::revocation::{Revocation, RevocationCause, UserSessionSelector};
+use crate::domain::revocation::{self, Revocation, RevocationCause, UserSessionSelector};
 use crate::store::{self, Tx};
 use crate::usecase::UsecaseError;
 
@@ -46,6 +46,14 @@ pub(super) async fn revoke_in(
     store::audit::append(tx, &entry).await?;
     store::invalidation::announce(tx, &Invalidation::User(user_id.clone())).await?;
     Ok(revocation)
+}
+
+/// Checks the free-text reason a caller gave for a revocation (before any transaction).
+pub(super) fn checked_reason(raw: Option<&str>) -> Result<Option<String>, UsecaseError> {
+    revocation::reason(raw).map_err(|reason| UsecaseError::TextRefused {
+        field: "reason",
+        reason,
+    })
 }
 
 /// Drops this instance's cached tokens of `user_id`; call after the commit.

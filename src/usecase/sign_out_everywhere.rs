@@ -4,10 +4,10 @@
 use crate::app::App;
 use crate::domain::actor::Actor;
 use crate::domain::id::{UserId, UserSessionId};
-use crate::domain::revocation::{self, Revocation, RevocationCause, UserSessionSelector};
+use crate::domain::revocation::{Revocation, RevocationCause, UserSessionSelector};
 use crate::store;
 use crate::usecase::UsecaseError;
-use crate::usecase::revoke_user_sessions::{forget_cached, revoke_in};
+use crate::usecase::revoke_user_sessions::{checked_reason, forget_cached, revoke_in};
 
 /// Revokes every active session of the user except `except` (which must be theirs).
 /// `cause` is [`RevocationCause::SignOutEverywhere`] or
@@ -20,10 +20,7 @@ pub async fn sign_out_everywhere(
     except: Option<&UserSessionId>,
     reason: Option<&str>,
 ) -> Result<Revocation, UsecaseError> {
-    let reason = revocation::reason(reason).map_err(|reason| UsecaseError::TextRefused {
-        field: "reason",
-        reason,
-    })?;
+    let reason = checked_reason(reason)?;
     let mut tx = app.db.begin().await?;
     store::users::lock(&mut tx, user_id)
         .await?

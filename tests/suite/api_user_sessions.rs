@@ -276,3 +276,23 @@ async fn every_revocation_writes_its_record_one_audit_entry_and_one_event_per_se
         assert_eq!(session["status"], "revoked");
     }
 }
+
+#[tokio::test]
+async fn a_revocation_reason_is_checked_before_anything_is_revoked() {
+    let app = TestApp::start().await;
+    let alice = app.create_user("alice").await;
+    let session = app.sign_in(&alice).await;
+    for reason in ["x".repeat(501), "line\nbreak".to_owned()] {
+        let body = json!({ "reason": reason });
+        app.post(
+            &format!("/v1/user-sessions/{}/revoke", session.id),
+            body.clone(),
+        )
+        .await
+        .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+        app.post(&format!("/v1/users/{}/sign-out-everywhere", alice.id), body)
+            .await
+            .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+    }
+    assert!(app.is_active(&session.token).await);
+}
