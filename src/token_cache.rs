@@ -11,8 +11,9 @@
 //!   lookup goes to the database), and it is emptied when trust is restored.
 //!
 //! Only facts that never change back are cached: a session's expiry and idle timeout are
-//! fixed, and revocation is final. Last use is tracked here and written to the database
-//! at most once per [`LAST_SEEN_WRITE_INTERVAL`].
+//! fixed, and revocation is final. Last use is tracked here; once per
+//! [`LAST_SEEN_WRITE_INTERVAL`] a session's use is handed to `crate::last_use_buffer`,
+//! which writes it behind the request.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
