@@ -329,14 +329,11 @@ async fn measure_visibility(
     }
     let client = reqwest::Client::new();
     let post = |url: String| client.post(url).bearer_auth(key);
-    let user: Value = post(format!("http://{addr_a}/v1/users"))
-        .json(&json!({ "external_id": "cross" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let post_json = |path: String, body: Value| {
+        let request = post(format!("http://{addr_a}{path}")).json(&body);
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let user = post_json("/v1/users".to_owned(), json!({ "external_id": "cross" })).await;
     let user = user["id"].as_str().unwrap().to_owned();
     let active_on_b = |token: String| {
         let request = post(format!("http://{addr_b}/oauth2/introspect")).form(&[("token", token)]);
@@ -345,14 +342,7 @@ async fn measure_visibility(
     let mut delays = Vec::with_capacity(rounds);
     let mut first_answer_inactive = 0;
     for _ in 0..rounds {
-        let created: Value = post(format!("http://{addr_a}/v1/users/{user}/sessions"))
-            .json(&json!({}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let created = post_json(format!("/v1/users/{user}/sessions"), json!({})).await;
         let token = created["token"].as_str().unwrap().to_owned();
         assert!(active_on_b(token.clone()).await);
         let response = post(format!(

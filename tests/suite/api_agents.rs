@@ -77,6 +77,7 @@ async fn rotating_the_secret_replaces_it() {
     let app = TestApp::start().await;
     let created = register(&app, "planner", &["calendar.read"]).await;
     let id = created["client_id"].as_str().unwrap();
+    app.advance(chrono::TimeDelta::hours(1));
     let rotated = app
         .post_empty(&format!("/v1/agents/{id}/rotate-secret"))
         .await;
@@ -88,7 +89,10 @@ async fn rotating_the_secret_replaces_it() {
         .await
         .unwrap()
         .unwrap();
-    assert!(stored.secret_rotated_at >= stored.created_at);
+    assert_eq!(
+        stored.secret_rotated_at,
+        stored.created_at + chrono::TimeDelta::hours(1)
+    );
     app.post_empty("/v1/agents/agt_0123456789abcdef0123456789abcdef/rotate-secret")
         .await
         .assert_problem(StatusCode::NOT_FOUND, "agent_not_found");

@@ -1,4 +1,3 @@
-use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -51,13 +50,9 @@ impl From<Introspection> for IntrospectionResponse {
                 session_id: Some(session_id),
                 session_kind: Some("user_session".to_owned()),
                 token_type: Some("Bearer".to_owned()),
-                iat: Some(seconds(issued_at)),
-                exp: Some(seconds(expires_at)),
+                iat: Some(issued_at.timestamp()),
+                exp: Some(expires_at.timestamp()),
             },
         }
     }
-}
-
-fn seconds(at: DateTime<Utc>) -> i64 {
-    at.timestamp()
 }
