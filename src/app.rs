@@ -19,6 +19,15 @@ use crate::token_cache::TokenCache;
 pub struct Settings {
     /// Lifetime of a user session when the host application does not say.
     pub user_session_lifetime: Lifetime,
+    /// Lifetime of an agent session when its agent has no override.
+    pub agent_session_lifetime: Lifetime,
+    /// Lifetime of an agent access token (refresh for another).
+    pub access_token_ttl: TimeDelta,
+    /// How long a rotated refresh token still answers with its successors, so a
+    /// concurrent retry of the same refresh does not count as reuse.
+    pub refresh_grace: TimeDelta,
+    /// The deepest delegation chain (1: delegations from users only).
+    pub delegation_depth_limit: u32,
     /// How many tokens the introspection cache holds before it starts over.
     pub token_cache_capacity: usize,
     /// How long the invalidation listener waits before it pings its connection.
@@ -32,6 +41,13 @@ impl Default for Settings {
                 ttl: TimeDelta::days(30),
                 idle_timeout: TimeDelta::days(7),
             },
+            agent_session_lifetime: Lifetime {
+                ttl: TimeDelta::days(1),
+                idle_timeout: TimeDelta::hours(1),
+            },
+            access_token_ttl: TimeDelta::minutes(15),
+            refresh_grace: TimeDelta::seconds(10),
+            delegation_depth_limit: 4,
             token_cache_capacity: 1 << 20,
             invalidation_heartbeat: Duration::from_secs(1),
         }
@@ -43,7 +59,7 @@ pub struct App {
     pub db: Db,
     pub clock: Arc<dyn Clock>,
     pub tokens: Arc<TokenCache>,
-    /// Last uses of user sessions waiting to be written.
+    /// Last uses of sessions waiting to be written.
     pub last_use: Arc<LastUseBuffer>,
     /// Keys already verified against the database. Keys cannot be revoked yet; when
     /// they can, revoking one must invalidate this map like the token cache.

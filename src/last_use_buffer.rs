@@ -1,4 +1,4 @@
-//! Write-behind buffer for user sessions' last use. Introspection never writes the
+//! Write-behind buffer for sessions' last use. Introspection never writes the
 //! database: when a session's last use is due to be recorded (at most once a minute, see
 //! `LAST_SEEN_WRITE_INTERVAL`), it lands here, and `workers::last_use_writer` writes the
 //! whole buffer with set-based statements about once a second. A million live sessions
@@ -12,30 +12,37 @@ use std::sync::{Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::id::UserSessionId;
+use crate::domain::id::{AgentSessionId, UserSessionId};
+
+/// A session whose use is recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum UsedSession {
+    User(UserSessionId),
+    Agent(AgentSessionId),
+}
 
 #[derive(Debug, Default)]
 pub struct LastUseBuffer {
-    pending: Mutex<HashMap<UserSessionId, DateTime<Utc>>>,
+    pending: Mutex<HashMap<UsedSession, DateTime<Utc>>>,
 }
 
 impl LastUseBuffer {
     /// Notes that `session` was used at `at`; keeps the latest use per session.
-    pub fn record(&self, session: &UserSessionId, at: DateTime<Utc>) {
+    pub fn record(&self, session: &UsedSession, at: DateTime<Utc>) {
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
         let entry = pending.entry(session.clone()).or_insert(at);
         *entry = (*entry).max(at);
     }
 
     /// Everything recorded since the last call.
-    pub fn take(&self) -> Vec<(UserSessionId, DateTime<Utc>)> {
+    pub fn take(&self) -> Vec<(UsedSession, DateTime<Utc>)> {
         std::mem::take(&mut *self.pending.lock().unwrap_or_else(PoisonError::into_inner))
             .into_iter()
             .collect()
     }
 
     /// Puts back uses whose write failed, unless newer ones arrived meanwhile.
-    pub fn restore(&self, uses: Vec<(UserSessionId, DateTime<Utc>)>) {
+    pub fn restore(&self, uses: Vec<(UsedSession, DateTime<Utc>)>) {
         for (session, at) in uses {
             self.record(&session, at);
         }
@@ -51,7 +58,8 @@ mod tests {
     #[test]
     fn the_latest_use_of_each_session_is_kept_once() {
         let buffer = LastUseBuffer::default();
-        let (a, b) = (UserSessionId::generate(), UserSessionId::generate());
+        let a = UsedSession::User(UserSessionId::generate());
+        let b = UsedSession::Agent(AgentSessionId::generate());
         let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
         buffer.record(&a, at + TimeDelta::seconds(5));
         buffer.record(&a, at);

@@ -1,4 +1,5 @@
-//! The introspection cache: token hash → what decides the session's validity.
+//! The introspection cache: token hash → what decides the session's validity (a user
+//! session token, or an agent access token).
 //!
 //! It keeps invariant 4 of DESIGN.md:
 //! - the instance that serves a revoke invalidates the user's entries after its commit
@@ -21,21 +22,45 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use chrono::{DateTime, Utc};
 
+use crate::domain::agent_session::AgentValidity;
 use crate::domain::id::UserId;
 use crate::domain::invalidation::Invalidation;
 use crate::domain::token::TokenHash;
-use crate::domain::user_session::{LAST_SEEN_WRITE_INTERVAL, Validity};
+use crate::domain::user_session::{LAST_SEEN_WRITE_INTERVAL, Liveness, Validity};
+
+/// The validity facts of either kind of session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionValidity {
+    User(Validity),
+    Agent(AgentValidity),
+}
+
+impl SessionValidity {
+    pub fn user_id(&self) -> &UserId {
+        match self {
+            SessionValidity::User(v) => &v.user_id,
+            SessionValidity::Agent(v) => &v.user_id,
+        }
+    }
+
+    pub fn liveness(&self, now: DateTime<Utc>, last_seen_at: DateTime<Utc>) -> Liveness {
+        match self {
+            SessionValidity::User(v) => v.liveness(now, last_seen_at),
+            SessionValidity::Agent(v) => v.liveness(now, last_seen_at),
+        }
+    }
+}
 
 /// A cached session: its validity facts and its last use.
 #[derive(Debug)]
-pub struct CachedUserSession {
-    pub validity: Validity,
+pub struct CachedSession {
+    pub validity: SessionValidity,
     last_seen_ms: AtomicI64,
     last_written_ms: AtomicI64,
 }
 
-impl CachedUserSession {
-    pub fn new(validity: Validity, last_seen_at: DateTime<Utc>) -> Self {
+impl CachedSession {
+    pub fn new(validity: SessionValidity, last_seen_at: DateTime<Utc>) -> Self {
         let ms = last_seen_at.timestamp_millis();
         Self {
             validity,
@@ -65,7 +90,7 @@ impl CachedUserSession {
 
 /// The answer of [`TokenCache::get`].
 pub enum Lookup {
-    Hit(Arc<CachedUserSession>),
+    Hit(Arc<CachedSession>),
     /// Not cached: read the database, then offer the result with this generation.
     Miss {
         generation: u64,
@@ -82,7 +107,7 @@ pub struct TokenCache {
 struct State {
     trusted: bool,
     generation: u64,
-    entries: HashMap<TokenHash, Arc<CachedUserSession>>,
+    entries: HashMap<TokenHash, Arc<CachedSession>>,
     by_user: HashMap<UserId, Vec<TokenHash>>,
 }
 
@@ -120,7 +145,7 @@ impl TokenCache {
     /// Caches `entry` unless the cache is untrusted or anything was invalidated since
     /// `generation` was read. A full cache is emptied first: a bounded cache that
     /// restarts cold is simpler than an eviction order, and misses only cost a read.
-    pub fn offer(&self, generation: u64, hash: TokenHash, entry: Arc<CachedUserSession>) {
+    pub fn offer(&self, generation: u64, hash: TokenHash, entry: Arc<CachedSession>) {
         let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
         if !state.trusted || state.generation != generation {
             return;
@@ -130,7 +155,7 @@ impl TokenCache {
         }
         state
             .by_user
-            .entry(entry.validity.user_id.clone())
+            .entry(entry.validity.user_id().clone())
             .or_default()
             .push(hash);
         state.entries.insert(hash, entry);
@@ -146,6 +171,7 @@ impl TokenCache {
                     state.entries.remove(&hash);
                 }
             }
+            Invalidation::Everything => state.forget_everything(),
         }
     }
 
@@ -191,10 +217,10 @@ mod tests {
     use crate::domain::id::UserSessionId;
     use crate::domain::user::UserStatus;
 
-    fn entry(user: &UserId) -> Arc<CachedUserSession> {
+    fn entry(user: &UserId) -> Arc<CachedSession> {
         let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
-        Arc::new(CachedUserSession::new(
-            Validity {
+        Arc::new(CachedSession::new(
+            SessionValidity::User(Validity {
                 session_id: UserSessionId::generate(),
                 user_id: user.clone(),
                 created_at: at,
@@ -202,7 +228,7 @@ mod tests {
                 idle_timeout: TimeDelta::minutes(10),
                 revoked: None,
                 user_status: UserStatus::Active,
-            },
+            }),
             at,
         ))
     }

@@ -1,6 +1,6 @@
 //! Who did something: recorded on every revocation, audit entry and event.
 
-use super::id::ApiKeyId;
+use super::id::{AgentId, ApiKeyId};
 
 /// The principal behind an act, and the request that carried it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,12 +15,21 @@ pub enum Principal {
     ApiKey(ApiKeyId),
     /// An operator at the command line (`leash keys create`, first start).
     Operator,
+    /// An agent authenticated with its client credentials (the OAuth endpoints).
+    Agent(AgentId),
 }
 
 impl Actor {
     pub fn api_key(id: ApiKeyId, request_id: Option<String>) -> Self {
         Self {
             principal: Principal::ApiKey(id),
+            request_id,
+        }
+    }
+
+    pub fn agent(id: AgentId, request_id: Option<String>) -> Self {
+        Self {
+            principal: Principal::Agent(id),
             request_id,
         }
     }
@@ -32,10 +41,11 @@ impl Actor {
         }
     }
 
-    /// The principal as one stable string (`key_…` or `operator`).
+    /// The principal as one stable string (`key_…`, `agt_…` or `operator`).
     pub fn label(&self) -> String {
         match &self.principal {
             Principal::ApiKey(id) => id.to_string(),
+            Principal::Agent(id) => id.to_string(),
             Principal::Operator => "operator".to_owned(),
         }
     }

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use super::id::AgentId;
 use super::scope::ScopeSet;
 use super::text::{self, TextRefused};
+use super::user_session::Lifetime;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AgentStatus {
@@ -35,6 +36,8 @@ pub struct Agent {
     /// The most this agent may ever hold, whatever a user consents to.
     pub scopes: ScopeSet,
     pub status: AgentStatus,
+    /// Lifetime of this agent's sessions; the configured default when `None`.
+    pub session_lifetime: Option<Lifetime>,
     pub created_at: DateTime<Utc>,
     pub secret_rotated_at: DateTime<Utc>,
 }

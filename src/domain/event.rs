@@ -4,12 +4,14 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventType {
     UserSessionRevoked,
+    AgentSessionRevoked,
 }
 
 impl EventType {
     pub fn as_str(self) -> &'static str {
         match self {
             EventType::UserSessionRevoked => "user_session.revoked",
+            EventType::AgentSessionRevoked => "agent_session.revoked",
         }
     }
 }

@@ -40,6 +40,12 @@ macro_rules! typed_id {
             }
         }
 
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(&self.0)
@@ -87,6 +93,10 @@ typed_id!(
 typed_id!(
     /// A registered agent runtime; also its OAuth `client_id`.
     AgentId, "agt"
+);
+typed_id!(
+    /// A live delegation to an agent: from a user session, or from another agent session.
+    AgentSessionId, "ags"
 );
 typed_id!(
     /// A user's consent for one agent.

@@ -7,16 +7,23 @@ use super::id::UserId;
 pub enum Invalidation {
     /// Something about this user's sessions changed: forget every cached token of theirs.
     User(UserId),
+    /// An act reached across users (an agent disabled, a ceiling narrowed): forget
+    /// every cached token. Such acts are rare; the cache refills from the database.
+    Everything,
 }
 
 impl Invalidation {
     pub fn encode(&self) -> String {
         match self {
             Invalidation::User(id) => format!("user:{id}"),
+            Invalidation::Everything => "all".to_owned(),
         }
     }
 
     pub fn decode(payload: &str) -> Option<Self> {
+        if payload == "all" {
+            return Some(Invalidation::Everything);
+        }
         let id = payload.strip_prefix("user:")?;
         UserId::parse(id).map(Invalidation::User)
     }
@@ -28,8 +35,12 @@ mod tests {
 
     #[test]
     fn an_invalidation_round_trips_and_junk_is_ignored() {
-        let message = Invalidation::User(UserId::generate());
-        assert_eq!(Invalidation::decode(&message.encode()), Some(message));
+        for message in [
+            Invalidation::User(UserId::generate()),
+            Invalidation::Everything,
+        ] {
+            assert_eq!(Invalidation::decode(&message.encode()), Some(message));
+        }
         assert_eq!(Invalidation::decode("user:nope"), None);
         assert_eq!(Invalidation::decode(""), None);
     }

@@ -6,6 +6,7 @@
 
 pub mod actor;
 pub mod agent;
+pub mod agent_session;
 pub mod api_key;
 pub mod audit;
 pub mod event;

@@ -1,11 +1,12 @@
-//! One act of revoking: its cause, who did it, and which user sessions it selects.
+//! One act of revoking: its cause, who did it, and which sessions it selects.
 //!
 //! The planner here turns an act into a selector; the store applies a selector as one
-//! set-based statement. Later causes (agent sessions, integrations, risk) extend both.
+//! set-based statement per session kind. Later causes (integrations, risk) extend both.
 
 use chrono::{DateTime, Utc};
 
-use super::id::{RevocationId, UserId, UserSessionId};
+use super::id::{AgentId, AgentSessionId, GrantId, RevocationId, UserId, UserSessionId};
+use super::scope::ScopeSet;
 use super::text::{self, TextRefused};
 
 /// Why sessions were revoked. The snake_case names are part of the API and of events.
@@ -18,14 +19,27 @@ pub enum RevocationCause {
     CredentialChanged,
     /// Offboarding or deactivation.
     UserDisabled,
+    /// One agent session was revoked (by the host, or by its agent through RFC 7009).
+    AgentSessionRevoked,
+    AgentDisabled,
+    GrantRevoked,
+    /// A grant or an agent's ceiling was narrowed below what a session holds.
+    ScopeReduced,
+    /// A rotated refresh token was presented again after the grace window.
+    RefreshTokenReused,
 }
 
 impl RevocationCause {
-    pub const ALL: [RevocationCause; 4] = [
+    pub const ALL: [RevocationCause; 9] = [
         RevocationCause::UserSessionRevoked,
         RevocationCause::SignOutEverywhere,
         RevocationCause::CredentialChanged,
         RevocationCause::UserDisabled,
+        RevocationCause::AgentSessionRevoked,
+        RevocationCause::AgentDisabled,
+        RevocationCause::GrantRevoked,
+        RevocationCause::ScopeReduced,
+        RevocationCause::RefreshTokenReused,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -34,6 +48,11 @@ impl RevocationCause {
             RevocationCause::SignOutEverywhere => "sign_out_everywhere",
             RevocationCause::CredentialChanged => "credential_changed",
             RevocationCause::UserDisabled => "user_disabled",
+            RevocationCause::AgentSessionRevoked => "agent_session_revoked",
+            RevocationCause::AgentDisabled => "agent_disabled",
+            RevocationCause::GrantRevoked => "grant_revoked",
+            RevocationCause::ScopeReduced => "scope_reduced",
+            RevocationCause::RefreshTokenReused => "refresh_token_reused",
         }
     }
 
@@ -42,18 +61,37 @@ impl RevocationCause {
     }
 }
 
-/// Which user sessions an act revokes. Only sessions still active at the moment of the
-/// act are hit; expired ones keep their state.
+/// What an act revokes, as the cascade table of DESIGN.md says. Only sessions still
+/// active at the moment of the act are hit; expired ones keep their state. Every
+/// variant that names agent sessions takes their descendants too (invariant 3).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UserSessionSelector {
-    One(UserSessionId),
+pub enum Selector {
+    /// One user session and every agent session delegated from it.
+    UserSession(UserSessionId),
+    /// Every user session of the user but `except`, and every agent session of the user.
     AllOfUser {
         user_id: UserId,
         except: Option<UserSessionId>,
     },
+    /// One agent session (a refresh family is one agent session).
+    AgentSession(AgentSessionId),
+    /// Every agent session under a grant.
+    Grant(GrantId),
+    /// The agent sessions under a grant holding a scope outside `allowed`.
+    GrantNarrowed {
+        grant_id: GrantId,
+        allowed: ScopeSet,
+    },
+    /// Every agent session of an agent, for all users.
+    Agent(AgentId),
+    /// The agent sessions of an agent holding a scope outside its new ceiling.
+    CeilingNarrowed {
+        agent_id: AgentId,
+        allowed: ScopeSet,
+    },
 }
 
-impl UserSessionSelector {
+impl Selector {
     /// What the cascade table says `cause` revokes for this user.
     pub fn for_user(
         cause: RevocationCause,
@@ -67,6 +105,23 @@ impl UserSessionSelector {
                 except: None,
             },
             _ => Self::AllOfUser { user_id, except },
+        }
+    }
+
+    /// Whether the act aims at user sessions (agent sessions go with them) rather than
+    /// at agent sessions alone.
+    pub fn targets_user_sessions(&self) -> bool {
+        matches!(self, Self::UserSession(_) | Self::AllOfUser { .. })
+    }
+
+    /// The id of what the act aimed at, for its audit entry.
+    pub fn target(&self) -> &str {
+        match self {
+            Self::UserSession(id) => id.as_str(),
+            Self::AllOfUser { user_id, .. } => user_id.as_str(),
+            Self::AgentSession(id) => id.as_str(),
+            Self::Grant(id) | Self::GrantNarrowed { grant_id: id, .. } => id.as_str(),
+            Self::Agent(id) | Self::CeilingNarrowed { agent_id: id, .. } => id.as_str(),
         }
     }
 }
@@ -105,23 +160,19 @@ mod tests {
         let user = UserId::generate();
         let keep = Some(UserSessionId::generate());
         assert_eq!(
-            UserSessionSelector::for_user(
-                RevocationCause::UserDisabled,
-                user.clone(),
-                keep.clone()
-            ),
-            UserSessionSelector::AllOfUser {
+            Selector::for_user(RevocationCause::UserDisabled, user.clone(), keep.clone()),
+            Selector::AllOfUser {
                 user_id: user.clone(),
                 except: None
             }
         );
         assert_eq!(
-            UserSessionSelector::for_user(
+            Selector::for_user(
                 RevocationCause::CredentialChanged,
                 user.clone(),
                 keep.clone()
             ),
-            UserSessionSelector::AllOfUser {
+            Selector::AllOfUser {
                 user_id: user,
                 except: keep
             }

@@ -1,11 +1,12 @@
-//! Bearer secrets Leash hands out (user session tokens, API keys) and the hashes it keeps
-//! of them. A secret is shown once, when it is created; only its SHA-256 is stored. The
+//! Bearer secrets Leash hands out (user session tokens, API keys, client secrets, agent
+//! access and refresh tokens) and the hashes it keeps of them. A secret is shown once, when it is created; only its SHA-256 is stored. The
 //! secrets are 256 random bits, so a fast hash is enough: there is nothing to brute-force.
 
 use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac as _};
 use rand::RngCore as _;
 use sha2::{Digest as _, Sha256};
 
@@ -16,6 +17,10 @@ pub enum TokenKind {
     ApiKey,
     /// An agent's client secret.
     ClientSecret,
+    /// An agent session's short-lived access token.
+    AccessToken,
+    /// An agent session's refresh token; each use rotates it.
+    RefreshToken,
 }
 
 impl TokenKind {
@@ -24,6 +29,8 @@ impl TokenKind {
             TokenKind::UserSession => "leash_ust_",
             TokenKind::ApiKey => "leash_ak_",
             TokenKind::ClientSecret => "leash_cs_",
+            TokenKind::AccessToken => "leash_at_",
+            TokenKind::RefreshToken => "leash_rt_",
         }
     }
 }
@@ -43,6 +50,30 @@ impl SecretToken {
             kind,
             value: format!("{}{}", kind.prefix(), URL_SAFE_NO_PAD.encode(bytes)),
         }
+    }
+
+    /// The access and refresh tokens that succeed `refresh_token` when it is rotated:
+    /// HMAC-SHA256 keyed by the old refresh token. Only its holder can compute them, and
+    /// a retry of the same refresh within the grace window gets the same pair back
+    /// without Leash ever storing a token in plain text.
+    pub fn successors(refresh_token: &str) -> (Self, Self) {
+        let derive = |kind: TokenKind| {
+            let mut mac = Hmac::<Sha256>::new_from_slice(refresh_token.as_bytes())
+                .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+            mac.update(kind.prefix().as_bytes());
+            Self {
+                kind,
+                value: format!(
+                    "{}{}",
+                    kind.prefix(),
+                    URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+                ),
+            }
+        };
+        (
+            derive(TokenKind::AccessToken),
+            derive(TokenKind::RefreshToken),
+        )
     }
 
     /// The secret itself, to hand to its owner once.
@@ -106,5 +137,22 @@ mod tests {
         assert!(!format!("{token:?}").contains(token.expose()));
         assert!(token.hash().matches(&TokenHash::of(token.expose())));
         assert!(!token.hash().matches(&TokenHash::of("leash_ust_other")));
+    }
+
+    #[test]
+    fn successors_are_fixed_by_the_refresh_token_and_differ_between_tokens() {
+        let refresh = SecretToken::generate(TokenKind::RefreshToken);
+        let (access, next) = SecretToken::successors(refresh.expose());
+        let (again_access, again_next) = SecretToken::successors(refresh.expose());
+        assert_eq!(access.expose(), again_access.expose());
+        assert_eq!(next.expose(), again_next.expose());
+        assert!(access.expose().starts_with("leash_at_"));
+        assert!(next.expose().starts_with("leash_rt_"));
+        assert_ne!(next.expose(), refresh.expose());
+        let other = SecretToken::generate(TokenKind::RefreshToken);
+        assert_ne!(
+            SecretToken::successors(other.expose()).1.expose(),
+            next.expose()
+        );
     }
 }

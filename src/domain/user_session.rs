@@ -38,6 +38,7 @@ pub enum Liveness {
     Expired,
     IdleTimedOut,
     UserDisabled,
+    AgentDisabled,
 }
 
 /// The facts about a session that decide its liveness; what introspection loads and caches.

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::request_id;
 use super::wire::problem::Problem;
+use crate::domain::agent_session::DelegationRefused;
 use crate::store::StoreError;
 use crate::usecase::UsecaseError;
 
@@ -110,6 +111,23 @@ impl From<UsecaseError> for ApiError {
             E::AgentNotFound => Self::not_found("agent_not_found"),
             E::GrantNotFound => Self::not_found("grant_not_found"),
             E::GrantExists => Self::new(StatusCode::CONFLICT, "grant_exists", detail),
+            E::AgentSessionNotFound => Self::not_found("agent_session_not_found"),
+            E::GrantRevoked => Self::new(StatusCode::CONFLICT, "grant_revoked", detail),
+            E::AgentDisabled => Self::new(StatusCode::CONFLICT, "agent_disabled", detail),
+            E::ClientAuthenticationFailed => {
+                Self::new(StatusCode::UNAUTHORIZED, "invalid_client", detail)
+            }
+            E::ConsentRequired => Self::new(StatusCode::FORBIDDEN, "consent_required", detail),
+            E::SubjectTokenInactive | E::RefreshTokenInvalid => {
+                Self::new(StatusCode::BAD_REQUEST, "invalid_grant", detail)
+            }
+            E::UserSessionInactive => {
+                Self::new(StatusCode::CONFLICT, "user_session_inactive", detail)
+            }
+            E::DelegationRefused(DelegationRefused::TooDeep { .. }) => {
+                Self::new(StatusCode::FORBIDDEN, "delegation_too_deep", detail)
+            }
+            E::DelegationRefused(_) => Self::new(StatusCode::FORBIDDEN, "scopes_not_held", detail),
             E::ScopeRefused(_) => {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_scope", detail)
             }

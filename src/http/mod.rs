@@ -6,6 +6,7 @@ mod auth;
 pub mod error;
 mod extract;
 pub mod metrics;
+mod oauth;
 mod request_id;
 mod routes;
 pub mod wire;
@@ -57,7 +58,9 @@ fn api_routes() -> ApiRouter<AppState> {
         .merge(routes::user_sessions::router())
         .merge(routes::agents::router())
         .merge(routes::grants::router())
+        .merge(routes::agent_sessions::router())
         .merge(routes::introspection::router())
+        .merge(routes::oauth::router())
 }
 
 fn finish(routes: ApiRouter<AppState>) -> (Router<AppState>, OpenApi) {
@@ -120,15 +123,16 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Turns error responses that a layer or axum itself produced (405, 408, 413, …) into
-/// problem+json, so every failure has the same shape.
+/// problem+json, so every failure has the same shape. JSON bodies are ours already
+/// (the OAuth endpoints answer RFC 6749 error bodies).
 async fn problem_for_bare_errors(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status();
-    let is_problem = response
-        .headers()
-        .get(CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_CONTENT_TYPE.as_bytes()));
-    if (status.is_client_error() || status.is_server_error()) && !is_problem {
+    let is_ours = response.headers().get(CONTENT_TYPE).is_some_and(|v| {
+        v.as_bytes().starts_with(PROBLEM_CONTENT_TYPE.as_bytes())
+            || v.as_bytes().starts_with(b"application/json")
+    });
+    if (status.is_client_error() || status.is_server_error()) && !is_ours {
         return ApiError::for_status(status).into_response();
     }
     response

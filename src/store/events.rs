@@ -37,6 +37,35 @@ pub async fn insert_user_session_revoked(
     Ok(result)
 }
 
+/// One `agent_session.revoked` event per agent session `revocation_id` hit, in one
+/// statement. The delegation chain is stored as a JSON array and copied in as it is.
+pub async fn insert_agent_session_revoked(
+    tx: &mut Tx,
+    revocation_id: &RevocationId,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let sql = format!(
+        "INSERT INTO events (id, type, created_at, data) \
+         SELECT 'evt_' || {random}, $2, $3, \
+                '{{\"session\":{{\"kind\":\"agent_session\",\"id\":\"' || id || '\"}},\"user_id\":\"' || user_id || \
+                '\",\"agent_id\":\"' || agent_id || '\",\"user_session_id\":\"' || user_session_id || \
+                '\",\"chain\":' || agent_chain || ',\"revocation_id\":\"' || revocation_id || \
+                '\",\"cause\":\"' || revocation_cause || '\",\"actor\":\"' || $4 || '\"}}' \
+         FROM agent_sessions WHERE revocation_id = $1",
+        random = tx.random_hex_sql()
+    );
+    let result = on_tx!(tx, |c| sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(revocation_id.as_str())
+        .bind(EventType::AgentSessionRevoked.as_str())
+        .bind(to_ms(now))
+        .bind(actor.label())
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected()))?;
+    Ok(result)
+}
+
 /// An event as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredEvent {

@@ -84,3 +84,49 @@ pub async fn list_for_user(
     })?;
     rows.into_iter().map(Grant::try_from).collect()
 }
+
+/// The grant, read inside a write transaction (after the user's lock).
+pub async fn get_in(tx: &mut Tx, id: &GrantId) -> Result<Option<Grant>, StoreError> {
+    let row = on_tx!(tx, |c| sqlx::query_as::<_, GrantRow>(sqlx::AssertSqlSafe(
+        format!("SELECT {COLUMNS} FROM grants WHERE id = $1")
+    ))
+    .bind(id.as_str())
+    .fetch_optional(c)
+    .await)?;
+    row.map(Grant::try_from).transpose()
+}
+
+/// The user's active grant for the agent, read inside a write transaction.
+pub async fn active_for(
+    tx: &mut Tx,
+    user_id: &UserId,
+    agent_id: &AgentId,
+) -> Result<Option<Grant>, StoreError> {
+    let row = on_tx!(tx, |c| {
+        sqlx::query_as::<_, GrantRow>(sqlx::AssertSqlSafe(
+        format!(
+            "SELECT {COLUMNS} FROM grants WHERE user_id = $1 AND agent_id = $2 AND status = 'active'"
+        )
+    ))
+    .bind(user_id.as_str())
+    .bind(agent_id.as_str())
+    .fetch_optional(c)
+    .await
+    })?;
+    row.map(Grant::try_from).transpose()
+}
+
+/// Writes the grant's scopes, status and `updated_at`.
+pub async fn update(tx: &mut Tx, grant: &Grant) -> Result<(), StoreError> {
+    on_tx!(tx, |c| sqlx::query(
+        "UPDATE grants SET scopes = $2, status = $3, updated_at = $4 WHERE id = $1"
+    )
+    .bind(grant.id.as_str())
+    .bind(grant.scopes.to_space_separated())
+    .bind(grant.status.as_str())
+    .bind(to_ms(grant.updated_at))
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(())
+}

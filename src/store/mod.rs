@@ -6,6 +6,7 @@
 //! Every function either reads through the pool or writes inside a [`Tx`] the use case
 //! opened; none commits on its own.
 
+pub mod agent_sessions;
 pub mod agents;
 pub mod api_keys;
 pub mod audit;
@@ -13,6 +14,8 @@ mod error;
 pub mod events;
 pub mod grants;
 pub mod invalidation;
+pub mod last_use;
+pub mod refresh_tokens;
 pub mod revocations;
 mod scopes;
 mod time;
@@ -67,6 +70,18 @@ pub enum Db {
 pub enum Tx {
     Sqlite(Transaction<'static, Sqlite>),
     Postgres(Transaction<'static, Postgres>),
+}
+
+/// Rows per multi-row statement (`INSERT … VALUES`, `UPDATE … FROM (VALUES …)`).
+const INSERT_CHUNK: usize = 500;
+
+/// How strongly a `lock` function holds the rows it reads until the transaction ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockMode {
+    /// Many may hold it (issuing under a user or an agent); it waits for `Update`.
+    Share,
+    /// One holder (changing or revoking); it waits for every `Share`.
+    Update,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,6 +172,16 @@ impl Tx {
             Tx::Postgres(tx) => tx.commit().await?,
         }
         Ok(())
+    }
+
+    /// The row-lock clause for a `SELECT`. SQLite needs none: every write transaction
+    /// already holds the database's write lock.
+    fn lock_clause(&self, mode: LockMode) -> &'static str {
+        match (self, mode) {
+            (Tx::Sqlite(_), _) => "",
+            (Tx::Postgres(_), LockMode::Share) => " FOR SHARE",
+            (Tx::Postgres(_), LockMode::Update) => " FOR UPDATE",
+        }
     }
 
     /// SQL for a fresh random 32-hex-digit id body, for rows generated inside a

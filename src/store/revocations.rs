@@ -4,13 +4,22 @@ use serde_json::json;
 
 use super::time::to_ms;
 use super::{StoreError, Tx, on_tx};
-use crate::domain::revocation::{Revocation, UserSessionSelector};
+use crate::domain::revocation::{Revocation, Selector};
 
-fn selector_json(selector: &UserSessionSelector) -> String {
+fn selector_json(selector: &Selector) -> String {
     match selector {
-        UserSessionSelector::One(id) => json!({ "user_session_id": id }),
-        UserSessionSelector::AllOfUser { user_id, except } => {
+        Selector::UserSession(id) => json!({ "user_session_id": id }),
+        Selector::AllOfUser { user_id, except } => {
             json!({ "user_id": user_id, "except_user_session_id": except })
+        }
+        Selector::AgentSession(id) => json!({ "agent_session_id": id }),
+        Selector::Grant(id) => json!({ "grant_id": id }),
+        Selector::GrantNarrowed { grant_id, allowed } => {
+            json!({ "grant_id": grant_id, "outside_scopes": allowed.to_vec() })
+        }
+        Selector::Agent(id) => json!({ "agent_id": id }),
+        Selector::CeilingNarrowed { agent_id, allowed } => {
+            json!({ "agent_id": agent_id, "outside_scopes": allowed.to_vec() })
         }
     }
     .to_string()
@@ -21,7 +30,7 @@ fn selector_json(selector: &UserSessionSelector) -> String {
 pub async fn insert(
     tx: &mut Tx,
     revocation: &Revocation,
-    selector: &UserSessionSelector,
+    selector: &Selector,
 ) -> Result<(), StoreError> {
     on_tx!(tx, |c| sqlx::query(
         "INSERT INTO revocations (id, cause, actor, reason, selector, user_sessions_revoked, \

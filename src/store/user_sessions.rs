@@ -1,12 +1,12 @@
-//! User sessions: insert, look up by token hash, list, record use, and revoke by selector
-//! in one set-based statement.
+//! User sessions: insert, look up by token hash, list, and revoke by selector in one
+//! set-based statement. Last use is written by `super::last_use`.
 
 use chrono::{DateTime, Utc};
 
 use super::time::{delta_from_ms, from_ms, to_ms};
 use super::{Db, StoreError, Tx, on_pool, on_tx};
 use crate::domain::id::{RevocationId, UserId, UserSessionId};
-use crate::domain::revocation::{RevocationCause, UserSessionSelector};
+use crate::domain::revocation::{RevocationCause, Selector};
 use crate::domain::token::TokenHash;
 use crate::domain::user::UserStatus;
 use crate::domain::user_session::{RevokedMark, UserSession, Validity};
@@ -14,8 +14,7 @@ use crate::domain::user_session::{RevokedMark, UserSession, Validity};
 const COLUMNS: &str = "id, user_id, status, ip_address, user_agent, created_at, last_seen_at, \
                        expires_at, idle_timeout_ms, revoked_at, revocation_id, revocation_cause";
 
-/// Rows per multi-row statement (`INSERT … VALUES`, `UPDATE … FROM (VALUES …)`).
-const INSERT_CHUNK: usize = 500;
+use super::INSERT_CHUNK;
 
 /// A session to store, with the hash of its token.
 #[derive(Debug, Clone)]
@@ -172,33 +171,6 @@ pub async fn find_validity(
     Ok(Some((validity, from_ms(row.last_seen_at)?)))
 }
 
-/// Records when sessions were last used, in set-based statements (never moves
-/// `last_seen_at` backwards). `UPDATE … FROM (VALUES …)` reads the same on both engines,
-/// whose `VALUES` columns are both named `column1`, `column2`.
-pub async fn record_uses(
-    db: &Db,
-    uses: &[(UserSessionId, DateTime<Utc>)],
-) -> Result<(), StoreError> {
-    for chunk in uses.chunks(INSERT_CHUNK) {
-        let values = (0..chunk.len())
-            .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!(
-            "UPDATE user_sessions SET last_seen_at = v.column2 FROM (VALUES {values}) AS v \
-             WHERE user_sessions.id = v.column1 AND user_sessions.last_seen_at < v.column2"
-        );
-        on_pool!(db, |c| {
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (id, at) in chunk {
-                query = query.bind(id.as_str()).bind(to_ms(*at));
-            }
-            query.execute(c).await.map(|done| done.rows_affected())
-        })?;
-    }
-    Ok(())
-}
-
 pub async fn get(db: &Db, id: &UserSessionId) -> Result<Option<UserSession>, StoreError> {
     let row = on_pool!(db, |c| sqlx::query_as::<_, UserSessionRow>(
         sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM user_sessions WHERE id = $1"))
@@ -261,31 +233,36 @@ pub async fn list(
     rows.into_iter().map(UserSession::try_from).collect()
 }
 
-/// Marks every session `selector` names that is still active at `now` as revoked by
-/// `revocation_id`, in one statement. Returns how many it hit.
+/// Marks every user session `selector` names that is still active at `now` as revoked
+/// by `revocation_id`, in one statement. Returns how many it hit (none for a selector
+/// that aims at agent sessions only).
 pub async fn revoke(
     tx: &mut Tx,
-    selector: &UserSessionSelector,
+    selector: &Selector,
     revocation_id: &RevocationId,
     cause: RevocationCause,
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
     const SET: &str = "UPDATE user_sessions SET status = 'revoked', revoked_at = $1, revocation_id = $2, \
                        revocation_cause = $3 WHERE status = 'active' AND expires_at > $1";
-    let sql = match selector {
-        UserSessionSelector::One(_) => format!("{SET} AND id = $4"),
-        UserSessionSelector::AllOfUser { .. } => format!("{SET} AND user_id = $4 AND id <> $5"),
+    let (sql, key, except) = match selector {
+        Selector::UserSession(id) => (format!("{SET} AND id = $4"), id.as_str(), None),
+        Selector::AllOfUser { user_id, except } => (
+            format!("{SET} AND user_id = $4 AND id <> $5"),
+            user_id.as_str(),
+            Some(except.as_ref().map_or("", UserSessionId::as_str)),
+        ),
+        _ => return Ok(0),
     };
     let result = on_tx!(tx, |c| {
         let query = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(to_ms(now))
             .bind(revocation_id.as_str())
-            .bind(cause.as_str());
-        let query = match selector {
-            UserSessionSelector::One(id) => query.bind(id.as_str()),
-            UserSessionSelector::AllOfUser { user_id, except } => query
-                .bind(user_id.as_str())
-                .bind(except.as_ref().map_or("", UserSessionId::as_str)),
+            .bind(cause.as_str())
+            .bind(key);
+        let query = match except {
+            Some(except) => query.bind(except),
+            None => query,
         };
         query.execute(c).await.map(|done| done.rows_affected())
     })?;

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::time::{from_ms, to_ms};
-use super::{Db, StoreError, Tx, on_pool, on_tx};
+use super::{Db, LockMode, StoreError, Tx, on_pool, on_tx};
 use crate::domain::id::UserId;
 use crate::domain::user::{NewUser, User, UserStatus};
 
@@ -81,13 +81,10 @@ pub async fn get(db: &Db, id: &UserId) -> Result<Option<User>, StoreError> {
 }
 
 /// Reads the user and holds its row lock until the transaction ends, so acts on one user
-/// (new session, sign out everywhere, disable) are serialised. SQLite needs no row lock:
-/// every write transaction already holds the database's write lock.
-pub async fn lock(tx: &mut Tx, id: &UserId) -> Result<Option<User>, StoreError> {
-    let lock = match tx {
-        Tx::Sqlite(_) => "",
-        Tx::Postgres(_) => " FOR UPDATE",
-    };
+/// (new session, sign out everywhere, disable) are serialised, and issuing agent sessions
+/// (`LockMode::Share`) never interleaves with revoking them.
+pub async fn lock(tx: &mut Tx, id: &UserId, mode: LockMode) -> Result<Option<User>, StoreError> {
+    let lock = tx.lock_clause(mode);
     let row = on_tx!(tx, |c| sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(
         format!("SELECT {COLUMNS} FROM users WHERE id = $1{lock}")
     ))

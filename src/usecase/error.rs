@@ -1,6 +1,7 @@
 //! Use-case errors, named after the rule that was broken. No HTTP here: `crate::http`
 //! maps each to a status and a stable code, once.
 
+use crate::domain::agent_session::DelegationRefused;
 use crate::domain::pagination::{CursorInvalid, PageSizeInvalid};
 use crate::domain::scope::{ScopeRefused, ScopeSet};
 use crate::domain::text::TextRefused;
@@ -22,6 +23,24 @@ pub enum UsecaseError {
     GrantNotFound,
     #[error("the user already has an active grant for this agent; change its scopes instead")]
     GrantExists,
+    #[error("no such agent session")]
+    AgentSessionNotFound,
+    #[error("the grant is revoked; create a new one")]
+    GrantRevoked,
+    #[error("the agent is disabled")]
+    AgentDisabled,
+    #[error("the client id or secret is not valid")]
+    ClientAuthenticationFailed,
+    #[error("the user has not consented to this agent")]
+    ConsentRequired,
+    #[error("the subject token is not active")]
+    SubjectTokenInactive,
+    #[error("the user session is not active")]
+    UserSessionInactive,
+    #[error("the refresh token is not valid")]
+    RefreshTokenInvalid,
+    #[error(transparent)]
+    DelegationRefused(#[from] DelegationRefused),
     #[error(transparent)]
     ScopeRefused(#[from] ScopeRefused),
     #[error("the agent may never hold: {}", .0.to_space_separated())]

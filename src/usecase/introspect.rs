@@ -1,18 +1,21 @@
 //! Is this token still good? Asked by resource servers on every request, so the answer
 //! comes from the token cache when it can (see `crate::token_cache` for why that keeps
 //! the revocation promise) and from one indexed read when it cannot. It never writes:
-//! last use goes to `crate::last_use_buffer`.
+//! last use goes to `crate::last_use_buffer`, for an agent session together with its
+//! ancestors and the user session at its root (a tree in use stays alive as a whole).
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
 use crate::app::App;
-use crate::domain::id::{UserId, UserSessionId};
+use crate::domain::id::{AgentId, AgentSessionId, UserId, UserSessionId};
+use crate::domain::scope::ScopeSet;
 use crate::domain::token::{TokenHash, TokenKind};
 use crate::domain::user_session::Liveness;
+use crate::last_use_buffer::UsedSession;
 use crate::store;
-use crate::token_cache::{CachedUserSession, Lookup};
+use crate::token_cache::{CachedSession, Lookup, SessionValidity};
 use crate::usecase::UsecaseError;
 
 /// What introspection found.
@@ -24,40 +27,146 @@ pub enum Introspection {
         issued_at: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     },
+    ActiveAgentSession {
+        session_id: AgentSessionId,
+        user_id: UserId,
+        agent_id: AgentId,
+        scopes: ScopeSet,
+        /// The agents of the chain, nearest first (`agent_id` first).
+        chain: Vec<AgentId>,
+        issued_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    },
     Inactive,
 }
 
 #[tracing::instrument(skip_all)]
 pub async fn introspect(app: &App, presented: &str) -> Result<Introspection, UsecaseError> {
-    if !presented.starts_with(TokenKind::UserSession.prefix()) {
+    let Some(kind) = kind_of(presented) else {
         return Ok(Introspection::Inactive);
-    }
+    };
     let hash = TokenHash::of(presented);
-    let session = match app.tokens.get(&hash) {
+    let cached = match app.tokens.get(&hash) {
         Lookup::Hit(session) => session,
         Lookup::Miss { generation } => {
-            let Some((validity, last_seen_at)) =
-                store::user_sessions::find_validity(&app.db, &hash).await?
-            else {
+            let Some(session) = load(app, kind, &hash).await? else {
                 return Ok(Introspection::Inactive);
             };
-            let session = Arc::new(CachedUserSession::new(validity, last_seen_at));
+            let session = Arc::new(session);
             app.tokens.offer(generation, hash, Arc::clone(&session));
             session
         }
     };
     let now = app.clock.now();
-    if session.validity.liveness(now, session.last_seen_at()) != Liveness::Active {
-        return Ok(Introspection::Inactive);
+    let validity = match cached.validity.liveness(now, cached.last_seen_at()) {
+        Liveness::Active => cached.validity.clone(),
+        // Another instance, or another session of the tree, may have used it since it
+        // was cached: the database has the last word on idleness.
+        Liveness::IdleTimedOut => match fresh_active(app, kind, &hash, now).await? {
+            Some(validity) => validity,
+            None => return Ok(Introspection::Inactive),
+        },
+        _ => return Ok(Introspection::Inactive),
+    };
+    if cached.record_use(now) {
+        record_use(app, &validity, now);
     }
-    if session.record_use(now) {
-        app.last_use.record(&session.validity.session_id, now);
+    Ok(answer(validity))
+}
+
+/// The validity of a subject token about to be delegated from, read from the database
+/// (never from the cache: the caller holds the locks that make the read current), if
+/// it is active. Records the use.
+pub(super) async fn active_subject(
+    app: &App,
+    presented: &str,
+) -> Result<Option<SessionValidity>, UsecaseError> {
+    let Some(kind) = kind_of(presented) else {
+        return Ok(None);
+    };
+    let hash = TokenHash::of(presented);
+    let now = app.clock.now();
+    let validity = fresh_active(app, kind, &hash, now).await?;
+    if let Some(validity) = &validity {
+        record_use(app, validity, now);
     }
-    let v = &session.validity;
-    Ok(Introspection::ActiveUserSession {
-        session_id: v.session_id.clone(),
-        user_id: v.user_id.clone(),
-        issued_at: v.created_at,
-        expires_at: v.expires_at,
+    Ok(validity)
+}
+
+fn kind_of(presented: &str) -> Option<TokenKind> {
+    [TokenKind::UserSession, TokenKind::AccessToken]
+        .into_iter()
+        .find(|kind| presented.starts_with(kind.prefix()))
+}
+
+async fn load(
+    app: &App,
+    kind: TokenKind,
+    hash: &TokenHash,
+) -> Result<Option<CachedSession>, UsecaseError> {
+    Ok(match kind {
+        TokenKind::AccessToken => store::agent_sessions::find_validity(&app.db, hash)
+            .await?
+            .map(|(v, last_used)| CachedSession::new(SessionValidity::Agent(v), last_used)),
+        _ => store::user_sessions::find_validity(&app.db, hash)
+            .await?
+            .map(|(v, last_seen)| CachedSession::new(SessionValidity::User(v), last_seen)),
     })
+}
+
+/// Reads the token from the database and judges it, taking the latest use this
+/// instance knows of (its cache may hold a use not yet written).
+async fn fresh_active(
+    app: &App,
+    kind: TokenKind,
+    hash: &TokenHash,
+    now: DateTime<Utc>,
+) -> Result<Option<SessionValidity>, UsecaseError> {
+    let Some(fresh) = load(app, kind, hash).await? else {
+        return Ok(None);
+    };
+    let mut last_seen = fresh.last_seen_at();
+    if let Lookup::Hit(cached) = app.tokens.get(hash) {
+        last_seen = last_seen.max(cached.last_seen_at());
+    }
+    Ok((fresh.validity.liveness(now, last_seen) == Liveness::Active).then_some(fresh.validity))
+}
+
+/// Queues the use of a session, and of everything it hangs from.
+fn record_use(app: &App, validity: &SessionValidity, now: DateTime<Utc>) {
+    match validity {
+        SessionValidity::User(v) => app
+            .last_use
+            .record(&UsedSession::User(v.session_id.clone()), now),
+        SessionValidity::Agent(v) => {
+            app.last_use
+                .record(&UsedSession::Agent(v.session_id.clone()), now);
+            for ancestor in &v.ancestor_ids {
+                app.last_use
+                    .record(&UsedSession::Agent(ancestor.clone()), now);
+            }
+            app.last_use
+                .record(&UsedSession::User(v.user_session_id.clone()), now);
+        }
+    }
+}
+
+fn answer(validity: SessionValidity) -> Introspection {
+    match validity {
+        SessionValidity::User(v) => Introspection::ActiveUserSession {
+            session_id: v.session_id,
+            user_id: v.user_id,
+            issued_at: v.created_at,
+            expires_at: v.expires_at,
+        },
+        SessionValidity::Agent(v) => Introspection::ActiveAgentSession {
+            session_id: v.session_id,
+            user_id: v.user_id,
+            agent_id: v.agent_id,
+            scopes: v.scopes,
+            chain: v.agent_chain,
+            issued_at: v.access_issued_at,
+            expires_at: v.access_expires_at.min(v.expires_at),
+        },
+    }
 }

@@ -2,14 +2,18 @@
 //! change with its audit entry and outbox events, commits once, and only then touches
 //! in-process caches. None holds a transaction across an upstream call.
 
+pub mod agent_sessions;
 pub mod agents;
 pub mod api_keys;
+pub mod delegate_to_agent;
 mod error;
 pub mod grants;
 pub mod introspect;
 pub mod record_last_use;
+pub mod refresh_agent_session;
+pub mod revoke_agent_session;
+mod revoke_sessions;
 pub mod revoke_user_session;
-mod revoke_user_sessions;
 pub mod set_user_status;
 pub mod sign_out_everywhere;
 pub mod user_sessions;

@@ -1,7 +1,9 @@
-//! Writes the buffered last uses of user sessions (see `crate::last_use_buffer`).
+//! Writes the buffered last uses of sessions (see `crate::last_use_buffer`).
 
 use crate::app::App;
+use crate::last_use_buffer::UsedSession;
 use crate::store;
+use crate::store::last_use::SessionTable;
 use crate::usecase::UsecaseError;
 
 /// Writes everything buffered so far; returns how many sessions it covered. On failure
@@ -11,11 +13,26 @@ pub async fn flush(app: &App) -> Result<usize, UsecaseError> {
     if uses.is_empty() {
         return Ok(0);
     }
-    match store::user_sessions::record_uses(&app.db, &uses).await {
+    match write(app, &uses).await {
         Ok(()) => Ok(uses.len()),
         Err(error) => {
             app.last_use.restore(uses);
             Err(error.into())
         }
     }
+}
+
+async fn write(
+    app: &App,
+    uses: &[(UsedSession, chrono::DateTime<chrono::Utc>)],
+) -> Result<(), store::StoreError> {
+    let (mut users, mut agents) = (Vec::new(), Vec::new());
+    for (session, at) in uses {
+        match session {
+            UsedSession::User(id) => users.push((id.as_str(), *at)),
+            UsedSession::Agent(id) => agents.push((id.as_str(), *at)),
+        }
+    }
+    store::last_use::record(&app.db, SessionTable::UserSessions, &users).await?;
+    store::last_use::record(&app.db, SessionTable::AgentSessions, &agents).await
 }

@@ -1,12 +1,14 @@
-//! Revoking one user session (one device signs out).
+//! Revoking one user session (one device signs out), and the agent sessions delegated
+//! from it.
 
 use crate::app::App;
 use crate::domain::actor::Actor;
 use crate::domain::id::UserSessionId;
-use crate::domain::revocation::{Revocation, RevocationCause, UserSessionSelector};
+use crate::domain::invalidation::Invalidation;
+use crate::domain::revocation::{Revocation, RevocationCause, Selector};
 use crate::store;
 use crate::usecase::UsecaseError;
-use crate::usecase::revoke_user_sessions::{checked_reason, forget_cached, revoke_in};
+use crate::usecase::revoke_sessions::{checked_reason, forget_cached, revoke_in};
 
 /// Revokes the session if it is still active; revoking it again revokes nothing and
 /// answers a revocation that hit zero sessions.
@@ -21,18 +23,19 @@ pub async fn revoke_user_session(
     let user_id = store::user_sessions::owner(&mut tx, id)
         .await?
         .ok_or(UsecaseError::UserSessionNotFound)?;
-    let selector = UserSessionSelector::One(id.clone());
+    let selector = Selector::UserSession(id.clone());
+    let stale = Invalidation::User(user_id);
     let revocation = revoke_in(
         &mut tx,
         app,
         actor,
         RevocationCause::UserSessionRevoked,
-        &user_id,
         &selector,
         reason,
+        &stale,
     )
     .await?;
     tx.commit().await?;
-    forget_cached(app, &user_id);
+    forget_cached(app, &stale);
     Ok(revocation)
 }

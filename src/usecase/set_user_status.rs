@@ -5,11 +5,13 @@ use crate::app::App;
 use crate::domain::actor::Actor;
 use crate::domain::audit::{AuditAction, AuditEntry};
 use crate::domain::id::UserId;
-use crate::domain::revocation::{Revocation, RevocationCause, UserSessionSelector};
+use crate::domain::invalidation::Invalidation;
+use crate::domain::revocation::{Revocation, RevocationCause, Selector};
 use crate::domain::user::{User, UserStatus};
 use crate::store;
+use crate::store::LockMode;
 use crate::usecase::UsecaseError;
-use crate::usecase::revoke_user_sessions::{forget_cached, revoke_in};
+use crate::usecase::revoke_sessions::{forget_cached, revoke_in};
 
 /// Disables the user and revokes all their sessions in one transaction.
 pub async fn disable_user(
@@ -19,7 +21,7 @@ pub async fn disable_user(
 ) -> Result<(User, Revocation), UsecaseError> {
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
-    store::users::lock(&mut tx, user_id)
+    store::users::lock(&mut tx, user_id, LockMode::Update)
         .await?
         .ok_or(UsecaseError::UserNotFound)?;
     let user = store::users::set_status(&mut tx, user_id, UserStatus::Disabled, now).await?;
@@ -28,27 +30,27 @@ pub async fn disable_user(
         &AuditEntry::new(actor, AuditAction::UserDisabled, user_id.as_str(), now),
     )
     .await?;
-    let selector =
-        UserSessionSelector::for_user(RevocationCause::UserDisabled, user_id.clone(), None);
+    let selector = Selector::for_user(RevocationCause::UserDisabled, user_id.clone(), None);
+    let stale = Invalidation::User(user_id.clone());
     let revocation = revoke_in(
         &mut tx,
         app,
         actor,
         RevocationCause::UserDisabled,
-        user_id,
         &selector,
         None,
+        &stale,
     )
     .await?;
     tx.commit().await?;
-    forget_cached(app, user_id);
+    forget_cached(app, &stale);
     Ok((user, revocation))
 }
 
 pub async fn enable_user(app: &App, actor: &Actor, user_id: &UserId) -> Result<User, UsecaseError> {
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
-    store::users::lock(&mut tx, user_id)
+    store::users::lock(&mut tx, user_id, LockMode::Update)
         .await?
         .ok_or(UsecaseError::UserNotFound)?;
     let user = store::users::set_status(&mut tx, user_id, UserStatus::Active, now).await?;

@@ -1,13 +1,15 @@
 //! Sign out everywhere, and its twin for a password reset: every user session of the
-//! user, optionally except the one that asked.
+//! user, optionally except the one that asked, and every agent session of the user.
 
 use crate::app::App;
 use crate::domain::actor::Actor;
 use crate::domain::id::{UserId, UserSessionId};
-use crate::domain::revocation::{Revocation, RevocationCause, UserSessionSelector};
+use crate::domain::invalidation::Invalidation;
+use crate::domain::revocation::{Revocation, RevocationCause, Selector};
 use crate::store;
+use crate::store::LockMode;
 use crate::usecase::UsecaseError;
-use crate::usecase::revoke_user_sessions::{checked_reason, forget_cached, revoke_in};
+use crate::usecase::revoke_sessions::{checked_reason, forget_cached, revoke_in};
 
 /// Revokes every active session of the user except `except` (which must be theirs).
 /// `cause` is [`RevocationCause::SignOutEverywhere`] or
@@ -22,7 +24,7 @@ pub async fn sign_out_everywhere(
 ) -> Result<Revocation, UsecaseError> {
     let reason = checked_reason(reason)?;
     let mut tx = app.db.begin().await?;
-    store::users::lock(&mut tx, user_id)
+    store::users::lock(&mut tx, user_id, LockMode::Update)
         .await?
         .ok_or(UsecaseError::UserNotFound)?;
     if let Some(except) = except
@@ -30,9 +32,10 @@ pub async fn sign_out_everywhere(
     {
         return Err(UsecaseError::UserSessionNotFound);
     }
-    let selector = UserSessionSelector::for_user(cause, user_id.clone(), except.cloned());
-    let revocation = revoke_in(&mut tx, app, actor, cause, user_id, &selector, reason).await?;
+    let selector = Selector::for_user(cause, user_id.clone(), except.cloned());
+    let stale = Invalidation::User(user_id.clone());
+    let revocation = revoke_in(&mut tx, app, actor, cause, &selector, reason, &stale).await?;
     tx.commit().await?;
-    forget_cached(app, user_id);
+    forget_cached(app, &stale);
     Ok(revocation)
 }

@@ -10,6 +10,7 @@ use crate::domain::token::{SecretToken, TokenKind};
 use crate::domain::user::UserStatus;
 use crate::domain::user_session::{Lifetime, UserSession};
 use crate::store;
+use crate::store::LockMode;
 pub use crate::store::user_sessions::ListFilter;
 use crate::store::user_sessions::NewUserSession;
 use crate::usecase::UsecaseError;
@@ -55,7 +56,7 @@ pub async fn create(
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
     // The row lock orders this sign-in against a concurrent disable or sign-out.
-    let user = store::users::lock(&mut tx, user_id)
+    let user = store::users::lock(&mut tx, user_id, LockMode::Update)
         .await?
         .ok_or(UsecaseError::UserNotFound)?;
     if user.status == UserStatus::Disabled {

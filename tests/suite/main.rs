@@ -4,11 +4,15 @@
 //! machine). Runs on SQLite by default and on PostgreSQL when `LEASH_TEST_DATABASE_URL`
 //! is set; `.ci/run` runs it both ways.
 
+mod api_agent_sessions;
 mod api_agents;
+mod api_cascades;
 mod api_errors;
 mod api_grants;
 mod api_hostile_input;
 mod api_introspection;
+mod api_refresh;
+mod api_token_exchange;
 mod api_user_sessions;
 mod api_users;
 mod architecture;

@@ -6,10 +6,11 @@ use leash::domain::api_key::{ApiKey, Role};
 use leash::domain::audit::{AuditAction, AuditEntry};
 use leash::domain::id::{ApiKeyId, RevocationId, UserId, UserSessionId};
 use leash::domain::invalidation::Invalidation;
-use leash::domain::revocation::{Revocation, RevocationCause, UserSessionSelector};
+use leash::domain::revocation::{Revocation, RevocationCause, Selector};
 use leash::domain::token::{SecretToken, TokenHash, TokenKind};
 use leash::domain::user::{NewUser, UserStatus};
 use leash::domain::user_session::UserSession;
+use leash::store::last_use::SessionTable;
 use leash::store::user_sessions::{ListFilter, NewUserSession};
 use leash::store::{self, Db, StoreError};
 
@@ -59,11 +60,7 @@ async fn insert(db: &Db, sessions: &[NewUserSession]) {
     tx.commit().await.unwrap();
 }
 
-async fn revoke(
-    db: &Db,
-    selector: &UserSessionSelector,
-    now: DateTime<Utc>,
-) -> (RevocationId, u64) {
+async fn revoke(db: &Db, selector: &Selector, now: DateTime<Utc>) -> (RevocationId, u64) {
     let revocation = Revocation {
         id: RevocationId::generate(),
         cause: RevocationCause::SignOutEverywhere,
@@ -93,7 +90,10 @@ async fn users_are_unique_by_external_id_and_keep_their_status() {
     assert_eq!(user(&db, "alice").await, first);
 
     let mut tx = db.begin().await.unwrap();
-    let locked = store::users::lock(&mut tx, &first).await.unwrap().unwrap();
+    let locked = store::users::lock(&mut tx, &first, store::LockMode::Update)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(locked.status, UserStatus::Active);
     let disabled = store::users::set_status(&mut tx, &first, UserStatus::Disabled, epoch())
         .await
@@ -198,12 +198,20 @@ async fn recording_uses_in_bulk_never_moves_last_seen_backwards() {
     insert(&db, &[first.clone(), second.clone()]).await;
     let later = epoch() + TimeDelta::minutes(5);
     let (a, b) = (first.session.id.clone(), second.session.id.clone());
-    store::user_sessions::record_uses(&db, &[(a.clone(), later), (b.clone(), later)])
-        .await
-        .unwrap();
-    store::user_sessions::record_uses(&db, &[(a.clone(), epoch() + TimeDelta::minutes(1))])
-        .await
-        .unwrap();
+    store::last_use::record(
+        &db,
+        SessionTable::UserSessions,
+        &[(a.as_str(), later), (b.as_str(), later)],
+    )
+    .await
+    .unwrap();
+    store::last_use::record(
+        &db,
+        SessionTable::UserSessions,
+        &[(a.as_str(), epoch() + TimeDelta::minutes(1))],
+    )
+    .await
+    .unwrap();
     for id in [&a, &b] {
         assert_eq!(
             store::user_sessions::get(&db, id)
@@ -215,10 +223,11 @@ async fn recording_uses_in_bulk_never_moves_last_seen_backwards() {
         );
     }
     // More than one statement's worth, including ids that match nothing.
-    let many: Vec<_> = (0..1200)
-        .map(|_| (UserSessionId::generate(), later))
-        .collect();
-    store::user_sessions::record_uses(&db, &many).await.unwrap();
+    let ids: Vec<UserSessionId> = (0..1200).map(|_| UserSessionId::generate()).collect();
+    let many: Vec<_> = ids.iter().map(|id| (id.as_str(), later)).collect();
+    store::last_use::record(&db, SessionTable::UserSessions, &many)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -272,7 +281,7 @@ async fn revoking_by_selector_hits_only_live_sessions_it_names() {
     .await;
     let now = epoch() + TimeDelta::minutes(2);
 
-    let all_but_one = UserSessionSelector::AllOfUser {
+    let all_but_one = Selector::AllOfUser {
         user_id: alice.clone(),
         except: Some(keep.session.id.clone()),
     };
@@ -300,14 +309,14 @@ async fn revoking_by_selector_hits_only_live_sessions_it_names() {
     }
 
     assert_eq!(
-        revoke(&db, &UserSessionSelector::One(hit.session.id.clone()), now)
+        revoke(&db, &Selector::UserSession(hit.session.id.clone()), now)
             .await
             .1,
         0,
         "revocation is final, once"
     );
     assert_eq!(
-        revoke(&db, &UserSessionSelector::One(keep.session.id.clone()), now)
+        revoke(&db, &Selector::UserSession(keep.session.id.clone()), now)
             .await
             .1,
         1
@@ -339,7 +348,7 @@ async fn events_audit_and_counts_are_written_for_a_revocation() {
         agent_sessions_revoked: 0,
         created_at: epoch(),
     };
-    let selector = UserSessionSelector::AllOfUser {
+    let selector = Selector::AllOfUser {
         user_id: alice.clone(),
         except: None,
     };
@@ -428,6 +437,7 @@ async fn api_keys_are_found_by_hash_only() {
 
 fn agent(scopes: &[&str]) -> leash::domain::agent::Agent {
     leash::domain::agent::Agent {
+        session_lifetime: None,
         id: leash::domain::id::AgentId::generate(),
         name: "planner".to_owned(),
         scopes: leash::domain::scope::ScopeSet::from_list(scopes).unwrap(),

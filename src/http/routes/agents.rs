@@ -1,4 +1,5 @@
-//! Agents: register, list, get, rotate the client secret.
+//! Agents: register, list, get, change (name, ceiling), rotate the client secret,
+//! disable and enable.
 
 use aide::axum::ApiRouter;
 use aide::axum::routing::{get_with, post_with};
@@ -13,9 +14,13 @@ use crate::http::answer::Created;
 use crate::http::auth::AdminKey;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiQuery};
-use crate::http::wire::agents::{AgentBody, AgentCredentials, AgentList, RegisterAgentRequest};
+use crate::http::wire::agents::{
+    AgentBody, AgentCredentials, AgentList, RegisterAgentRequest, UpdateAgentRequest, UpdatedAgent,
+};
 use crate::http::wire::pagination::PageQuery;
+use crate::http::wire::revocations::RevocationBody;
 use crate::usecase;
+use crate::usecase::agents::SessionLifetimeRequest;
 
 pub fn router() -> ApiRouter<AppState> {
     ApiRouter::new()
@@ -28,7 +33,21 @@ pub fn router() -> ApiRouter<AppState> {
         )
         .api_route(
             "/v1/agents/{agent_id}",
-            get_with(get_agent, |op| op.summary("Get an agent")),
+            get_with(get_agent, |op| op.summary("Get an agent")).patch_with(update_agent, |op| {
+                op.summary("Rename an agent or change its ceiling; narrowing revokes what it no longer covers")
+            }),
+        )
+        .api_route(
+            "/v1/agents/{agent_id}/disable",
+            post_with(disable_agent, |op| {
+                op.summary("Disable an agent: every session it holds is revoked, with descendants")
+            }),
+        )
+        .api_route(
+            "/v1/agents/{agent_id}/enable",
+            post_with(enable_agent, |op| {
+                op.summary("Enable an agent again; nothing it held comes back")
+            }),
         )
         .api_route(
             "/v1/agents/{agent_id}/rotate-secret",
@@ -54,8 +73,12 @@ async fn register_agent(
     AdminKey(actor): AdminKey,
     ApiJson(body): ApiJson<RegisterAgentRequest>,
 ) -> Result<Created<AgentCredentials>, ApiError> {
+    let lifetime = SessionLifetimeRequest {
+        ttl_seconds: body.session_ttl_seconds,
+        idle_timeout_seconds: body.session_idle_timeout_seconds,
+    };
     let (agent, secret) =
-        usecase::agents::register(&state.app, &actor, &body.name, &body.scopes).await?;
+        usecase::agents::register(&state.app, &actor, &body.name, &body.scopes, lifetime).await?;
     Ok(Created(AgentCredentials {
         client_id: agent.id.clone(),
         agent: agent.into(),
@@ -93,4 +116,49 @@ async fn rotate_secret(
         agent: agent.into(),
         client_secret: secret.into_exposed(),
     }))
+}
+
+async fn update_agent(
+    State(state): State<AppState>,
+    AdminKey(actor): AdminKey,
+    Path(path): Path<AgentPath>,
+    ApiJson(body): ApiJson<UpdateAgentRequest>,
+) -> Result<Json<UpdatedAgent>, ApiError> {
+    let (agent, revocation) = usecase::agents::update(
+        &state.app,
+        &actor,
+        &path.id()?,
+        body.name.as_deref(),
+        body.scopes.as_deref(),
+    )
+    .await?;
+    if let Some(revocation) = &revocation {
+        state.metrics.record_revocation(revocation);
+    }
+    Ok(Json(UpdatedAgent {
+        agent: agent.into(),
+        revocation: revocation.map(Into::into),
+    }))
+}
+
+async fn disable_agent(
+    State(state): State<AppState>,
+    AdminKey(actor): AdminKey,
+    Path(path): Path<AgentPath>,
+) -> Result<Json<RevocationBody>, ApiError> {
+    let revocation = usecase::agents::disable(&state.app, &actor, &path.id()?).await?;
+    state.metrics.record_revocation(&revocation);
+    Ok(Json(revocation.into()))
+}
+
+async fn enable_agent(
+    State(state): State<AppState>,
+    AdminKey(actor): AdminKey,
+    Path(path): Path<AgentPath>,
+) -> Result<Json<AgentBody>, ApiError> {
+    Ok(Json(
+        usecase::agents::enable(&state.app, &actor, &path.id()?)
+            .await?
+            .into(),
+    ))
 }

@@ -1,4 +1,4 @@
-//! Grants: a user's consent for an agent. Create, list, get.
+//! Grants: a user's consent for an agent. Create, list, get, change, revoke.
 
 use aide::axum::ApiRouter;
 use aide::axum::routing::{get_with, post_with};
@@ -14,8 +14,11 @@ use crate::http::answer::Created;
 use crate::http::auth::AdminKey;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiQuery};
-use crate::http::wire::grants::{CreateGrantRequest, GrantBody, GrantList};
+use crate::http::wire::grants::{
+    CreateGrantRequest, GrantBody, GrantList, UpdateGrantRequest, UpdatedGrant,
+};
 use crate::http::wire::pagination::PageQuery;
+use crate::http::wire::revocations::RevocationBody;
 use crate::usecase;
 
 pub fn router() -> ApiRouter<AppState> {
@@ -31,13 +34,27 @@ pub fn router() -> ApiRouter<AppState> {
         )
         .api_route(
             "/v1/grants/{grant_id}",
-            get_with(get_grant, |op| op.summary("Get a grant")),
+            get_with(get_grant, |op| op.summary("Get a grant")).patch_with(update_grant, |op| {
+                op.summary("Change a grant's scopes; narrowing revokes what it no longer covers")
+            }),
+        )
+        .api_route(
+            "/v1/grants/{grant_id}/revoke",
+            post_with(revoke_grant, |op| {
+                op.summary("Withdraw the consent: every agent session under it is revoked")
+            }),
         )
 }
 
 #[derive(Deserialize, JsonSchema)]
 struct GrantPath {
     grant_id: String,
+}
+
+impl GrantPath {
+    fn id(&self) -> Result<GrantId, ApiError> {
+        GrantId::parse(&self.grant_id).ok_or(ApiError::not_found("grant_not_found"))
+    }
 }
 
 async fn create_grant(
@@ -78,6 +95,34 @@ async fn get_grant(
     _: AdminKey,
     Path(path): Path<GrantPath>,
 ) -> Result<Json<GrantBody>, ApiError> {
-    let id = GrantId::parse(&path.grant_id).ok_or(ApiError::not_found("grant_not_found"))?;
-    Ok(Json(usecase::grants::get(&state.app, &id).await?.into()))
+    Ok(Json(
+        usecase::grants::get(&state.app, &path.id()?).await?.into(),
+    ))
+}
+
+async fn update_grant(
+    State(state): State<AppState>,
+    AdminKey(actor): AdminKey,
+    Path(path): Path<GrantPath>,
+    ApiJson(body): ApiJson<UpdateGrantRequest>,
+) -> Result<Json<UpdatedGrant>, ApiError> {
+    let (grant, revocation) =
+        usecase::grants::update_scopes(&state.app, &actor, &path.id()?, &body.scopes).await?;
+    if let Some(revocation) = &revocation {
+        state.metrics.record_revocation(revocation);
+    }
+    Ok(Json(UpdatedGrant {
+        grant: grant.into(),
+        revocation: revocation.map(Into::into),
+    }))
+}
+
+async fn revoke_grant(
+    State(state): State<AppState>,
+    AdminKey(actor): AdminKey,
+    Path(path): Path<GrantPath>,
+) -> Result<Json<RevocationBody>, ApiError> {
+    let revocation = usecase::grants::revoke(&state.app, &actor, &path.id()?).await?;
+    state.metrics.record_revocation(&revocation);
+    Ok(Json(revocation.into()))
 }

@@ -1,9 +1,11 @@
 //! One module per resource, each with its own `router()`. Handlers extract, call one use
 //! case, and convert.
 
+pub mod agent_sessions;
 pub mod agents;
 pub mod grants;
 pub mod introspection;
+pub mod oauth;
 pub mod operations;
 pub mod user_sessions;
 pub mod users;

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::agent::{Agent, AgentStatus};
 use crate::domain::id::AgentId;
 use crate::domain::pagination::Page;
+use crate::http::wire::revocations::RevocationBody;
 
 /// An agent runtime to register, with the ceiling of scopes it may ever hold.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -13,6 +14,28 @@ pub struct RegisterAgentRequest {
     pub name: String,
     /// Plain (`calendar.read`) or provider-qualified (`github:repo`); 1 to 100.
     pub scopes: Vec<String>,
+    /// Absolute lifetime of this agent's sessions (60 s to 400 days; default from
+    /// configuration). A session never outlives what it was delegated from.
+    pub session_ttl_seconds: Option<i64>,
+    /// Idle timeout of this agent's sessions (60 s up to their lifetime).
+    pub session_idle_timeout_seconds: Option<i64>,
+}
+
+/// Changes to an agent. Narrowing the ceiling revokes, across users, every session of
+/// the agent holding a scope beyond it, with descendants.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateAgentRequest {
+    pub name: Option<String>,
+    /// The new ceiling; 1 to 100.
+    pub scopes: Option<Vec<String>>,
+}
+
+/// An agent after a change, and what narrowing its ceiling revoked.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct UpdatedAgent {
+    pub agent: AgentBody,
+    pub revocation: Option<RevocationBody>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
@@ -30,6 +53,9 @@ pub struct AgentBody {
     /// The ceiling: the most this agent may ever hold.
     pub scopes: Vec<String>,
     pub status: AgentStatusBody,
+    /// This agent's own session lifetime, if it overrides the configured default.
+    pub session_ttl_seconds: Option<i64>,
+    pub session_idle_timeout_seconds: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub secret_rotated_at: DateTime<Utc>,
 }
@@ -44,6 +70,10 @@ impl From<Agent> for AgentBody {
                 AgentStatus::Active => AgentStatusBody::Active,
                 AgentStatus::Disabled => AgentStatusBody::Disabled,
             },
+            session_ttl_seconds: agent.session_lifetime.map(|l| l.ttl.num_seconds()),
+            session_idle_timeout_seconds: agent
+                .session_lifetime
+                .map(|l| l.idle_timeout.num_seconds()),
             created_at: agent.created_at,
             secret_rotated_at: agent.secret_rotated_at,
         }

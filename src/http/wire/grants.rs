@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::grant::{Grant, GrantStatus};
 use crate::domain::id::{AgentId, GrantId, UserId};
 use crate::domain::pagination::Page;
+use crate::http::wire::revocations::RevocationBody;
 
 /// The user consents: this agent may use these scopes for them.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -13,6 +14,22 @@ pub struct CreateGrantRequest {
     pub agent_id: AgentId,
     /// Within the agent's ceiling; 1 to 100.
     pub scopes: Vec<String>,
+}
+
+/// The user changes their consent. Narrowing revokes every agent session under the
+/// grant holding a scope no longer granted, with descendants (cause `scope_reduced`).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateGrantRequest {
+    /// Within the agent's ceiling; 1 to 100.
+    pub scopes: Vec<String>,
+}
+
+/// A grant after a change, and what narrowing it revoked.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct UpdatedGrant {
+    pub grant: GrantBody,
+    pub revocation: Option<RevocationBody>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, JsonSchema)]

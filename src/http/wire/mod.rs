@@ -2,10 +2,12 @@
 //! `Deserialize` and `JsonSchema`, are separate from the domain types, and are converted
 //! explicitly. Requests refuse unknown fields.
 
+pub mod agent_sessions;
 pub mod agents;
 pub mod events;
 pub mod grants;
 pub mod introspection;
+pub mod oauth;
 pub mod pagination;
 pub mod problem;
 pub mod revocations;
@@ -74,5 +76,33 @@ pub fn schemas() -> Vec<(&'static str, Schema)> {
             "UserSessionRevokedEvent",
             schema::<events::UserSessionRevokedEvent>(),
         ),
+        (
+            "AgentSessionRevokedEvent",
+            schema::<events::AgentSessionRevokedEvent>(),
+        ),
+        ("UpdateAgentRequest", schema::<agents::UpdateAgentRequest>()),
+        ("UpdatedAgent", schema::<agents::UpdatedAgent>()),
+        ("UpdateGrantRequest", schema::<grants::UpdateGrantRequest>()),
+        ("UpdatedGrant", schema::<grants::UpdatedGrant>()),
+        (
+            "MintAgentSessionRequest",
+            schema::<agent_sessions::MintAgentSessionRequest>(),
+        ),
+        (
+            "MintedAgentSession",
+            schema::<agent_sessions::MintedAgentSession>(),
+        ),
+        ("AgentSession", schema::<agent_sessions::AgentSessionBody>()),
+        (
+            "AgentSessionList",
+            schema::<agent_sessions::AgentSessionList>(),
+        ),
+        ("TokenRequest", schema::<oauth::TokenRequest>()),
+        ("TokenResponse", schema::<oauth::TokenResponse>()),
+        (
+            "TokenRevocationRequest",
+            schema::<oauth::TokenRevocationRequest>(),
+        ),
+        ("OAuthError", schema::<oauth::OAuthErrorBody>()),
     ]
 }

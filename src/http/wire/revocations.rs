@@ -35,6 +35,11 @@ pub enum RevocationCauseBody {
     SignOutEverywhere,
     CredentialChanged,
     UserDisabled,
+    AgentSessionRevoked,
+    AgentDisabled,
+    GrantRevoked,
+    ScopeReduced,
+    RefreshTokenReused,
 }
 
 impl From<RevocationCause> for RevocationCauseBody {
@@ -44,6 +49,11 @@ impl From<RevocationCause> for RevocationCauseBody {
             RevocationCause::SignOutEverywhere => Self::SignOutEverywhere,
             RevocationCause::CredentialChanged => Self::CredentialChanged,
             RevocationCause::UserDisabled => Self::UserDisabled,
+            RevocationCause::AgentSessionRevoked => Self::AgentSessionRevoked,
+            RevocationCause::AgentDisabled => Self::AgentDisabled,
+            RevocationCause::GrantRevoked => Self::GrantRevoked,
+            RevocationCause::ScopeReduced => Self::ScopeReduced,
+            RevocationCause::RefreshTokenReused => Self::RefreshTokenReused,
         }
     }
 }

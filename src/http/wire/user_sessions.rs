@@ -54,9 +54,10 @@ impl UserSessionBody {
         let status = match session.liveness(now) {
             Liveness::Active => UserSessionStatusBody::Active,
             Liveness::Revoked(_) => UserSessionStatusBody::Revoked,
-            Liveness::Expired | Liveness::IdleTimedOut | Liveness::UserDisabled => {
-                UserSessionStatusBody::Expired
-            }
+            Liveness::Expired
+            | Liveness::IdleTimedOut
+            | Liveness::UserDisabled
+            | Liveness::AgentDisabled => UserSessionStatusBody::Expired,
         };
         let revoked = session.revoked;
         Self {

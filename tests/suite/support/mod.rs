@@ -2,6 +2,7 @@
 //! the PostgreSQL named by `LEASH_TEST_DATABASE_URL` otherwise), the real router driven
 //! in-process, a manual clock, and helpers that speak the domain.
 
+pub mod agents;
 pub mod database;
 
 use std::sync::Arc;
@@ -135,9 +136,23 @@ impl TestApp {
         content_type: Option<&str>,
         body: Body,
     ) -> Answer {
+        let authorization = key.map(|key| format!("Bearer {key}"));
+        self.send_authorized(method, path, authorization, content_type, body)
+            .await
+    }
+
+    /// Sends a request with the given `Authorization` header, body and content type.
+    pub async fn send_authorized(
+        &self,
+        method: Method,
+        path: &str,
+        authorization: Option<String>,
+        content_type: Option<&str>,
+        body: Body,
+    ) -> Answer {
         let mut request = Request::builder().method(method).uri(path);
-        if let Some(key) = key {
-            request = request.header(header::AUTHORIZATION, format!("Bearer {key}"));
+        if let Some(authorization) = authorization {
+            request = request.header(header::AUTHORIZATION, authorization);
         }
         if let Some(content_type) = content_type {
             request = request.header(header::CONTENT_TYPE, content_type);

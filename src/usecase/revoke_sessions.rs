@@ -1,15 +1,16 @@
 //! The revocation core every revoking act shares: inside the caller's transaction it
-//! records the act, revokes what the selector names in one statement, writes one outbox
-//! event per revoked session and one audit entry for the act, and tells the other
-//! instances. After the caller commits, [`forget_cached`] drops this instance's cached
-//! tokens before the act is answered.
+//! records the act, revokes what the selector names (user sessions, then agent sessions
+//! with their descendants, one statement each), writes one outbox event per revoked
+//! session and one audit entry for the act, and tells the other instances. After the
+//! caller commits, [`forget_cached`] drops this instance's cached tokens before the act
+//! is answered.
 
 use crate::app::App;
 use crate::domain::actor::Actor;
 use crate::domain::audit::{AuditAction, AuditEntry};
-use crate::domain::id::{RevocationId, UserId};
+use crate::domain::id::RevocationId;
 use crate::domain::invalidation::Invalidation;
-use crate::domain::revocation::{self, Revocation, RevocationCause, UserSessionSelector};
+use crate::domain::revocation::{self, Revocation, RevocationCause, Selector};
 use crate::store::{self, Tx};
 use crate::usecase::UsecaseError;
 
@@ -18,9 +19,9 @@ pub(super) async fn revoke_in(
     app: &App,
     actor: &Actor,
     cause: RevocationCause,
-    user_id: &UserId,
-    selector: &UserSessionSelector,
+    selector: &Selector,
     reason: Option<String>,
+    stale: &Invalidation,
 ) -> Result<Revocation, UsecaseError> {
     let now = app.clock.now();
     let mut revocation = Revocation {
@@ -35,16 +36,20 @@ pub(super) async fn revoke_in(
     store::revocations::insert(tx, &revocation, selector).await?;
     revocation.user_sessions_revoked =
         store::user_sessions::revoke(tx, selector, &revocation.id, cause, now).await?;
+    revocation.agent_sessions_revoked =
+        store::agent_sessions::revoke(tx, selector, &revocation.id, cause, now).await?;
     store::revocations::set_counts(tx, &revocation).await?;
     store::events::insert_user_session_revoked(tx, &revocation.id, actor, now).await?;
-    let target = match selector {
-        UserSessionSelector::One(id) => id.to_string(),
-        UserSessionSelector::AllOfUser { user_id, .. } => user_id.to_string(),
+    store::events::insert_agent_session_revoked(tx, &revocation.id, actor, now).await?;
+    let action = if selector.targets_user_sessions() {
+        AuditAction::UserSessionsRevoked
+    } else {
+        AuditAction::AgentSessionsRevoked
     };
-    let entry = AuditEntry::new(actor, AuditAction::UserSessionsRevoked, target, now)
+    let entry = AuditEntry::new(actor, action, selector.target(), now)
         .for_revocation(cause, revocation.id.clone());
     store::audit::append(tx, &entry).await?;
-    store::invalidation::announce(tx, &Invalidation::User(user_id.clone())).await?;
+    store::invalidation::announce(tx, stale).await?;
     Ok(revocation)
 }
 
@@ -56,7 +61,7 @@ pub(super) fn checked_reason(raw: Option<&str>) -> Result<Option<String>, Usecas
     })
 }
 
-/// Drops this instance's cached tokens of `user_id`; call after the commit.
-pub(super) fn forget_cached(app: &App, user_id: &UserId) {
-    app.tokens.invalidate(&Invalidation::User(user_id.clone()));
+/// Drops this instance's cached tokens that `stale` names; call after the commit.
+pub(super) fn forget_cached(app: &App, stale: &Invalidation) {
+    app.tokens.invalidate(stale);
 }

@@ -1,0 +1,136 @@
+//! The OAuth endpoints of agent runtimes: the token endpoint (RFC 8693 token exchange
+//! and RFC 6749 refresh) and token revocation (RFC 7009).
+
+use aide::axum::ApiRouter;
+use aide::axum::routing::post_with;
+use axum::Json;
+use axum::extract::State;
+use axum::http::HeaderMap;
+
+use crate::http::AppState;
+use crate::http::oauth::{NoStore, OAuthError, OAuthForm, authenticate_client};
+use crate::http::wire::oauth::{
+    ACCESS_TOKEN_TYPE, REFRESH_TOKEN_GRANT, TOKEN_EXCHANGE_GRANT, TokenRequest, TokenResponse,
+    TokenRevocationRequest,
+};
+use crate::usecase;
+
+pub fn router() -> ApiRouter<AppState> {
+    ApiRouter::new()
+        .api_route(
+            "/oauth2/token",
+            post_with(token, |op| {
+                op.summary(
+                    "Token exchange (RFC 8693: delegate from a user session token, or \
+                     sub-delegate from an agent access token) or refresh (rotating)",
+                )
+            }),
+        )
+        .api_route(
+            "/oauth2/revoke",
+            post_with(revoke, |op| {
+                op.summary(
+                    "Revoke one of the agent's tokens, its session and descendants (RFC 7009)",
+                )
+            }),
+        )
+}
+
+fn required<'a>(value: Option<&'a str>, name: &str) -> Result<&'a str, OAuthError> {
+    value.ok_or_else(|| OAuthError::invalid_request(format!("{name} is required")))
+}
+
+async fn token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    OAuthForm(form): OAuthForm<TokenRequest>,
+) -> Result<NoStore<TokenResponse>, OAuthError> {
+    let grant_type = required(form.grant_type.as_deref(), "grant_type")?;
+    if grant_type != TOKEN_EXCHANGE_GRANT && grant_type != REFRESH_TOKEN_GRANT {
+        return Err(OAuthError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            format!("grant_type must be {TOKEN_EXCHANGE_GRANT} or {REFRESH_TOKEN_GRANT}"),
+        ));
+    }
+    let (client, actor) = authenticate_client(
+        &state,
+        &headers,
+        form.client_id.as_deref(),
+        form.client_secret.as_deref(),
+    )
+    .await?;
+    let now = state.app.clock.now();
+    if grant_type == REFRESH_TOKEN_GRANT {
+        let presented = required(form.refresh_token.as_deref(), "refresh_token")?;
+        let refreshed = usecase::refresh_agent_session::refresh(
+            &state.app,
+            &client,
+            &actor,
+            presented,
+            form.scope.as_deref(),
+        )
+        .await?;
+        return Ok(NoStore(Json(TokenResponse {
+            access_token: refreshed.access_token.into_exposed(),
+            issued_token_type: None,
+            token_type: "Bearer".to_owned(),
+            expires_in: (refreshed.access_expires_at - now).num_seconds(),
+            scope: refreshed.session.scopes.to_space_separated(),
+            refresh_token: refreshed.refresh_token.into_exposed(),
+        })));
+    }
+    let subject_token = required(form.subject_token.as_deref(), "subject_token")?;
+    if required(form.subject_token_type.as_deref(), "subject_token_type")? != ACCESS_TOKEN_TYPE {
+        return Err(OAuthError::invalid_request(format!(
+            "subject_token_type must be {ACCESS_TOKEN_TYPE}"
+        )));
+    }
+    if form
+        .requested_token_type
+        .as_deref()
+        .is_some_and(|t| t != ACCESS_TOKEN_TYPE)
+    {
+        return Err(OAuthError::invalid_request(format!(
+            "requested_token_type may only be {ACCESS_TOKEN_TYPE}"
+        )));
+    }
+    if form.actor_token.is_some() || form.actor_token_type.is_some() {
+        return Err(OAuthError::invalid_request(
+            "actor_token is not supported: the authenticated client is the actor",
+        ));
+    }
+    let issued = usecase::delegate_to_agent::exchange(
+        &state.app,
+        &client,
+        &actor,
+        subject_token,
+        form.scope.as_deref(),
+    )
+    .await?;
+    Ok(NoStore(Json(TokenResponse {
+        access_token: issued.access_token.into_exposed(),
+        issued_token_type: Some(ACCESS_TOKEN_TYPE.to_owned()),
+        token_type: "Bearer".to_owned(),
+        expires_in: (issued.access_expires_at - now).num_seconds(),
+        scope: issued.session.scopes.to_space_separated(),
+        refresh_token: issued.refresh_token.into_exposed(),
+    })))
+}
+
+async fn revoke(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    OAuthForm(form): OAuthForm<TokenRevocationRequest>,
+) -> Result<NoStore<serde_json::Value>, OAuthError> {
+    let (client, actor) = authenticate_client(
+        &state,
+        &headers,
+        form.client_id.as_deref(),
+        form.client_secret.as_deref(),
+    )
+    .await?;
+    let presented = required(form.token.as_deref(), "token")?;
+    usecase::revoke_agent_session::revoke_token(&state.app, &client, &actor, presented).await?;
+    Ok(NoStore(Json(serde_json::json!({}))))
+}

@@ -1,0 +1,69 @@
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// RFC 8693 token type of every token Leash exchanges and issues.
+pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+pub const TOKEN_EXCHANGE_GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+pub const REFRESH_TOKEN_GRANT: &str = "refresh_token";
+
+/// A token request (form-encoded): RFC 8693 token exchange or RFC 6749 refresh. The
+/// client authenticates with HTTP Basic or with `client_id` and `client_secret` here.
+/// Parameters without a value count as absent; unknown parameters are ignored.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+pub struct TokenRequest {
+    /// `urn:ietf:params:oauth:grant-type:token-exchange` or `refresh_token`.
+    pub grant_type: Option<String>,
+    /// Token exchange: a user session token (`leash_ust_…`) to delegate from the user,
+    /// or an agent access token (`leash_at_…`) to sub-delegate.
+    pub subject_token: Option<String>,
+    /// Token exchange: `urn:ietf:params:oauth:token-type:access_token`.
+    pub subject_token_type: Option<String>,
+    /// Token exchange: only `urn:ietf:params:oauth:token-type:access_token`.
+    pub requested_token_type: Option<String>,
+    /// Not supported: the authenticated client is the actor.
+    pub actor_token: Option<String>,
+    pub actor_token_type: Option<String>,
+    /// Space-separated scopes; all the client may hold when absent.
+    pub scope: Option<String>,
+    /// Refresh: the refresh token (`leash_rt_…`).
+    pub refresh_token: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+}
+
+/// RFC 6749 §5.1 / RFC 8693 §2.2.1 successful token response.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TokenResponse {
+    /// `leash_at_…`.
+    pub access_token: String,
+    /// Present for a token exchange.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issued_token_type: Option<String>,
+    pub token_type: String,
+    pub expires_in: i64,
+    pub scope: String,
+    /// `leash_rt_…`; rotated on every refresh.
+    pub refresh_token: String,
+}
+
+/// RFC 7009 revocation request (form-encoded).
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+pub struct TokenRevocationRequest {
+    /// An access or refresh token of the authenticated agent.
+    pub token: Option<String>,
+    /// Ignored: Leash tells its tokens apart by their prefix.
+    pub token_type_hint: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+}
+
+/// RFC 6749 §5.2 error response.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct OAuthErrorBody {
+    /// `invalid_request`, `invalid_client`, `invalid_grant`, `invalid_scope`,
+    /// `unsupported_grant_type`, `consent_required`, `server_error` or
+    /// `temporarily_unavailable`.
+    pub error: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<String>,
+}

@@ -1,0 +1,451 @@
+//! Agent sessions: insert, look up by access-token hash, list, rotate the access token,
+//! and revoke by selector, descendants included, in one set-based statement.
+
+use chrono::{DateTime, Utc};
+
+use super::time::{delta_from_ms, from_ms, to_ms};
+use super::user_sessions::ListFilter;
+use super::{Db, INSERT_CHUNK, StoreError, Tx, on_pool, on_tx, scopes};
+use crate::domain::agent::AgentStatus;
+use crate::domain::agent_session::{AgentSession, AgentValidity};
+use crate::domain::id::{AgentId, AgentSessionId, GrantId, RevocationId, UserId, UserSessionId};
+use crate::domain::revocation::{RevocationCause, Selector};
+use crate::domain::scope::ScopeSet;
+use crate::domain::token::TokenHash;
+use crate::domain::user::UserStatus;
+use crate::domain::user_session::RevokedMark;
+
+const COLUMNS: &str = "s.id, s.user_id, s.agent_id, s.grant_id, s.user_session_id, s.parent_id, \
+                       s.depth, s.agent_chain, s.ancestor_ids, s.scopes, s.status, s.created_at, \
+                       s.last_used_at, s.expires_at, s.idle_timeout_ms, s.revoked_at, \
+                       s.revocation_id, s.revocation_cause";
+
+/// The access token an agent session currently answers to.
+#[derive(Debug, Clone, Copy)]
+pub struct AccessToken {
+    pub hash: TokenHash,
+    pub issued_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A session to store, with its first access token.
+#[derive(Debug, Clone)]
+pub struct NewAgentSession {
+    pub session: AgentSession,
+    pub access: AccessToken,
+}
+
+#[derive(sqlx::FromRow)]
+struct AgentSessionRow {
+    id: String,
+    user_id: String,
+    agent_id: String,
+    grant_id: String,
+    user_session_id: String,
+    parent_id: Option<String>,
+    depth: i32,
+    agent_chain: String,
+    ancestor_ids: String,
+    scopes: String,
+    status: String,
+    created_at: i64,
+    last_used_at: i64,
+    expires_at: i64,
+    idle_timeout_ms: i64,
+    revoked_at: Option<i64>,
+    revocation_id: Option<String>,
+    revocation_cause: Option<String>,
+}
+
+fn ids_json<T: AsRef<str>>(ids: &[T]) -> String {
+    serde_json::to_string(&ids.iter().map(AsRef::as_ref).collect::<Vec<&str>>())
+        .unwrap_or_else(|_| "[]".to_owned())
+}
+
+fn ids_from_json<T>(raw: &str, wrap: fn(String) -> T) -> Result<Vec<T>, StoreError> {
+    let ids: Vec<String> = serde_json::from_str(raw)
+        .map_err(|e| StoreError::Corrupt(format!("id list {raw:?}: {e}")))?;
+    Ok(ids.into_iter().map(wrap).collect())
+}
+
+fn cause(raw: &str) -> Result<RevocationCause, StoreError> {
+    RevocationCause::parse(raw)
+        .ok_or_else(|| StoreError::Corrupt(format!("revocation cause {raw}")))
+}
+
+impl TryFrom<AgentSessionRow> for AgentSession {
+    type Error = StoreError;
+
+    fn try_from(row: AgentSessionRow) -> Result<Self, StoreError> {
+        let revoked = match (
+            row.status.as_str(),
+            row.revoked_at,
+            row.revocation_id,
+            row.revocation_cause,
+        ) {
+            ("active", ..) => None,
+            ("revoked", Some(at), Some(id), Some(raw_cause)) => Some(RevokedMark {
+                at: from_ms(at)?,
+                revocation_id: RevocationId::from_stored(id),
+                cause: cause(&raw_cause)?,
+            }),
+            (status, ..) => {
+                return Err(StoreError::Corrupt(format!(
+                    "agent session status {status}"
+                )));
+            }
+        };
+        Ok(AgentSession {
+            id: AgentSessionId::from_stored(row.id),
+            user_id: UserId::from_stored(row.user_id),
+            agent_id: AgentId::from_stored(row.agent_id),
+            grant_id: GrantId::from_stored(row.grant_id),
+            user_session_id: UserSessionId::from_stored(row.user_session_id),
+            parent_id: row.parent_id.map(AgentSessionId::from_stored),
+            depth: u32::try_from(row.depth)
+                .map_err(|_| StoreError::Corrupt(format!("depth {}", row.depth)))?,
+            agent_chain: ids_from_json(&row.agent_chain, AgentId::from_stored)?,
+            ancestor_ids: ids_from_json(&row.ancestor_ids, AgentSessionId::from_stored)?,
+            scopes: scopes::decode(&row.scopes)?,
+            created_at: from_ms(row.created_at)?,
+            last_used_at: from_ms(row.last_used_at)?,
+            expires_at: from_ms(row.expires_at)?,
+            idle_timeout: delta_from_ms(row.idle_timeout_ms),
+            revoked,
+        })
+    }
+}
+
+/// Inserts active sessions, and their scopes one per row, with multi-row `INSERT`s.
+pub async fn insert(tx: &mut Tx, sessions: &[NewAgentSession]) -> Result<(), StoreError> {
+    const PER_ROW: usize = 17;
+    for chunk in sessions.chunks(INSERT_CHUNK) {
+        let values = (0..chunk.len())
+            .map(|i| {
+                let params = (1..=PER_ROW)
+                    .map(|k| format!("${}", i * PER_ROW + k))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                format!("({params}, 'active')")
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO agent_sessions (id, user_id, agent_id, grant_id, user_session_id, \
+             parent_id, depth, agent_chain, ancestor_ids, scopes, access_hash, access_issued_at, \
+             access_expires_at, created_at, last_used_at, expires_at, idle_timeout_ms, status) \
+             VALUES {values}"
+        );
+        on_tx!(tx, |c| {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for new in chunk {
+                let s = &new.session;
+                query = query
+                    .bind(s.id.as_str())
+                    .bind(s.user_id.as_str())
+                    .bind(s.agent_id.as_str())
+                    .bind(s.grant_id.as_str())
+                    .bind(s.user_session_id.as_str())
+                    .bind(s.parent_id.as_ref().map(AgentSessionId::as_str))
+                    .bind(i32::try_from(s.depth).unwrap_or(i32::MAX))
+                    .bind(ids_json(&s.agent_chain))
+                    .bind(ids_json(&s.ancestor_ids))
+                    .bind(s.scopes.to_space_separated())
+                    .bind(new.access.hash.as_bytes().as_slice())
+                    .bind(to_ms(new.access.issued_at))
+                    .bind(to_ms(new.access.expires_at))
+                    .bind(to_ms(s.created_at))
+                    .bind(to_ms(s.last_used_at))
+                    .bind(to_ms(s.expires_at))
+                    .bind(s.idle_timeout.num_milliseconds());
+            }
+            query.execute(c).await.map(|done| done.rows_affected())
+        })?;
+    }
+    let scope_rows: Vec<(&str, &str)> = sessions
+        .iter()
+        .flat_map(|n| {
+            n.session
+                .scopes
+                .iter()
+                .map(|scope| (n.session.id.as_str(), scope.as_str()))
+        })
+        .collect();
+    for chunk in scope_rows.chunks(INSERT_CHUNK) {
+        let values = (0..chunk.len())
+            .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql =
+            format!("INSERT INTO agent_session_scopes (agent_session_id, scope) VALUES {values}");
+        on_tx!(tx, |c| {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (id, scope) in chunk {
+                query = query.bind(*id).bind(*scope);
+            }
+            query.execute(c).await.map(|done| done.rows_affected())
+        })?;
+    }
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct ValidityRow {
+    #[sqlx(flatten)]
+    session: AgentSessionRow,
+    access_issued_at: i64,
+    access_expires_at: i64,
+    user_status: String,
+    agent_status: String,
+}
+
+/// What introspection needs to judge an access token, and when its session was last used.
+pub async fn find_validity(
+    db: &Db,
+    access_hash: &TokenHash,
+) -> Result<Option<(AgentValidity, DateTime<Utc>)>, StoreError> {
+    let row = on_pool!(db, |c| sqlx::query_as::<_, ValidityRow>(
+        sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS}, s.access_issued_at, s.access_expires_at, \
+                    u.status AS user_status, a.status AS agent_status \
+             FROM agent_sessions s JOIN users u ON u.id = s.user_id \
+             JOIN agents a ON a.id = s.agent_id WHERE s.access_hash = $1"
+        ))
+    )
+    .bind(access_hash.as_bytes().as_slice())
+    .fetch_optional(c)
+    .await)?;
+    let Some(row) = row else { return Ok(None) };
+    let user_status = UserStatus::parse(&row.user_status)
+        .ok_or_else(|| StoreError::Corrupt(format!("user status {}", row.user_status)))?;
+    let agent_status = AgentStatus::parse(&row.agent_status)
+        .ok_or_else(|| StoreError::Corrupt(format!("agent status {}", row.agent_status)))?;
+    let session = AgentSession::try_from(row.session)?;
+    let validity = AgentValidity {
+        revoked: session.revoked.as_ref().map(|mark| mark.cause),
+        session_id: session.id,
+        user_id: session.user_id,
+        agent_id: session.agent_id,
+        user_session_id: session.user_session_id,
+        agent_chain: session.agent_chain,
+        ancestor_ids: session.ancestor_ids,
+        scopes: session.scopes,
+        access_issued_at: from_ms(row.access_issued_at)?,
+        access_expires_at: from_ms(row.access_expires_at)?,
+        expires_at: session.expires_at,
+        idle_timeout: session.idle_timeout,
+        user_status,
+        agent_status,
+    };
+    Ok(Some((validity, session.last_used_at)))
+}
+
+pub async fn get(db: &Db, id: &AgentSessionId) -> Result<Option<AgentSession>, StoreError> {
+    let row = on_pool!(db, |c| sqlx::query_as::<_, AgentSessionRow>(
+        sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM agent_sessions s WHERE s.id = $1"
+        ))
+    )
+    .bind(id.as_str())
+    .fetch_optional(c)
+    .await)?;
+    row.map(AgentSession::try_from).transpose()
+}
+
+/// The session, read inside a write transaction (after its user's lock).
+pub async fn get_in(tx: &mut Tx, id: &AgentSessionId) -> Result<Option<AgentSession>, StoreError> {
+    let row = on_tx!(tx, |c| sqlx::query_as::<_, AgentSessionRow>(
+        sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM agent_sessions s WHERE s.id = $1"
+        ))
+    )
+    .bind(id.as_str())
+    .fetch_optional(c)
+    .await)?;
+    row.map(AgentSession::try_from).transpose()
+}
+
+/// The session an access token belongs to, read inside a write transaction, with the
+/// token's expiry.
+pub async fn by_access_hash_in(
+    tx: &mut Tx,
+    hash: &TokenHash,
+) -> Result<Option<(AgentSession, DateTime<Utc>)>, StoreError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        session: AgentSessionRow,
+        access_expires_at: i64,
+    }
+    let row = on_tx!(tx, |c| {
+        sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS}, s.access_expires_at FROM agent_sessions s WHERE s.access_hash = $1"
+        )))
+        .bind(hash.as_bytes().as_slice())
+        .fetch_optional(c)
+        .await
+    })?;
+    row.map(|r| Ok((r.session.try_into()?, from_ms(r.access_expires_at)?)))
+        .transpose()
+}
+
+/// The expiry of the session's current access token, inside a write transaction.
+pub async fn access_expiry_in(
+    tx: &mut Tx,
+    id: &AgentSessionId,
+) -> Result<DateTime<Utc>, StoreError> {
+    let ms: i64 = on_tx!(tx, |c| sqlx::query_scalar(
+        "SELECT access_expires_at FROM agent_sessions WHERE id = $1"
+    )
+    .bind(id.as_str())
+    .fetch_one(c)
+    .await)?;
+    from_ms(ms)
+}
+
+/// Replaces the session's access token (a refresh), and records the use.
+pub async fn rotate_access(
+    tx: &mut Tx,
+    id: &AgentSessionId,
+    access: &AccessToken,
+) -> Result<(), StoreError> {
+    on_tx!(tx, |c| {
+        sqlx::query(
+        "UPDATE agent_sessions SET access_hash = $2, access_issued_at = $3, access_expires_at = $4, \
+         last_used_at = CASE WHEN last_used_at < $3 THEN $3 ELSE last_used_at END WHERE id = $1"
+    )
+    .bind(id.as_str())
+    .bind(access.hash.as_bytes().as_slice())
+    .bind(to_ms(access.issued_at))
+    .bind(to_ms(access.expires_at))
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// A user's agent sessions, newest first, after `after` (an id), at most `limit`, each
+/// with its agent's name.
+pub async fn list(
+    db: &Db,
+    user_id: &UserId,
+    filter: ListFilter,
+    now: DateTime<Utc>,
+    after: Option<&str>,
+    limit: u32,
+) -> Result<Vec<(AgentSession, String)>, StoreError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        session: AgentSessionRow,
+        agent_name: String,
+    }
+    let live = match filter {
+        ListFilter::Active => {
+            "AND s.status = 'active' AND s.expires_at > $4 AND s.last_used_at + s.idle_timeout_ms > $4"
+        }
+        ListFilter::All => "AND $4 = $4",
+    };
+    let sql = format!(
+        "SELECT {COLUMNS}, a.name AS agent_name FROM agent_sessions s JOIN agents a ON a.id = s.agent_id \
+         WHERE s.user_id = $1 AND ($2 = '' OR s.id < $2) {live} ORDER BY s.id DESC LIMIT $3"
+    );
+    let rows = on_pool!(db, |c| sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql))
+        .bind(user_id.as_str())
+        .bind(after.unwrap_or(""))
+        .bind(i64::from(limit))
+        .bind(to_ms(now))
+        .fetch_all(c)
+        .await)?;
+    rows.into_iter()
+        .map(|r| Ok((r.session.try_into()?, r.agent_name)))
+        .collect()
+}
+
+/// `seed` picks the sessions an act aims at; every active descendant goes with them.
+fn with_descendants(seed: &str) -> String {
+    format!(
+        "WITH RECURSIVE hit(id) AS ( \
+           SELECT s.id FROM agent_sessions s \
+           WHERE s.status = 'active' AND s.expires_at > $1 AND {seed} \
+           UNION \
+           SELECT c.id FROM agent_sessions c JOIN hit h ON c.parent_id = h.id \
+           WHERE c.status = 'active' AND c.expires_at > $1) \
+         UPDATE agent_sessions SET status = 'revoked', revoked_at = $1, revocation_id = $2, \
+           revocation_cause = $3 WHERE id IN (SELECT id FROM hit)"
+    )
+}
+
+/// Sessions holding a scope outside the allowed set bound from `$5` on.
+fn holding_other_than(allowed: &ScopeSet) -> String {
+    if allowed.is_empty() {
+        return "EXISTS (SELECT 1 FROM agent_session_scopes x WHERE x.agent_session_id = s.id)"
+            .to_owned();
+    }
+    let placeholders = (0..allowed.len())
+        .map(|i| format!("${}", i + 5))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "EXISTS (SELECT 1 FROM agent_session_scopes x WHERE x.agent_session_id = s.id \
+         AND x.scope NOT IN ({placeholders}))"
+    )
+}
+
+/// Marks every agent session `selector` names, and their descendants, that is still
+/// active at `now` as revoked by `revocation_id`, in one statement. Returns how many it hit.
+pub async fn revoke(
+    tx: &mut Tx,
+    selector: &Selector,
+    revocation_id: &RevocationId,
+    cause: RevocationCause,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    // The user-wide selectors need no recursion: a delegation never leaves its user, and
+    // every node of a tree carries the user session at its root.
+    const FLAT: &str = "UPDATE agent_sessions SET status = 'revoked', revoked_at = $1, \
+                        revocation_id = $2, revocation_cause = $3 \
+                        WHERE status = 'active' AND expires_at > $1";
+    let (sql, key, allowed) = match selector {
+        Selector::UserSession(id) => (
+            format!("{FLAT} AND user_session_id = $4"),
+            id.as_str(),
+            None,
+        ),
+        Selector::AllOfUser { user_id, .. } => {
+            (format!("{FLAT} AND user_id = $4"), user_id.as_str(), None)
+        }
+        Selector::AgentSession(id) => (with_descendants("s.id = $4"), id.as_str(), None),
+        Selector::Grant(id) => (with_descendants("s.grant_id = $4"), id.as_str(), None),
+        Selector::Agent(id) => (with_descendants("s.agent_id = $4"), id.as_str(), None),
+        Selector::GrantNarrowed { grant_id, allowed } => (
+            with_descendants(&format!(
+                "s.grant_id = $4 AND {}",
+                holding_other_than(allowed)
+            )),
+            grant_id.as_str(),
+            Some(allowed),
+        ),
+        Selector::CeilingNarrowed { agent_id, allowed } => (
+            with_descendants(&format!(
+                "s.agent_id = $4 AND {}",
+                holding_other_than(allowed)
+            )),
+            agent_id.as_str(),
+            Some(allowed),
+        ),
+    };
+    let hit = on_tx!(tx, |c| {
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(to_ms(now))
+            .bind(revocation_id.as_str())
+            .bind(cause.as_str())
+            .bind(key);
+        for scope in allowed.into_iter().flat_map(ScopeSet::iter) {
+            query = query.bind(scope.as_str());
+        }
+        query.execute(c).await.map(|done| done.rows_affected())
+    })?;
+    Ok(hit)
+}
