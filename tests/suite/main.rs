@@ -20,6 +20,7 @@ mod cli;
 mod concurrency;
 mod operations;
 mod properties;
+mod properties_delegation;
 mod schemas;
 mod store_conformance;
 mod support;
