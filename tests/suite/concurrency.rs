@@ -10,6 +10,7 @@ use leash::store::user_sessions::ListFilter;
 use serde_json::json;
 
 use crate::support::TestApp;
+use crate::support::agents::AgentTokens;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn no_sign_in_racing_a_disable_survives_it() {
@@ -99,4 +100,65 @@ async fn a_sign_out_racing_sign_ins_spares_none_older_than_one_it_revoked() {
         revocation["user_sessions_revoked"], revoked_total,
         "the answer counts exactly what it revoked"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn no_delegation_racing_a_sign_out_survives_it() {
+    let app = Arc::new(TestApp::start().await);
+    for round in 0..3 {
+        let user = app.create_user(&format!("delegator-{round}")).await;
+        let device = app.sign_in(&user).await;
+        let agent = app
+            .register_agent(&format!("agent-{round}"), &["a", "b"])
+            .await;
+        app.consent(&user, &agent, &["a", "b"]).await;
+        let workers: Vec<_> = (0..4)
+            .map(|_| {
+                let (app, agent, subject) = (Arc::clone(&app), agent.clone(), device.token.clone());
+                tokio::spawn(async move {
+                    // Exchange from the user, sub-delegate from that, refresh it; again.
+                    let mut issued = 0;
+                    for _ in 0..8 {
+                        let answer = app.exchange(&agent, &subject, None).await;
+                        if answer.status != StatusCode::OK {
+                            answer.assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
+                            continue;
+                        }
+                        issued += 1;
+                        let parent = AgentTokens::from_answer(&answer.body);
+                        let child = app.exchange(&agent, &parent.access, Some("a")).await;
+                        match child.status {
+                            StatusCode::OK => issued += 1,
+                            _ => child.assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_grant"),
+                        }
+                        let refreshed = app.refresh(&agent, &parent.refresh).await;
+                        if refreshed.status != StatusCode::OK {
+                            refreshed.assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
+                        }
+                    }
+                    issued
+                })
+            })
+            .collect();
+        tokio::task::yield_now().await;
+        let revocation = app.sign_out_everywhere(&user, json!({})).await;
+        let mut issued = 0;
+        for worker in workers {
+            issued += worker.await.unwrap();
+        }
+        let user_id = UserId::parse(&user.id).unwrap();
+        let now = app.app.clock.now();
+        let sessions =
+            store::agent_sessions::list(&app.db, &user_id, ListFilter::All, now, None, 200)
+                .await
+                .unwrap();
+        assert_eq!(sessions.len(), issued, "every 200 stored a session");
+        // Every session descends from the signed-out device: none may be active, so no
+        // exchange that began from a revoked subject succeeded after the sign-out.
+        assert!(
+            sessions.iter().all(|(s, _)| s.revoked.is_some()),
+            "round {round}: an agent session survived the sign-out"
+        );
+        assert_eq!(revocation["agent_sessions_revoked"], issued);
+    }
 }
