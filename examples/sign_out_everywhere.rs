@@ -6,70 +6,15 @@
 //!
 //! `LEASH_URL` points elsewhere than http://127.0.0.1:8080.
 
-use std::error::Error;
+#[path = "common/mod.rs"]
+mod common;
 
-use serde_json::{Value, json};
-
-type Result<T> = std::result::Result<T, Box<dyn Error>>;
-
-struct Leash {
-    http: reqwest::Client,
-    base: String,
-    key: String,
-}
-
-impl Leash {
-    async fn post(&self, path: &str, body: Value) -> Result<Value> {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(&self.key)
-            .json(&body)
-            .send()
-            .await?;
-        Self::answer(response).await
-    }
-
-    async fn get(&self, path: &str) -> Result<Value> {
-        let response = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(&self.key)
-            .send()
-            .await?;
-        Self::answer(response).await
-    }
-
-    async fn introspect(&self, token: &str) -> Result<Value> {
-        let response = self
-            .http
-            .post(format!("{}/oauth2/introspect", self.base))
-            .bearer_auth(&self.key)
-            .form(&[("token", token)])
-            .send()
-            .await?;
-        Self::answer(response).await
-    }
-
-    async fn answer(response: reqwest::Response) -> Result<Value> {
-        let status = response.status();
-        let body: Value = response.json().await?;
-        if !status.is_success() {
-            return Err(format!("{status}: {body}").into());
-        }
-        Ok(body)
-    }
-}
+use common::{Leash, Result};
+use serde_json::json;
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let leash = Leash {
-        http: reqwest::Client::new(),
-        base: std::env::var("LEASH_URL").unwrap_or_else(|_| "http://127.0.0.1:8080".to_owned()),
-        key: std::env::var("LEASH_ADMIN_KEY").map_err(
-            |_| "set LEASH_ADMIN_KEY to an admin key (printed by the first `leash serve`)",
-        )?,
-    };
+    let leash = Leash::from_env()?;
 
     let user = leash
         .post(

@@ -13,12 +13,17 @@ use chrono::TimeDelta;
 use leash::app::{App, Settings};
 use leash::clock::{Clock as _, SystemClock};
 use leash::domain::actor::Actor;
+use leash::domain::agent::{Agent, AgentStatus};
+use leash::domain::agent_session::AgentSession;
 use leash::domain::api_key::Role;
-use leash::domain::id::{UserId, UserSessionId};
+use leash::domain::grant::{Grant, GrantStatus};
+use leash::domain::id::{AgentId, AgentSessionId, GrantId, UserId, UserSessionId};
+use leash::domain::scope::ScopeSet;
 use leash::domain::token::{SecretToken, TokenKind};
 use leash::domain::user::NewUser;
 use leash::domain::user_session::UserSession;
 use leash::store::Db;
+use leash::store::agent_sessions::{AccessToken, NewAgentSession};
 use leash::store::user_sessions::NewUserSession;
 use leash::{store, usecase};
 use sqlx::Connection as _;
@@ -184,4 +189,130 @@ pub async fn seed_sessions(db: &Db, user_id: &UserId, count: usize) -> Vec<Strin
 pub fn percentile_ms(sorted: &[std::time::Duration], p: f64) -> f64 {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[index].as_secs_f64() * 1000.0
+}
+
+/// A user signed in once, with `agents` registered agents each holding a grant of
+/// scopes `a b c` from the user: what an agent-session benchmark starts from.
+pub struct DelegationSetup {
+    pub user_id: UserId,
+    pub user_session_id: UserSessionId,
+    pub user_session_token: String,
+    pub agents: Vec<(AgentId, String, GrantId)>,
+}
+
+pub async fn delegation_setup(db: &Db, external_id: &str, agents: usize) -> DelegationSetup {
+    let user_id = user(db, external_id).await;
+    let user_session_token = seed_sessions(db, &user_id, 1).await.remove(0);
+    let user_session_id = store::user_sessions::list(
+        db,
+        &user_id,
+        store::user_sessions::ListFilter::All,
+        SystemClock.now(),
+        None,
+        1,
+    )
+    .await
+    .unwrap()
+    .remove(0)
+    .id;
+    let now = SystemClock.now();
+    let scopes = ScopeSet::from_list(&["a", "b", "c"]).unwrap();
+    let mut registered = Vec::new();
+    let mut tx = db.begin().await.unwrap();
+    for i in 0..agents {
+        let secret = SecretToken::generate(TokenKind::ClientSecret);
+        let agent = Agent {
+            id: AgentId::generate(),
+            name: format!("bench-agent-{i}"),
+            scopes: scopes.clone(),
+            status: AgentStatus::Active,
+            session_lifetime: None,
+            created_at: now,
+            secret_rotated_at: now,
+        };
+        store::agents::insert(&mut tx, &agent, &secret.hash())
+            .await
+            .unwrap();
+        let grant = Grant {
+            id: GrantId::generate(),
+            user_id: user_id.clone(),
+            agent_id: agent.id.clone(),
+            scopes: scopes.clone(),
+            status: GrantStatus::Active,
+            created_at: now,
+            updated_at: now,
+        };
+        store::grants::insert(&mut tx, &grant).await.unwrap();
+        registered.push((agent.id, secret.into_exposed(), grant.id));
+    }
+    tx.commit().await.unwrap();
+    DelegationSetup {
+        user_id,
+        user_session_id,
+        user_session_token,
+        agents: registered,
+    }
+}
+
+/// Stores `count` active agent sessions for the setup's user: chains of depth 4, 3, 2
+/// and 1 in turn (one agent per level), in transactions of about 10,000.
+pub async fn seed_agent_sessions(db: &Db, setup: &DelegationSetup, count: usize) {
+    let now = SystemClock.now();
+    let mut batch: Vec<NewAgentSession> = Vec::with_capacity(10_010);
+    let mut made = 0;
+    let mut chain_len = 4;
+    while made < count {
+        let mut parent: Option<AgentSession> = None;
+        for level in 0..chain_len.min(count - made) {
+            let (agent_id, _, grant_id) = &setup.agents[level % setup.agents.len()];
+            let (agent_chain, ancestor_ids) = match &parent {
+                Some(p) => (
+                    std::iter::once(agent_id.clone())
+                        .chain(p.agent_chain.iter().cloned())
+                        .collect(),
+                    std::iter::once(p.id.clone())
+                        .chain(p.ancestor_ids.iter().cloned())
+                        .collect(),
+                ),
+                None => (vec![agent_id.clone()], Vec::new()),
+            };
+            let session = AgentSession {
+                id: AgentSessionId::generate(),
+                user_id: setup.user_id.clone(),
+                agent_id: agent_id.clone(),
+                grant_id: grant_id.clone(),
+                user_session_id: setup.user_session_id.clone(),
+                parent_id: parent.as_ref().map(|p| p.id.clone()),
+                depth: u32::try_from(level + 1).unwrap(),
+                agent_chain,
+                ancestor_ids,
+                scopes: ScopeSet::from_list(&["a", "b"]).unwrap(),
+                created_at: now,
+                last_used_at: now,
+                expires_at: now + TimeDelta::hours(12),
+                idle_timeout: TimeDelta::hours(1),
+                revoked: None,
+            };
+            let access = SecretToken::generate(TokenKind::AccessToken);
+            batch.push(NewAgentSession {
+                session: session.clone(),
+                access: AccessToken {
+                    hash: access.hash(),
+                    issued_at: now,
+                    expires_at: now + TimeDelta::minutes(15),
+                },
+            });
+            parent = Some(session);
+            made += 1;
+        }
+        chain_len = if chain_len == 1 { 4 } else { chain_len - 1 };
+        if batch.len() >= 10_000 || made == count {
+            let mut tx = db.begin().await.unwrap();
+            store::agent_sessions::insert(&mut tx, &batch)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            batch.clear();
+        }
+    }
 }
