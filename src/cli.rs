@@ -51,6 +51,27 @@ pub struct Cli {
     /// Default idle timeout of a user session, in seconds.
     #[arg(long, env = "LEASH_USER_SESSION_IDLE_TIMEOUT_SECONDS", default_value_t = 7 * 24 * 3600, global = true)]
     pub user_session_idle_timeout_seconds: i64,
+    /// Default absolute lifetime of an agent session, in seconds (an agent may override it;
+    /// a session never outlives what it was delegated from).
+    #[arg(long, env = "LEASH_AGENT_SESSION_TTL_SECONDS", default_value_t = 24 * 3600, global = true)]
+    pub agent_session_ttl_seconds: i64,
+    /// Default idle timeout of an agent session, in seconds.
+    #[arg(
+        long,
+        env = "LEASH_AGENT_SESSION_IDLE_TIMEOUT_SECONDS",
+        default_value_t = 3600,
+        global = true
+    )]
+    pub agent_session_idle_timeout_seconds: i64,
+    /// Lifetime of an agent access token, in seconds.
+    #[arg(long, env = "LEASH_ACCESS_TOKEN_TTL_SECONDS", default_value_t = 900, value_parser = clap::value_parser!(i64).range(10..=86_400), global = true)]
+    pub access_token_ttl_seconds: i64,
+    /// How long a rotated refresh token still answers with its successors, in seconds.
+    #[arg(long, env = "LEASH_REFRESH_GRACE_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(i64).range(0..=300), global = true)]
+    pub refresh_grace_seconds: i64,
+    /// The deepest delegation chain (1: users delegate, agents may not sub-delegate).
+    #[arg(long, env = "LEASH_DELEGATION_DEPTH_LIMIT", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=16), global = true)]
+    pub delegation_depth_limit: u32,
     /// Tokens the introspection cache holds before it starts over.
     #[arg(long, env = "LEASH_TOKEN_CACHE_CAPACITY", default_value_t = 1 << 20, global = true)]
     pub token_cache_capacity: usize,
@@ -109,20 +130,18 @@ pub enum CliError {
 
 impl Cli {
     fn settings(&self) -> Result<Settings, CliError> {
-        let defaults = Lifetime {
-            ttl: TimeDelta::seconds(self.user_session_ttl_seconds),
-            idle_timeout: TimeDelta::seconds(self.user_session_idle_timeout_seconds),
-        };
-        // The same rule as a caller's request, so defaults are never outside it.
-        let lifetime = Lifetime::requested(None, None, defaults)
-            .map_err(|e| CliError::Config(e.to_string()))?;
-        if lifetime.idle_timeout != defaults.idle_timeout {
-            return Err(CliError::Config(
-                "the idle timeout must not exceed the session lifetime".to_owned(),
-            ));
-        }
         Ok(Settings {
-            user_session_lifetime: lifetime,
+            user_session_lifetime: lifetime(
+                self.user_session_ttl_seconds,
+                self.user_session_idle_timeout_seconds,
+            )?,
+            agent_session_lifetime: lifetime(
+                self.agent_session_ttl_seconds,
+                self.agent_session_idle_timeout_seconds,
+            )?,
+            access_token_ttl: TimeDelta::seconds(self.access_token_ttl_seconds),
+            refresh_grace: TimeDelta::seconds(self.refresh_grace_seconds),
+            delegation_depth_limit: self.delegation_depth_limit,
             token_cache_capacity: self.token_cache_capacity.max(1),
             ..Settings::default()
         })
@@ -134,6 +153,22 @@ impl Cli {
         db.migrate().await?;
         Ok(App::new(db, Arc::new(SystemClock), settings))
     }
+}
+
+/// A configured default lifetime, checked by the same rule as a caller's request.
+fn lifetime(ttl_seconds: i64, idle_timeout_seconds: i64) -> Result<Lifetime, CliError> {
+    let defaults = Lifetime {
+        ttl: TimeDelta::seconds(ttl_seconds),
+        idle_timeout: TimeDelta::seconds(idle_timeout_seconds),
+    };
+    let lifetime =
+        Lifetime::requested(None, None, defaults).map_err(|e| CliError::Config(e.to_string()))?;
+    if lifetime.idle_timeout != defaults.idle_timeout {
+        return Err(CliError::Config(
+            "an idle timeout must not exceed its session lifetime".to_owned(),
+        ));
+    }
+    Ok(lifetime)
 }
 
 pub async fn run(cli: Cli) -> Result<(), CliError> {
