@@ -1,5 +1,5 @@
 //! Property: nothing a caller sends makes Leash answer 5xx, and every refusal is
-//! problem+json. Random bodies (bytes, JSON of any shape), content types and path ids go
+//! problem+json (at the OAuth endpoints, an RFC 6749 error body). Random bodies (bytes, JSON of any shape), content types and path ids go
 //! to every endpoint.
 
 use axum::body::Body;
@@ -28,6 +28,17 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("POST", "/v1/users/{user}/grants"),
     ("GET", "/v1/users/{user}/grants"),
     ("GET", "/v1/grants/{grant}"),
+    ("PATCH", "/v1/grants/{grant}"),
+    ("POST", "/v1/grants/{grant}/revoke"),
+    ("PATCH", "/v1/agents/{agent}"),
+    ("POST", "/v1/agents/{agent}/disable"),
+    ("POST", "/v1/agents/{agent}/enable"),
+    ("POST", "/v1/users/{user}/agent-sessions"),
+    ("GET", "/v1/users/{user}/agent-sessions"),
+    ("GET", "/v1/agent-sessions/{agent_session}"),
+    ("POST", "/v1/agent-sessions/{agent_session}/revoke"),
+    ("POST", "/oauth2/token"),
+    ("POST", "/oauth2/revoke"),
 ];
 
 fn json_value() -> impl Strategy<Value = Value> {
@@ -54,6 +65,7 @@ fn json_value() -> impl Strategy<Value = Value> {
                     Just("name".to_owned()),
                     Just("scopes".to_owned()),
                     Just("agent_id".to_owned()),
+                    Just("user_session_id".to_owned()),
                     "[a-z_]{1,12}",
                 ],
                 inner,
@@ -76,6 +88,7 @@ fn payload() -> impl Strategy<Value = Payload> {
         json_value().prop_map(Payload::Json),
         prop::collection::vec(any::<u8>(), 0..200).prop_map(Payload::Bytes),
         "[a-z_=&%0-9]{0,80}".prop_map(Payload::Form),
+        "(grant_type=(refresh_token|urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange)|subject_token=leash_(ust|at)_[a-z]{0,8}|subject_token_type=[a-z%:]{0,20}|refresh_token=leash_rt_[a-z]{0,4}|scope=[a-z %]{0,10}|token=[a-z_]{0,10}|client_id=agt_[0-9a-f]{0,32}|client_secret=[a-z]{0,8})(&(grant_type=refresh_token|scope=a|subject_token=x)){0,3}".prop_map(Payload::Form),
     ]
 }
 
@@ -94,6 +107,8 @@ fn path_id() -> impl Strategy<Value = String> {
         Just("usr_0123456789abcdef0123456789abcdef".to_owned()),
         Just("uss_0123456789abcdef0123456789abcdef".to_owned()),
         Just("agt_0123456789abcdef0123456789abcdef".to_owned()),
+        Just("grt_0123456789abcdef0123456789abcdef".to_owned()),
+        Just("ags_0123456789abcdef0123456789abcdef".to_owned()),
         "[a-zA-Z0-9_%.-]{1,40}",
     ]
 }
@@ -111,7 +126,7 @@ proptest! {
     ) {
         let (runtime, app) = shared();
         runtime.block_on(async {
-            let path = ["{user}", "{session}", "{agent}", "{grant}"].iter().fold(endpoint.1.to_owned(), |path, slot| path.replace(slot, &id));
+            let path = ["{user}", "{session}", "{agent}", "{grant}", "{agent_session}"].iter().fold(endpoint.1.to_owned(), |path, slot| path.replace(slot, &id));
             let path = if query.is_empty() { path } else { format!("{path}?{query}") };
             let body = match &payload {
                 Payload::Json(value) => Body::from(value.to_string()),
@@ -121,7 +136,9 @@ proptest! {
             let method = Method::from_bytes(endpoint.0.as_bytes()).unwrap();
             let answer = app.send(method, &path, Some(&app.admin_key), content_type, body).await;
             assert!(!answer.status.is_server_error(), "{endpoint:?} {path} {payload:?} → {} {}", answer.status, answer.body);
-            if answer.status.is_client_error() {
+            if answer.status.is_client_error() && endpoint.1.starts_with("/oauth2/") && endpoint.1 != "/oauth2/introspect" && answer.content_type == "application/json" {
+                assert!(answer.body["error"].is_string(), "{path}: {}", answer.body);
+            } else if answer.status.is_client_error() {
                 assert_eq!(answer.content_type, "application/problem+json", "{path}: {}", answer.body);
                 assert!(answer.body["code"].is_string());
             }
