@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::time::{delta_from_ms, from_ms, to_ms};
-use super::user_sessions::ListFilter;
+use super::user_sessions::{ListFilter, revoked_mark};
 use super::{Db, INSERT_CHUNK, StoreError, Tx, on_pool, on_tx, scopes};
 use crate::domain::agent::AgentStatus;
 use crate::domain::agent_session::{AgentSession, AgentValidity};
@@ -13,7 +13,6 @@ use crate::domain::revocation::{RevocationCause, Selector};
 use crate::domain::scope::ScopeSet;
 use crate::domain::token::TokenHash;
 use crate::domain::user::UserStatus;
-use crate::domain::user_session::RevokedMark;
 
 const COLUMNS: &str = "s.id, s.user_id, s.agent_id, s.grant_id, s.user_session_id, s.parent_id, \
                        s.depth, s.agent_chain, s.ancestor_ids, s.scopes, s.status, s.created_at, \
@@ -68,33 +67,16 @@ fn ids_from_json<T>(raw: &str, wrap: fn(String) -> T) -> Result<Vec<T>, StoreErr
     Ok(ids.into_iter().map(wrap).collect())
 }
 
-fn cause(raw: &str) -> Result<RevocationCause, StoreError> {
-    RevocationCause::parse(raw)
-        .ok_or_else(|| StoreError::Corrupt(format!("revocation cause {raw}")))
-}
-
 impl TryFrom<AgentSessionRow> for AgentSession {
     type Error = StoreError;
 
     fn try_from(row: AgentSessionRow) -> Result<Self, StoreError> {
-        let revoked = match (
-            row.status.as_str(),
+        let revoked = revoked_mark(
+            &row.status,
             row.revoked_at,
             row.revocation_id,
             row.revocation_cause,
-        ) {
-            ("active", ..) => None,
-            ("revoked", Some(at), Some(id), Some(raw_cause)) => Some(RevokedMark {
-                at: from_ms(at)?,
-                revocation_id: RevocationId::from_stored(id),
-                cause: cause(&raw_cause)?,
-            }),
-            (status, ..) => {
-                return Err(StoreError::Corrupt(format!(
-                    "agent session status {status}"
-                )));
-            }
-        };
+        )?;
         Ok(AgentSession {
             id: AgentSessionId::from_stored(row.id),
             user_id: UserId::from_stored(row.user_id),

@@ -9,32 +9,27 @@ use crate::domain::actor::Actor;
 use crate::domain::event::EventType;
 use crate::domain::id::{EventId, RevocationId};
 
-/// One `user_session.revoked` event per session `revocation_id` hit, in one statement.
-/// The JSON is assembled in SQL from ids and enum names, which need no escaping.
+/// One `user_session.revoked` event per user session `revocation_id` hit, in one
+/// statement. The JSON is assembled in SQL from ids and enum names, which need no escaping.
 pub async fn insert_user_session_revoked(
     tx: &mut Tx,
     revocation_id: &RevocationId,
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
-    let sql = format!(
-        "INSERT INTO events (id, type, created_at, data) \
-         SELECT 'evt_' || {random}, $2, $3, \
-                '{{\"session\":{{\"kind\":\"user_session\",\"id\":\"' || id || '\"}},\"user_id\":\"' || user_id || \
-                '\",\"revocation_id\":\"' || revocation_id || '\",\"cause\":\"' || revocation_cause || \
-                '\",\"actor\":\"' || $4 || '\"}}' \
-         FROM user_sessions WHERE revocation_id = $1",
-        random = tx.random_hex_sql()
-    );
-    let result = on_tx!(tx, |c| sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(revocation_id.as_str())
-        .bind(EventType::UserSessionRevoked.as_str())
-        .bind(to_ms(now))
-        .bind(actor.label())
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected()))?;
-    Ok(result)
+    const DATA: &str = "'{\"session\":{\"kind\":\"user_session\",\"id\":\"' || id || \
+                        '\"},\"user_id\":\"' || user_id || '\",\"revocation_id\":\"' || revocation_id || \
+                        '\",\"cause\":\"' || revocation_cause || '\",\"actor\":\"' || $4 || '\"}'";
+    insert_revoked(
+        tx,
+        "user_sessions",
+        DATA,
+        EventType::UserSessionRevoked,
+        revocation_id,
+        actor,
+        now,
+    )
+    .await
 }
 
 /// One `agent_session.revoked` event per agent session `revocation_id` hit, in one
@@ -45,19 +40,42 @@ pub async fn insert_agent_session_revoked(
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
+    const DATA: &str = "'{\"session\":{\"kind\":\"agent_session\",\"id\":\"' || id || \
+                        '\"},\"user_id\":\"' || user_id || '\",\"agent_id\":\"' || agent_id || \
+                        '\",\"user_session_id\":\"' || user_session_id || '\",\"chain\":' || agent_chain || \
+                        ',\"revocation_id\":\"' || revocation_id || '\",\"cause\":\"' || revocation_cause || \
+                        '\",\"actor\":\"' || $4 || '\"}'";
+    insert_revoked(
+        tx,
+        "agent_sessions",
+        DATA,
+        EventType::AgentSessionRevoked,
+        revocation_id,
+        actor,
+        now,
+    )
+    .await
+}
+
+/// `INSERT … SELECT` of one event per row of `table` marked with `revocation_id`, its
+/// data built by the SQL expression `data` (`$4` is the actor).
+async fn insert_revoked(
+    tx: &mut Tx,
+    table: &str,
+    data: &str,
+    event_type: EventType,
+    revocation_id: &RevocationId,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
     let sql = format!(
         "INSERT INTO events (id, type, created_at, data) \
-         SELECT 'evt_' || {random}, $2, $3, \
-                '{{\"session\":{{\"kind\":\"agent_session\",\"id\":\"' || id || '\"}},\"user_id\":\"' || user_id || \
-                '\",\"agent_id\":\"' || agent_id || '\",\"user_session_id\":\"' || user_session_id || \
-                '\",\"chain\":' || agent_chain || ',\"revocation_id\":\"' || revocation_id || \
-                '\",\"cause\":\"' || revocation_cause || '\",\"actor\":\"' || $4 || '\"}}' \
-         FROM agent_sessions WHERE revocation_id = $1",
+         SELECT 'evt_' || {random}, $2, $3, {data} FROM {table} WHERE revocation_id = $1",
         random = tx.random_hex_sql()
     );
     let result = on_tx!(tx, |c| sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(revocation_id.as_str())
-        .bind(EventType::AgentSessionRevoked.as_str())
+        .bind(event_type.as_str())
         .bind(to_ms(now))
         .bind(actor.label())
         .execute(c)

@@ -39,31 +39,39 @@ struct UserSessionRow {
     revocation_cause: Option<String>,
 }
 
-fn cause(raw: &str) -> Result<RevocationCause, StoreError> {
+pub(super) fn cause(raw: &str) -> Result<RevocationCause, StoreError> {
     RevocationCause::parse(raw)
         .ok_or_else(|| StoreError::Corrupt(format!("revocation cause {raw}")))
+}
+
+/// The revocation a session row carries, if its status says revoked.
+pub(super) fn revoked_mark(
+    status: &str,
+    revoked_at: Option<i64>,
+    revocation_id: Option<String>,
+    revocation_cause: Option<String>,
+) -> Result<Option<RevokedMark>, StoreError> {
+    match (status, revoked_at, revocation_id, revocation_cause) {
+        ("active", ..) => Ok(None),
+        ("revoked", Some(at), Some(id), Some(raw_cause)) => Ok(Some(RevokedMark {
+            at: from_ms(at)?,
+            revocation_id: RevocationId::from_stored(id),
+            cause: cause(&raw_cause)?,
+        })),
+        (status, ..) => Err(StoreError::Corrupt(format!("session status {status}"))),
+    }
 }
 
 impl TryFrom<UserSessionRow> for UserSession {
     type Error = StoreError;
 
     fn try_from(row: UserSessionRow) -> Result<Self, StoreError> {
-        let revoked = match (
-            row.status.as_str(),
+        let revoked = revoked_mark(
+            &row.status,
             row.revoked_at,
             row.revocation_id,
             row.revocation_cause,
-        ) {
-            ("active", ..) => None,
-            ("revoked", Some(at), Some(id), Some(raw_cause)) => Some(RevokedMark {
-                at: from_ms(at)?,
-                revocation_id: RevocationId::from_stored(id),
-                cause: cause(&raw_cause)?,
-            }),
-            (status, ..) => {
-                return Err(StoreError::Corrupt(format!("user session status {status}")));
-            }
-        };
+        )?;
         Ok(UserSession {
             id: UserSessionId::from_stored(row.id),
             user_id: UserId::from_stored(row.user_id),

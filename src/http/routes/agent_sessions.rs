@@ -19,8 +19,7 @@ use crate::http::wire::agent_sessions::{
     AgentSessionBody, AgentSessionList, MintAgentSessionRequest, MintedAgentSession,
 };
 use crate::http::wire::revocations::{RevocationBody, RevokeRequest};
-use crate::http::wire::user_sessions::{ListUserSessionsQuery, StatusFilter};
-use crate::store::user_sessions::ListFilter;
+use crate::http::wire::user_sessions::ListUserSessionsQuery;
 use crate::usecase;
 
 pub fn router() -> ApiRouter<AppState> {
@@ -88,14 +87,10 @@ async fn list_agent_sessions(
     Path(path): Path<UserPath>,
     ApiQuery(query): ApiQuery<ListUserSessionsQuery>,
 ) -> Result<Json<AgentSessionList>, ApiError> {
-    let filter = match query.status.unwrap_or_default() {
-        StatusFilter::Active => ListFilter::Active,
-        StatusFilter::All => ListFilter::All,
-    };
     let page = usecase::agent_sessions::list(
         &state.app,
         &path.id()?,
-        filter,
+        query.status.unwrap_or_default().into(),
         query.cursor.as_deref(),
         query.limit,
     )

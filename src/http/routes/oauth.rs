@@ -7,6 +7,10 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
 
+use chrono::TimeDelta;
+
+use crate::domain::scope::ScopeSet;
+use crate::domain::token::SecretToken;
 use crate::http::AppState;
 use crate::http::oauth::{NoStore, OAuthError, OAuthForm, authenticate_client};
 use crate::http::wire::oauth::{
@@ -34,6 +38,25 @@ pub fn router() -> ApiRouter<AppState> {
                 )
             }),
         )
+}
+
+impl TokenResponse {
+    fn new(
+        access_token: SecretToken,
+        refresh_token: SecretToken,
+        expires_in: TimeDelta,
+        scopes: &ScopeSet,
+        issued_token_type: Option<&str>,
+    ) -> NoStore<Self> {
+        NoStore(Json(Self {
+            access_token: access_token.into_exposed(),
+            issued_token_type: issued_token_type.map(str::to_owned),
+            token_type: "Bearer".to_owned(),
+            expires_in: expires_in.num_seconds(),
+            scope: scopes.to_space_separated(),
+            refresh_token: refresh_token.into_exposed(),
+        }))
+    }
 }
 
 fn required<'a>(value: Option<&'a str>, name: &str) -> Result<&'a str, OAuthError> {
@@ -71,14 +94,13 @@ async fn token(
             form.scope.as_deref(),
         )
         .await?;
-        return Ok(NoStore(Json(TokenResponse {
-            access_token: refreshed.access_token.into_exposed(),
-            issued_token_type: None,
-            token_type: "Bearer".to_owned(),
-            expires_in: (refreshed.access_expires_at - now).num_seconds(),
-            scope: refreshed.session.scopes.to_space_separated(),
-            refresh_token: refreshed.refresh_token.into_exposed(),
-        })));
+        return Ok(TokenResponse::new(
+            refreshed.access_token,
+            refreshed.refresh_token,
+            refreshed.access_expires_at - now,
+            &refreshed.session.scopes,
+            None,
+        ));
     }
     let subject_token = required(form.subject_token.as_deref(), "subject_token")?;
     if required(form.subject_token_type.as_deref(), "subject_token_type")? != ACCESS_TOKEN_TYPE {
@@ -108,14 +130,13 @@ async fn token(
         form.scope.as_deref(),
     )
     .await?;
-    Ok(NoStore(Json(TokenResponse {
-        access_token: issued.access_token.into_exposed(),
-        issued_token_type: Some(ACCESS_TOKEN_TYPE.to_owned()),
-        token_type: "Bearer".to_owned(),
-        expires_in: (issued.access_expires_at - now).num_seconds(),
-        scope: issued.session.scopes.to_space_separated(),
-        refresh_token: issued.refresh_token.into_exposed(),
-    })))
+    Ok(TokenResponse::new(
+        issued.access_token,
+        issued.refresh_token,
+        issued.access_expires_at - now,
+        &issued.session.scopes,
+        Some(ACCESS_TOKEN_TYPE),
+    ))
 }
 
 async fn revoke(

@@ -16,11 +16,11 @@ use crate::http::error::ApiError;
 use crate::http::extract::{ApiQuery, OptionalJson};
 use crate::http::wire::revocations::{RevocationBody, RevokeRequest};
 use crate::http::wire::user_sessions::{
-    CreateUserSessionRequest, CreatedUserSession, ListUserSessionsQuery, StatusFilter,
-    UserSessionBody, UserSessionList,
+    CreateUserSessionRequest, CreatedUserSession, ListUserSessionsQuery, UserSessionBody,
+    UserSessionList,
 };
 use crate::usecase;
-use crate::usecase::user_sessions::{ListFilter, SignIn};
+use crate::usecase::user_sessions::SignIn;
 
 pub fn router() -> ApiRouter<AppState> {
     ApiRouter::new()
@@ -83,14 +83,10 @@ async fn list_user_sessions(
     Path(path): Path<UserPath>,
     ApiQuery(query): ApiQuery<ListUserSessionsQuery>,
 ) -> Result<Json<UserSessionList>, ApiError> {
-    let filter = match query.status.unwrap_or_default() {
-        StatusFilter::Active => ListFilter::Active,
-        StatusFilter::All => ListFilter::All,
-    };
     let page = usecase::user_sessions::list(
         &state.app,
         &path.id()?,
-        filter,
+        query.status.unwrap_or_default().into(),
         query.cursor.as_deref(),
         query.limit,
     )

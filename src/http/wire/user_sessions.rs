@@ -6,6 +6,7 @@ use super::revocations::RevocationCauseBody;
 use crate::domain::id::{RevocationId, UserId, UserSessionId};
 use crate::domain::pagination::Page;
 use crate::domain::user_session::{Liveness, UserSession};
+use crate::store::user_sessions::ListFilter;
 
 /// A sign-in the host application reports.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -91,6 +92,15 @@ pub enum StatusFilter {
     #[default]
     Active,
     All,
+}
+
+impl From<StatusFilter> for ListFilter {
+    fn from(filter: StatusFilter) -> Self {
+        match filter {
+            StatusFilter::Active => ListFilter::Active,
+            StatusFilter::All => ListFilter::All,
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
