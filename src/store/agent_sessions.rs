@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::time::{delta_from_ms, from_ms, to_ms};
 use super::user_sessions::{ListFilter, revoked_mark};
-use super::{Db, INSERT_CHUNK, StoreError, Tx, on_pool, on_tx, scopes};
+use super::{Db, INSERT_CHUNK, Reader, StoreError, Tx, on_pool, on_reader, on_tx, scopes};
 use crate::domain::agent::AgentStatus;
 use crate::domain::agent_session::{AgentSession, AgentValidity};
 use crate::domain::id::{AgentId, AgentSessionId, GrantId, RevocationId, UserId, UserSessionId};
@@ -183,10 +183,10 @@ struct ValidityRow {
 
 /// What introspection needs to judge an access token, and when its session was last used.
 pub async fn find_validity(
-    db: &Db,
+    reader: impl Into<Reader<'_>>,
     access_hash: &TokenHash,
 ) -> Result<Option<(AgentValidity, DateTime<Utc>)>, StoreError> {
-    let row = on_pool!(db, |c| sqlx::query_as::<_, ValidityRow>(
+    let row = on_reader!(reader.into(), |c| sqlx::query_as::<_, ValidityRow>(
         sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS}, s.access_issued_at, s.access_expires_at, \
                     u.status AS user_status, a.status AS agent_status \
@@ -222,21 +222,11 @@ pub async fn find_validity(
     Ok(Some((validity, session.last_used_at)))
 }
 
-pub async fn get(db: &Db, id: &AgentSessionId) -> Result<Option<AgentSession>, StoreError> {
-    let row = on_pool!(db, |c| sqlx::query_as::<_, AgentSessionRow>(
-        sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM agent_sessions s WHERE s.id = $1"
-        ))
-    )
-    .bind(id.as_str())
-    .fetch_optional(c)
-    .await)?;
-    row.map(AgentSession::try_from).transpose()
-}
-
-/// The session, read inside a write transaction (after its user's lock).
-pub async fn get_in(tx: &mut Tx, id: &AgentSessionId) -> Result<Option<AgentSession>, StoreError> {
-    let row = on_tx!(tx, |c| sqlx::query_as::<_, AgentSessionRow>(
+pub async fn get(
+    reader: impl Into<Reader<'_>>,
+    id: &AgentSessionId,
+) -> Result<Option<AgentSession>, StoreError> {
+    let row = on_reader!(reader.into(), |c| sqlx::query_as::<_, AgentSessionRow>(
         sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM agent_sessions s WHERE s.id = $1"
         ))

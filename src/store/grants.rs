@@ -1,7 +1,7 @@
 //! Grants: a user's consent for one agent.
 
 use super::time::{from_ms, to_ms};
-use super::{Db, StoreError, Tx, on_pool, on_tx, scopes};
+use super::{Db, Reader, StoreError, Tx, on_pool, on_reader, on_tx, scopes};
 use crate::domain::grant::{Grant, GrantStatus};
 use crate::domain::id::{AgentId, GrantId, UserId};
 
@@ -55,10 +55,10 @@ pub async fn insert(tx: &mut Tx, grant: &Grant) -> Result<(), StoreError> {
     Ok(())
 }
 
-pub async fn get(db: &Db, id: &GrantId) -> Result<Option<Grant>, StoreError> {
-    let row = on_pool!(db, |c| sqlx::query_as::<_, GrantRow>(sqlx::AssertSqlSafe(
-        format!("SELECT {COLUMNS} FROM grants WHERE id = $1")
-    ))
+pub async fn get(reader: impl Into<Reader<'_>>, id: &GrantId) -> Result<Option<Grant>, StoreError> {
+    let row = on_reader!(reader.into(), |c| sqlx::query_as::<_, GrantRow>(
+        sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM grants WHERE id = $1"))
+    )
     .bind(id.as_str())
     .fetch_optional(c)
     .await)?;
@@ -83,17 +83,6 @@ pub async fn list_for_user(
     .await
     })?;
     rows.into_iter().map(Grant::try_from).collect()
-}
-
-/// The grant, read inside a write transaction (after the user's lock).
-pub async fn get_in(tx: &mut Tx, id: &GrantId) -> Result<Option<Grant>, StoreError> {
-    let row = on_tx!(tx, |c| sqlx::query_as::<_, GrantRow>(sqlx::AssertSqlSafe(
-        format!("SELECT {COLUMNS} FROM grants WHERE id = $1")
-    ))
-    .bind(id.as_str())
-    .fetch_optional(c)
-    .await)?;
-    row.map(Grant::try_from).transpose()
 }
 
 /// The user's active grant for the agent, read inside a write transaction.

@@ -57,7 +57,45 @@ macro_rules! on_pool {
     };
 }
 
-pub(crate) use {on_pool, on_tx};
+/// Runs `$body` with `$c` bound to the reader's pool or transaction connection.
+macro_rules! on_reader {
+    ($reader:expr, |$c:ident| $body:expr) => {
+        match $reader {
+            $crate::store::Reader::Db($crate::store::Db::Sqlite($c)) => $body,
+            $crate::store::Reader::Db($crate::store::Db::Postgres($c)) => $body,
+            $crate::store::Reader::Tx($crate::store::Tx::Sqlite(t)) => {
+                let $c = &mut **t;
+                $body
+            }
+            $crate::store::Reader::Tx($crate::store::Tx::Postgres(t)) => {
+                let $c = &mut **t;
+                $body
+            }
+        }
+    };
+}
+
+pub(crate) use {on_pool, on_reader, on_tx};
+
+/// Where a read runs: through the pool, or inside an open transaction. A use case that
+/// holds a transaction must read through it: a second pooled connection per request
+/// can exhaust the pool while every connection waits on a transaction.
+pub enum Reader<'a> {
+    Db(&'a Db),
+    Tx(&'a mut Tx),
+}
+
+impl<'a> From<&'a Db> for Reader<'a> {
+    fn from(db: &'a Db) -> Self {
+        Reader::Db(db)
+    }
+}
+
+impl<'a> From<&'a mut Tx> for Reader<'a> {
+    fn from(tx: &'a mut Tx) -> Self {
+        Reader::Tx(tx)
+    }
+}
 
 /// A connection pool to one of the two supported engines.
 #[derive(Clone, Debug)]

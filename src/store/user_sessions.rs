@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::time::{delta_from_ms, from_ms, to_ms};
-use super::{Db, StoreError, Tx, on_pool, on_tx};
+use super::{Db, Reader, StoreError, Tx, on_pool, on_reader, on_tx};
 use crate::domain::id::{RevocationId, UserId, UserSessionId};
 use crate::domain::revocation::{RevocationCause, Selector};
 use crate::domain::token::TokenHash;
@@ -147,10 +147,10 @@ struct ValidityRow {
 
 /// What introspection needs to judge a token, and when the session was last seen.
 pub async fn find_validity(
-    db: &Db,
+    reader: impl Into<Reader<'_>>,
     hash: &TokenHash,
 ) -> Result<Option<(Validity, DateTime<Utc>)>, StoreError> {
-    let row = on_pool!(db, |c| {
+    let row = on_reader!(reader.into(), |c| {
         sqlx::query_as::<_, ValidityRow>(
         "SELECT s.id, s.user_id, s.status, s.created_at, s.last_seen_at, s.expires_at, s.idle_timeout_ms, \
                 s.revocation_cause, u.status AS user_status \
@@ -179,8 +179,11 @@ pub async fn find_validity(
     Ok(Some((validity, from_ms(row.last_seen_at)?)))
 }
 
-pub async fn get(db: &Db, id: &UserSessionId) -> Result<Option<UserSession>, StoreError> {
-    let row = on_pool!(db, |c| sqlx::query_as::<_, UserSessionRow>(
+pub async fn get(
+    reader: impl Into<Reader<'_>>,
+    id: &UserSessionId,
+) -> Result<Option<UserSession>, StoreError> {
+    let row = on_reader!(reader.into(), |c| sqlx::query_as::<_, UserSessionRow>(
         sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM user_sessions WHERE id = $1"))
     )
     .bind(id.as_str())

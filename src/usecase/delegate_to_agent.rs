@@ -46,7 +46,7 @@ pub async fn exchange(
 ) -> Result<IssuedAgentSession, UsecaseError> {
     let requested = scope.map(ScopeSet::from_space_separated).transpose()?;
     // A first look, without locks, to learn whose token it is and which agents to lock.
-    let Some(seen) = active_subject(app, subject_token).await? else {
+    let Some(seen) = active_subject(app, &app.db, subject_token).await? else {
         return Err(UsecaseError::SubjectTokenInactive);
     };
     let mut agents = vec![client.id.clone()];
@@ -57,7 +57,7 @@ pub async fn exchange(
     store::users::lock(&mut tx, seen.user_id(), LockMode::Share).await?;
     let agent = lock_agents(&mut tx, &client.id, &agents).await?;
     // Judged again under the locks: anything revoked before them is seen now.
-    let Some(subject) = active_subject(app, subject_token).await? else {
+    let Some(subject) = active_subject(app, &mut tx, subject_token).await? else {
         return Err(UsecaseError::SubjectTokenInactive);
     };
     let upstream = match subject {
@@ -102,7 +102,7 @@ pub async fn mint_for_user(
         .await?
         .ok_or(UsecaseError::UserNotFound)?;
     let agent = lock_agents(&mut tx, agent_id, std::slice::from_ref(agent_id)).await?;
-    let session = store::user_sessions::get(&app.db, user_session_id)
+    let session = store::user_sessions::get(&mut tx, user_session_id)
         .await?
         .filter(|s| &s.user_id == user_id)
         .ok_or(UsecaseError::UserSessionNotFound)?;

@@ -105,7 +105,7 @@ pub async fn update_scopes(
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
     store::users::lock(&mut tx, &known.user_id, LockMode::Update).await?;
-    let mut grant = store::grants::get_in(&mut tx, id)
+    let mut grant = store::grants::get(&mut tx, id)
         .await?
         .ok_or(UsecaseError::GrantNotFound)?;
     if grant.status == GrantStatus::Revoked {
@@ -143,7 +143,7 @@ pub async fn revoke(app: &App, actor: &Actor, id: &GrantId) -> Result<Revocation
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
     store::users::lock(&mut tx, &known.user_id, LockMode::Update).await?;
-    let mut grant = store::grants::get_in(&mut tx, id)
+    let mut grant = store::grants::get(&mut tx, id)
         .await?
         .ok_or(UsecaseError::GrantNotFound)?;
     if grant.status == GrantStatus::Active {

@@ -14,7 +14,7 @@ use crate::domain::scope::ScopeSet;
 use crate::domain::token::{TokenHash, TokenKind};
 use crate::domain::user_session::Liveness;
 use crate::last_use_buffer::UsedSession;
-use crate::store;
+use crate::store::{self, Reader};
 use crate::token_cache::{CachedSession, Lookup, SessionValidity};
 use crate::usecase::UsecaseError;
 
@@ -49,7 +49,7 @@ pub async fn introspect(app: &App, presented: &str) -> Result<Introspection, Use
     let cached = match app.tokens.get(&hash) {
         Lookup::Hit(session) => session,
         Lookup::Miss { generation } => {
-            let Some(session) = load(app, kind, &hash).await? else {
+            let Some(session) = load(&app.db, kind, &hash).await? else {
                 return Ok(Introspection::Inactive);
             };
             let session = Arc::new(session);
@@ -62,7 +62,7 @@ pub async fn introspect(app: &App, presented: &str) -> Result<Introspection, Use
         Liveness::Active => cached.validity.clone(),
         // Another instance, or another session of the tree, may have used it since it
         // was cached: the database has the last word on idleness.
-        Liveness::IdleTimedOut => match fresh_active(app, kind, &hash, now).await? {
+        Liveness::IdleTimedOut => match fresh_active(app, &app.db, kind, &hash, now).await? {
             Some(validity) => validity,
             None => return Ok(Introspection::Inactive),
         },
@@ -75,10 +75,11 @@ pub async fn introspect(app: &App, presented: &str) -> Result<Introspection, Use
 }
 
 /// The validity of a subject token about to be delegated from, read from the database
-/// (never from the cache: the caller holds the locks that make the read current), if
-/// it is active. Records the use.
+/// through `reader` (never from the cache: the caller holds the locks that make the
+/// read current), if it is active. Records the use.
 pub(super) async fn active_subject(
     app: &App,
+    reader: impl Into<Reader<'_>>,
     presented: &str,
 ) -> Result<Option<SessionValidity>, UsecaseError> {
     let Some(kind) = kind_of(presented) else {
@@ -86,7 +87,7 @@ pub(super) async fn active_subject(
     };
     let hash = TokenHash::of(presented);
     let now = app.clock.now();
-    let validity = fresh_active(app, kind, &hash, now).await?;
+    let validity = fresh_active(app, reader, kind, &hash, now).await?;
     if let Some(validity) = &validity {
         record_use(app, validity, now);
     }
@@ -100,15 +101,15 @@ fn kind_of(presented: &str) -> Option<TokenKind> {
 }
 
 async fn load(
-    app: &App,
+    reader: impl Into<Reader<'_>>,
     kind: TokenKind,
     hash: &TokenHash,
 ) -> Result<Option<CachedSession>, UsecaseError> {
     Ok(match kind {
-        TokenKind::AccessToken => store::agent_sessions::find_validity(&app.db, hash)
+        TokenKind::AccessToken => store::agent_sessions::find_validity(reader, hash)
             .await?
             .map(|(v, last_used)| CachedSession::new(SessionValidity::Agent(v), last_used)),
-        _ => store::user_sessions::find_validity(&app.db, hash)
+        _ => store::user_sessions::find_validity(reader, hash)
             .await?
             .map(|(v, last_seen)| CachedSession::new(SessionValidity::User(v), last_seen)),
     })
@@ -118,11 +119,12 @@ async fn load(
 /// instance knows of (its cache may hold a use not yet written).
 async fn fresh_active(
     app: &App,
+    reader: impl Into<Reader<'_>>,
     kind: TokenKind,
     hash: &TokenHash,
     now: DateTime<Utc>,
 ) -> Result<Option<SessionValidity>, UsecaseError> {
-    let Some(fresh) = load(app, kind, hash).await? else {
+    let Some(fresh) = load(reader, kind, hash).await? else {
         return Ok(None);
     };
     let mut last_seen = fresh.last_seen_at();

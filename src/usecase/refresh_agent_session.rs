@@ -52,7 +52,7 @@ pub async fn refresh(
     let Some(first_look) = store::refresh_tokens::find(&mut tx, &hash).await? else {
         return Err(UsecaseError::RefreshTokenInvalid);
     };
-    let owner = store::agent_sessions::get_in(&mut tx, &first_look.agent_session_id)
+    let owner = store::agent_sessions::get(&mut tx, &first_look.agent_session_id)
         .await?
         .ok_or(UsecaseError::RefreshTokenInvalid)?;
     if owner.agent_id != client.id {
@@ -66,7 +66,7 @@ pub async fn refresh(
     let token = store::refresh_tokens::find(&mut tx, &hash)
         .await?
         .ok_or(UsecaseError::RefreshTokenInvalid)?;
-    let session = store::agent_sessions::get_in(&mut tx, &token.agent_session_id)
+    let session = store::agent_sessions::get(&mut tx, &token.agent_session_id)
         .await?
         .ok_or(UsecaseError::RefreshTokenInvalid)?;
     if let Some(restated) = &restated {

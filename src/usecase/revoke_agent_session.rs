@@ -47,7 +47,7 @@ pub async fn revoke_token(
             .map(|(session, _)| session)
     } else if presented.starts_with(TokenKind::RefreshToken.prefix()) {
         match store::refresh_tokens::find(&mut tx, &hash).await? {
-            Some(token) => store::agent_sessions::get_in(&mut tx, &token.agent_session_id).await?,
+            Some(token) => store::agent_sessions::get(&mut tx, &token.agent_session_id).await?,
             None => None,
         }
     } else {

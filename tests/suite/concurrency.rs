@@ -162,3 +162,29 @@ async fn no_delegation_racing_a_sign_out_survives_it() {
         assert_eq!(revocation["agent_sessions_revoked"], issued);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn many_concurrent_exchanges_all_succeed() {
+    // More requests at once than the pool has connections: an exchange must not need a
+    // second connection while its transaction holds one.
+    let app = Arc::new(TestApp::start().await);
+    let user = app.create_user("busy").await;
+    let device = app.sign_in(&user).await;
+    let agent = app.register_agent("busy-agent", &["a"]).await;
+    app.consent(&user, &agent, &["a"]).await;
+    let workers: Vec<_> = (0..32)
+        .map(|_| {
+            let (app, agent, subject) = (Arc::clone(&app), agent.clone(), device.token.clone());
+            tokio::spawn(async move {
+                for _ in 0..3 {
+                    app.exchange(&agent, &subject, None)
+                        .await
+                        .assert_status(StatusCode::OK);
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.await.unwrap();
+    }
+}
