@@ -4,22 +4,21 @@
 //!    3, 2 and 1 in turn), one HTTP request with its revocation record, events and
 //!    audit, against a bare set-based `UPDATE` of as many rows of another such user in
 //!    the same database and run. The bar: at most 3× the bare update.
-//! 2. Token exchange over HTTP: concurrent agent runtimes delegating from a user
-//!    session for a fixed time; exchanges per second.
+//! 2. Token exchange over HTTP: wrk (Debian package `wrk`) as concurrent agent runtimes
+//!    delegating from a user session for a fixed time; exchanges per second.
 //!
 //! Run:
 //!
 //!     cargo bench --bench agent_sessions
 //!     LEASH_BENCH_POSTGRES_URL=postgres://root@127.0.0.1:5432/test cargo bench --bench agent_sessions
 //!
-//! LEASH_BENCH_AGENT_SESSIONS (default 100000), LEASH_BENCH_SECONDS (default 10).
+//! LEASH_BENCH_AGENT_SESSIONS (default 100000), LEASH_BENCH_ROUNDS (3),
+//! LEASH_BENCH_SECONDS (10), LEASH_BENCH_CLIENTS (32).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 mod support;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use leash::app::Settings;
@@ -28,9 +27,6 @@ use leash::domain::api_key::Role;
 use leash::http::{self, AppState};
 use leash::store::Db;
 use serde_json::Value;
-
-const ROUNDS: usize = 3;
-const CLIENTS: usize = 32;
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -47,8 +43,8 @@ async fn bare_update(db: &Db, user_id: &str) -> (Duration, u64) {
     let now = SystemClock.now().timestamp_millis();
     let started = Instant::now();
     let hit = match db {
-        Db::Sqlite(pool) => {
-            let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.unwrap();
+        Db::Sqlite(_, writer) => {
+            let mut tx = writer.begin_with("BEGIN IMMEDIATE").await.unwrap();
             let hit = sqlx::query(SQL)
                 .bind(now)
                 .bind(user_id)
@@ -80,6 +76,8 @@ fn ms(d: Duration) -> f64 {
 fn main() {
     let count = usize::try_from(env_or("LEASH_BENCH_AGENT_SESSIONS", 100_000)).unwrap();
     let seconds = env_or("LEASH_BENCH_SECONDS", 10);
+    let clients = u32::try_from(env_or("LEASH_BENCH_CLIENTS", 32)).unwrap();
+    let rounds = usize::try_from(env_or("LEASH_BENCH_ROUNDS", 3)).unwrap();
     let client_runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -96,10 +94,10 @@ fn main() {
         let client = reqwest::Client::new();
 
         println!(
-            "{}: sign out everywhere of a user holding {count} agent sessions (chains up to depth 4), {ROUNDS} rounds",
+            "{}: sign out everywhere of a user holding {count} agent sessions (chains up to depth 4), {rounds} rounds",
             backend.name()
         );
-        for round in 0..ROUNDS {
+        for round in 0..rounds {
             let (baseline_user, measured_user) = client_runtime.block_on(async {
                 let a = support::delegation_setup(&db, &format!("bare-{round}"), 4).await;
                 support::seed_agent_sessions(&db, &a, count).await;
@@ -134,57 +132,25 @@ fn main() {
         }
 
         let setup = client_runtime.block_on(support::delegation_setup(&db, "exchanger", 1));
-        let (agent_id, secret, _) = setup.agents[0].clone();
-        let done = Arc::new(AtomicU64::new(0));
-        let deadline = Instant::now() + Duration::from_secs(seconds);
-        let started = Instant::now();
-        client_runtime.block_on(async {
-            let workers: Vec<_> = (0..CLIENTS)
-                .map(|_| {
-                    let (client, done) = (client.clone(), Arc::clone(&done));
-                    let (agent_id, secret) = (agent_id.to_string(), secret.clone());
-                    let subject = setup.user_session_token.clone();
-                    tokio::spawn(async move {
-                        while Instant::now() < deadline {
-                            let response = client
-                                .post(format!("http://{addr}/oauth2/token"))
-                                .basic_auth(&agent_id, Some(&secret))
-                                .form(&[
-                                    (
-                                        "grant_type",
-                                        "urn:ietf:params:oauth:grant-type:token-exchange",
-                                    ),
-                                    ("subject_token", subject.as_str()),
-                                    (
-                                        "subject_token_type",
-                                        "urn:ietf:params:oauth:token-type:access_token",
-                                    ),
-                                    ("scope", "a"),
-                                ])
-                                .send()
-                                .await
-                                .unwrap();
-                            assert!(
-                                response.status().is_success(),
-                                "{}",
-                                response.text().await.unwrap()
-                            );
-                            response.bytes().await.unwrap();
-                            done.fetch_add(1, Ordering::Relaxed);
-                        }
-                    })
-                })
-                .collect();
-            for worker in workers {
-                worker.await.unwrap();
-            }
-        });
-        let elapsed = started.elapsed().as_secs_f64();
-        let exchanges = done.load(Ordering::Relaxed);
+        let (agent_id, secret, _) = &setup.agents[0];
+        let load = support::wrk(
+            &format!("http://{addr}/oauth2/token"),
+            "exchange.lua",
+            clients,
+            seconds,
+            &[
+                ("LEASH_BENCH_CLIENT_ID", agent_id.as_str()),
+                ("LEASH_BENCH_CLIENT_SECRET", secret),
+                ("LEASH_BENCH_SUBJECT", &setup.user_session_token),
+            ],
+        );
+        assert_eq!(load.errors, 0, "wrk saw non-2xx answers");
         println!(
-            "{}: token exchange over HTTP, {CLIENTS} clients for {seconds} s: {exchanges} exchanges, {:.0} per second",
+            "{}: token exchange over HTTP, wrk -t2 -c{clients} -d{seconds}s: {:.0} exchanges/s, p50 {}, p99 {}",
             backend.name(),
-            exchanges as f64 / elapsed
+            load.rps,
+            load.p50,
+            load.p99
         );
     }
 }

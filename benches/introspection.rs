@@ -17,7 +17,6 @@ mod support;
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::net::SocketAddr;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -48,50 +47,20 @@ fn seconds() -> u64 {
         .unwrap_or(15)
 }
 
-/// What wrk reported.
-struct Load {
-    rps: f64,
-    p50: String,
-    p99: String,
-    errors: u64,
+fn wrk(addr: SocketAddr, key: &str, tokens_file: &std::path::Path) -> support::Load {
+    support::wrk(
+        &format!("http://{addr}/oauth2/introspect"),
+        "introspect.lua",
+        64,
+        seconds(),
+        &[
+            ("LEASH_BENCH_KEY", key),
+            ("LEASH_BENCH_TOKENS", &tokens_file.to_string_lossy()),
+        ],
+    )
 }
 
-fn wrk(addr: SocketAddr, key: &str, tokens_file: &std::path::Path) -> Load {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/introspect.lua");
-    let output = Command::new("wrk")
-        .args([
-            "-t2",
-            "-c64",
-            &format!("-d{}s", seconds()),
-            "--latency",
-            "-s",
-            script,
-        ])
-        .arg(format!("http://{addr}/oauth2/introspect"))
-        .env("LEASH_BENCH_KEY", key)
-        .env("LEASH_BENCH_TOKENS", tokens_file)
-        .output()
-        .expect("wrk is needed: apt-get install wrk");
-    let text = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "wrk failed: {text}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let field = |prefix: &str| -> Option<String> {
-        text.lines()
-            .map(str::trim)
-            .find_map(|line| line.strip_prefix(prefix).map(|rest| rest.trim().to_owned()))
-    };
-    Load {
-        rps: field("Requests/sec:").unwrap().parse().unwrap(),
-        p50: field("50%").unwrap(),
-        p99: field("99%").unwrap(),
-        errors: field("Non-2xx or 3xx responses:").map_or(0, |n| n.parse().unwrap()),
-    }
-}
-
-fn report(label: &str, load: &Load, baseline: f64) {
+fn report(label: &str, load: &support::Load, baseline: f64) {
     println!(
         "{label:<34} {:>9.0} req/s  p50 {:>8}  p99 {:>8}  {:>5.1}% of in-memory{}",
         load.rps,

@@ -316,3 +316,47 @@ pub async fn seed_agent_sessions(db: &Db, setup: &DelegationSetup, count: usize)
         }
     }
 }
+
+/// What wrk reported.
+pub struct Load {
+    pub rps: f64,
+    pub p50: String,
+    pub p99: String,
+    pub errors: u64,
+}
+
+/// Runs wrk (Debian package `wrk`) with `benches/<script>` against `url`: two threads,
+/// `connections` connections, for `seconds`, with `env` for the script.
+pub fn wrk(url: &str, script: &str, connections: u32, seconds: u64, env: &[(&str, &str)]) -> Load {
+    let script = format!("{}/benches/{script}", env!("CARGO_MANIFEST_DIR"));
+    let output = std::process::Command::new("wrk")
+        .args([
+            "-t2",
+            &format!("-c{connections}"),
+            &format!("-d{seconds}s"),
+            "--latency",
+            "-s",
+            &script,
+            url,
+        ])
+        .envs(env.iter().copied())
+        .output()
+        .expect("wrk is needed: apt-get install wrk");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "wrk failed: {text}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let field = |prefix: &str| -> Option<String> {
+        text.lines()
+            .map(str::trim)
+            .find_map(|line| line.strip_prefix(prefix).map(|rest| rest.trim().to_owned()))
+    };
+    Load {
+        rps: field("Requests/sec:").unwrap().parse().unwrap(),
+        p50: field("50%").unwrap(),
+        p99: field("99%").unwrap(),
+        errors: field("Non-2xx or 3xx responses:").map_or(0, |n| n.parse().unwrap()),
+    }
+}
