@@ -39,6 +39,9 @@ fn scopes() -> impl Strategy<Value = Vec<&'static str>> {
 
 #[derive(Debug, Clone)]
 enum Op {
+    Register {
+        scopes: Vec<&'static str>,
+    },
     SignIn {
         user: usize,
     },
@@ -93,8 +96,10 @@ enum Op {
 
 fn op() -> impl Strategy<Value = Op> {
     let user = 0..USERS;
-    let agent = 0..AGENTS;
+    // Ops name agents by index modulo how many there are, so late agents take part.
+    let agent = 0..AGENTS + 3;
     prop_oneof![
+        1 => scopes().prop_map(|scopes| Op::Register { scopes }),
         2 => user.clone().prop_map(|user| Op::SignIn { user }),
         3 => (user.clone(), agent.clone(), scopes()).prop_map(|(user, agent, scopes)| Op::Consent { user, agent, scopes }),
         4 => (agent.clone(), any::<Index>(), proptest::option::of(scopes())).prop_map(|(agent, device, scopes)| Op::Exchange { agent, device, scopes }),
@@ -114,6 +119,7 @@ fn op() -> impl Strategy<Value = Op> {
 
 /// What the test holds: tokens handed out, as an agent runtime would keep them.
 struct Held {
+    /// Index into `World::agents`, already reduced.
     agent: usize,
     tokens: AgentTokens,
     retired_refresh: Vec<String>,
@@ -141,6 +147,10 @@ fn ok_or_refused(answer: &crate::support::Answer) -> bool {
 
 async fn apply(app: &TestApp, world: &mut World, op: &Op) {
     match op {
+        Op::Register { scopes } => {
+            let name = format!("agent-{}", world.agents.len());
+            world.agents.push(app.register_agent(&name, scopes).await);
+        }
         Op::SignIn { user } => {
             let answer = app
                 .post(
@@ -159,7 +169,7 @@ async fn apply(app: &TestApp, world: &mut World, op: &Op) {
             agent,
             scopes,
         } => {
-            let answer = match world.grants.get(&(*user, *agent)) {
+            let answer = match world.grants.get(&(*user, *agent % world.agents.len())) {
                 Some(grant) => {
                     app.send(
                         axum::http::Method::PATCH,
@@ -173,14 +183,16 @@ async fn apply(app: &TestApp, world: &mut World, op: &Op) {
                 None => {
                     app.post(
                         &format!("/v1/users/{}/grants", world.users[*user].id),
-                        json!({ "agent_id": world.agents[*agent].id, "scopes": scopes }),
+                        json!({ "agent_id": world.agents[*agent % world.agents.len()].id, "scopes": scopes }),
                     )
                     .await
                 }
             };
             if ok_or_refused(&answer) && answer.status == StatusCode::CREATED {
                 let id = answer.body["id"].as_str().unwrap().to_owned();
-                world.grants.insert((*user, *agent), id);
+                world
+                    .grants
+                    .insert((*user, *agent % world.agents.len()), id);
             }
         }
         Op::Exchange {
@@ -207,12 +219,16 @@ async fn apply(app: &TestApp, world: &mut World, op: &Op) {
             };
             let scope = scopes.as_ref().map(|s| s.join(" "));
             let answer = app
-                .exchange(&world.agents[*agent], &subject, scope.as_deref())
+                .exchange(
+                    &world.agents[*agent % world.agents.len()],
+                    &subject,
+                    scope.as_deref(),
+                )
                 .await;
             if ok_or_refused(&answer) {
                 let tokens = AgentTokens::from_answer(&answer.body);
                 world.held.push(Held {
-                    agent: *agent,
+                    agent: *agent % world.agents.len(),
                     every_access: vec![tokens.access.clone()],
                     tokens,
                     retired_refresh: Vec::new(),
@@ -253,7 +269,10 @@ async fn apply(app: &TestApp, world: &mut World, op: &Op) {
             let answer = app
                 .send(
                     axum::http::Method::PATCH,
-                    &format!("/v1/agents/{}", world.agents[*agent].id),
+                    &format!(
+                        "/v1/agents/{}",
+                        world.agents[*agent % world.agents.len()].id
+                    ),
                     Some(&app.admin_key),
                     Some("application/json"),
                     json!({ "scopes": scopes }).to_string().into(),
@@ -274,7 +293,7 @@ async fn apply(app: &TestApp, world: &mut World, op: &Op) {
             .await;
         }
         Op::RevokeGrant { user, agent } => {
-            if let Some(grant) = world.grants.remove(&(*user, *agent)) {
+            if let Some(grant) = world.grants.remove(&(*user, *agent % world.agents.len())) {
                 app.post_empty(&format!("/v1/grants/{grant}/revoke"))
                     .await
                     .assert_status(StatusCode::OK);
@@ -286,9 +305,12 @@ async fn apply(app: &TestApp, world: &mut World, op: &Op) {
             } else {
                 "enable"
             };
-            app.post_empty(&format!("/v1/agents/{}/{verb}", world.agents[*agent].id))
-                .await
-                .assert_status(StatusCode::OK);
+            app.post_empty(&format!(
+                "/v1/agents/{}/{verb}",
+                world.agents[*agent % world.agents.len()].id
+            ))
+            .await
+            .assert_status(StatusCode::OK);
         }
         Op::SignOutEverywhere { user } => {
             app.sign_out_everywhere(&world.users[*user], json!({}))
