@@ -34,6 +34,7 @@ pub struct Metrics {
     introspection_seconds: Histogram,
     revocations: Family<CauseLabels, Counter>,
     revoked_user_sessions: Family<CauseLabels, Counter>,
+    revoked_agent_sessions: Family<CauseLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -64,8 +65,15 @@ impl Default for Metrics {
             "User sessions revoked, by cause",
             revoked_user_sessions.clone(),
         );
+        let revoked_agent_sessions = Family::<CauseLabels, Counter>::default();
+        registry.register(
+            "revoked_agent_sessions",
+            "Agent sessions revoked (cascades included), by cause",
+            revoked_agent_sessions.clone(),
+        );
         Self {
             registry,
+            revoked_agent_sessions,
             requests,
             introspection_seconds,
             revocations,
@@ -83,6 +91,9 @@ impl Metrics {
         self.revoked_user_sessions
             .get_or_create(&labels)
             .inc_by(revocation.user_sessions_revoked);
+        self.revoked_agent_sessions
+            .get_or_create(&labels)
+            .inc_by(revocation.agent_sessions_revoked);
     }
 
     pub fn observe_introspection(&self, started: Instant) {

@@ -237,28 +237,20 @@ pub async fn get(
     row.map(AgentSession::try_from).transpose()
 }
 
-/// The session an access token belongs to, read inside a write transaction, with the
-/// token's expiry.
-pub async fn by_access_hash_in(
-    tx: &mut Tx,
+/// The session an access token belongs to.
+pub async fn by_access_hash(
+    reader: impl Into<Reader<'_>>,
     hash: &TokenHash,
-) -> Result<Option<(AgentSession, DateTime<Utc>)>, StoreError> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        #[sqlx(flatten)]
-        session: AgentSessionRow,
-        access_expires_at: i64,
-    }
-    let row = on_tx!(tx, |c| {
-        sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS}, s.access_expires_at FROM agent_sessions s WHERE s.access_hash = $1"
-        )))
-        .bind(hash.as_bytes().as_slice())
-        .fetch_optional(c)
-        .await
-    })?;
-    row.map(|r| Ok((r.session.try_into()?, from_ms(r.access_expires_at)?)))
-        .transpose()
+) -> Result<Option<AgentSession>, StoreError> {
+    let row = on_reader!(reader.into(), |c| sqlx::query_as::<_, AgentSessionRow>(
+        sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM agent_sessions s WHERE s.access_hash = $1"
+        ))
+    )
+    .bind(hash.as_bytes().as_slice())
+    .fetch_optional(c)
+    .await)?;
+    row.map(AgentSession::try_from).transpose()
 }
 
 /// The expiry of the session's current access token, inside a write transaction.

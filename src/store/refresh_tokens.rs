@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::time::{from_ms, to_ms};
-use super::{StoreError, Tx, on_tx};
+use super::{Reader, StoreError, Tx, on_reader, on_tx};
 use crate::domain::id::AgentSessionId;
 use crate::domain::token::TokenHash;
 
@@ -34,13 +34,16 @@ pub async fn insert(
     Ok(())
 }
 
-pub async fn find(tx: &mut Tx, hash: &TokenHash) -> Result<Option<StoredRefreshToken>, StoreError> {
+pub async fn find(
+    reader: impl Into<Reader<'_>>,
+    hash: &TokenHash,
+) -> Result<Option<StoredRefreshToken>, StoreError> {
     #[derive(sqlx::FromRow)]
     struct Row {
         agent_session_id: String,
         rotated_at: Option<i64>,
     }
-    let row = on_tx!(tx, |c| sqlx::query_as::<_, Row>(
+    let row = on_reader!(reader.into(), |c| sqlx::query_as::<_, Row>(
         "SELECT agent_session_id, rotated_at FROM refresh_tokens WHERE token_hash = $1"
     )
     .bind(hash.as_bytes().as_slice())

@@ -38,27 +38,23 @@ pub async fn revoke_token(
     client: &Agent,
     actor: &Actor,
     presented: &str,
-) -> Result<(), UsecaseError> {
+) -> Result<Option<Revocation>, UsecaseError> {
     let hash = TokenHash::of(presented);
-    let mut tx = app.db.begin().await?;
     let session = if presented.starts_with(TokenKind::AccessToken.prefix()) {
-        store::agent_sessions::by_access_hash_in(&mut tx, &hash)
-            .await?
-            .map(|(session, _)| session)
+        store::agent_sessions::by_access_hash(&app.db, &hash).await?
     } else if presented.starts_with(TokenKind::RefreshToken.prefix()) {
-        match store::refresh_tokens::find(&mut tx, &hash).await? {
-            Some(token) => store::agent_sessions::get(&mut tx, &token.agent_session_id).await?,
+        match store::refresh_tokens::find(&app.db, &hash).await? {
+            Some(token) => store::agent_sessions::get(&app.db, &token.agent_session_id).await?,
             None => None,
         }
     } else {
         None
     };
-    drop(tx);
     match session {
         Some(session) if session.agent_id == client.id && session.revoked.is_none() => {
-            revoke(app, actor, &session, None).await.map(|_| ())
+            revoke(app, actor, &session, None).await.map(Some)
         }
-        _ => Ok(()),
+        _ => Ok(None),
     }
 }
 

@@ -152,6 +152,10 @@ async fn revoke(
     )
     .await?;
     let presented = required(form.token.as_deref(), "token")?;
-    usecase::revoke_agent_session::revoke_token(&state.app, &client, &actor, presented).await?;
+    let revocation =
+        usecase::revoke_agent_session::revoke_token(&state.app, &client, &actor, presented).await?;
+    if let Some(revocation) = &revocation {
+        state.metrics.record_revocation(revocation);
+    }
     Ok(NoStore(Json(serde_json::json!({}))))
 }
