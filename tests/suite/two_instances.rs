@@ -147,13 +147,14 @@ async fn listener_pids(base_url: &str, instance: &Instance) -> Vec<i32> {
         .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_revoke_through_one_instance_is_seen_by_the_other() {
+/// Two instances on a fresh PostgreSQL schema, an admin key, and a user; `None` when
+/// the suite runs on SQLite.
+async fn two_instances() -> Option<(TestDatabase, String, Client, Instance, Instance, String)> {
     let Some(base_url) = postgres_url() else {
         eprintln!(
             "two_instances: SQLite serves one instance; this test runs in the PostgreSQL suite"
         );
-        return;
+        return None;
     };
     let database = TestDatabase::fresh().await;
     assert!(database.is_postgres());
@@ -172,13 +173,21 @@ async fn a_revoke_through_one_instance_is_seen_by_the_other() {
         http: reqwest::Client::new(),
         key: String::from_utf8(output.stdout).unwrap().trim().to_owned(),
     };
-
     let a = Instance::start(&url).await;
     let b = Instance::start(&url).await;
     let user = client
         .post(&a, "/v1/users", json!({ "external_id": "alice" }))
         .await;
-    let user_id = user["id"].as_str().unwrap();
+    let user_id = user["id"].as_str().unwrap().to_owned();
+    Some((database, base_url, client, a, b, user_id))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoke_through_one_instance_is_seen_by_the_other() {
+    let Some((_database, base_url, client, a, b, user_id)) = two_instances().await else {
+        return;
+    };
+    let user_id = user_id.as_str();
 
     // Nothing cached on B: inactive at the first ask.
     let uncached = client.sign_in(&a, user_id).await;
@@ -230,4 +239,48 @@ async fn a_revoke_through_one_instance_is_seen_by_the_other() {
     assert!(client.is_active(&b, &later).await);
     client.sign_out_everywhere(&a, user_id).await;
     client.time_until_inactive(&b, &later).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_disabled_through_one_instance_is_seen_by_the_other() {
+    let Some((_database, _, client, a, b, user_id)) = two_instances().await else {
+        return;
+    };
+    let agent = client
+        .post(
+            &a,
+            "/v1/agents",
+            json!({ "name": "planner", "scopes": ["a"] }),
+        )
+        .await;
+    let agent_id = agent["client_id"].as_str().unwrap();
+    client
+        .post(
+            &a,
+            &format!("/v1/users/{user_id}/grants"),
+            json!({ "agent_id": agent_id, "scopes": ["a"] }),
+        )
+        .await;
+    let device = client
+        .post(&a, &format!("/v1/users/{user_id}/sessions"), json!({}))
+        .await;
+    let minted = client
+        .post(
+            &a,
+            &format!("/v1/users/{user_id}/agent-sessions"),
+            json!({ "agent_id": agent_id, "scopes": ["a"], "user_session_id": device["session"]["id"] }),
+        )
+        .await;
+    let access = minted["access_token"].as_str().unwrap();
+    for _ in 0..3 {
+        assert!(client.is_active(&b, access).await);
+    }
+    // Disabling an agent reaches across users: A tells every instance to forget all.
+    client
+        .post(&a, &format!("/v1/agents/{agent_id}/disable"), json!({}))
+        .await;
+    let took = client.time_until_inactive(&b, access).await;
+    eprintln!(
+        "two_instances: agent token inactive on B {took:?} after the agent was disabled on A"
+    );
 }
