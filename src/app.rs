@@ -13,6 +13,7 @@ use crate::domain::user_session::Lifetime;
 use crate::last_use_buffer::LastUseBuffer;
 use crate::store::{Backend, Db};
 use crate::token_cache::TokenCache;
+use crate::usecase::issuance_batch::IssuanceBatch;
 
 /// Tunables, from the command line or the environment (see `crate::cli`).
 #[derive(Debug, Clone)]
@@ -65,6 +66,8 @@ pub struct App {
     /// they can, revoking one must invalidate this map like the token cache.
     pub api_keys: Arc<RwLock<HashMap<TokenHash, ApiKey>>>,
     pub settings: Arc<Settings>,
+    /// Token exchanges waiting to be issued together (SQLite).
+    pub issuance: Arc<IssuanceBatch>,
 }
 
 impl App {
@@ -78,6 +81,7 @@ impl App {
             clock,
             api_keys: Arc::default(),
             last_use: Arc::default(),
+            issuance: Arc::default(),
             settings: Arc::new(settings),
         }
     }

@@ -141,6 +141,7 @@ impl From<UsecaseError> for ApiError {
             }
             E::CursorInvalid(_) => Self::new(StatusCode::BAD_REQUEST, "invalid_cursor", detail),
             E::PageSizeInvalid(_) => Self::new(StatusCode::BAD_REQUEST, "invalid_limit", detail),
+            E::IssuanceFailed(cause) => Self::internal(cause),
             E::Store(store) => store.into(),
         }
     }

@@ -75,6 +75,14 @@ impl From<UsecaseError> for OAuthError {
                     "the database is unavailable; retry later",
                 )
             }
+            E::IssuanceFailed(cause) => {
+                tracing::error!(%cause, "token endpoint: issuing failed");
+                Self {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    error: "server_error",
+                    description: None,
+                }
+            }
             E::Store(cause) => {
                 tracing::error!(%cause, request_id = request_id::current().as_deref(), "token endpoint failed");
                 Self {

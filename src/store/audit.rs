@@ -3,26 +3,54 @@
 use chrono::{DateTime, Utc};
 
 use super::time::{from_ms, to_ms};
-use super::{Db, StoreError, Tx, on_pool, on_tx};
+use super::{Db, INSERT_CHUNK, StoreError, Tx, on_pool, on_tx};
 
 use crate::domain::audit::AuditEntry;
 
 pub async fn append(tx: &mut Tx, entry: &AuditEntry) -> Result<(), StoreError> {
-    on_tx!(tx, |c| sqlx::query(
-        "INSERT INTO audit_log (id, at, actor, action, target, cause, revocation_id, request_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-    )
-    .bind(entry.id.as_str())
-    .bind(to_ms(entry.at))
-    .bind(&entry.actor)
-    .bind(entry.action.as_str())
-    .bind(&entry.target)
-    .bind(entry.cause.map(|cause| cause.as_str()))
-    .bind(entry.revocation_id.as_ref().map(|id| id.as_str()))
-    .bind(entry.request_id.as_deref())
-    .execute(c)
-    .await
-    .map(|done| done.rows_affected()))?;
+    append_all(tx, std::slice::from_ref(entry)).await
+}
+
+/// Appends entries in order, with multi-row `INSERT`s.
+pub async fn append_all(tx: &mut Tx, entries: &[AuditEntry]) -> Result<(), StoreError> {
+    for chunk in entries.chunks(INSERT_CHUNK) {
+        let values = (0..chunk.len())
+            .map(|i| {
+                let p = i * 8;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                    p + 1,
+                    p + 2,
+                    p + 3,
+                    p + 4,
+                    p + 5,
+                    p + 6,
+                    p + 7,
+                    p + 8
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO audit_log (id, at, actor, action, target, cause, revocation_id, request_id) \
+             VALUES {values}"
+        );
+        on_tx!(tx, |c| {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for entry in chunk {
+                query = query
+                    .bind(entry.id.as_str())
+                    .bind(to_ms(entry.at))
+                    .bind(&entry.actor)
+                    .bind(entry.action.as_str())
+                    .bind(&entry.target)
+                    .bind(entry.cause.map(|cause| cause.as_str()))
+                    .bind(entry.revocation_id.as_ref().map(|id| id.as_str()))
+                    .bind(entry.request_id.as_deref());
+            }
+            query.execute(c).await.map(|done| done.rows_affected())
+        })?;
+    }
     Ok(())
 }
 

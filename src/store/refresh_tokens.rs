@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::time::{from_ms, to_ms};
-use super::{Reader, StoreError, Tx, on_reader, on_tx};
+use super::{INSERT_CHUNK, Reader, StoreError, Tx, on_reader, on_tx};
 use crate::domain::id::AgentSessionId;
 use crate::domain::token::TokenHash;
 
@@ -22,15 +22,33 @@ pub async fn insert(
     agent_session_id: &AgentSessionId,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    on_tx!(tx, |c| sqlx::query(
-        "INSERT INTO refresh_tokens (token_hash, agent_session_id, issued_at) VALUES ($1, $2, $3)"
-    )
-    .bind(hash.as_bytes().as_slice())
-    .bind(agent_session_id.as_str())
-    .bind(to_ms(now))
-    .execute(c)
-    .await
-    .map(|done| done.rows_affected()))?;
+    insert_all(tx, &[(*hash, agent_session_id, now)]).await
+}
+
+/// Inserts current refresh tokens `(hash, agent session, issued at)`, multi-row.
+pub async fn insert_all(
+    tx: &mut Tx,
+    tokens: &[(TokenHash, &AgentSessionId, DateTime<Utc>)],
+) -> Result<(), StoreError> {
+    for chunk in tokens.chunks(INSERT_CHUNK) {
+        let values = (0..chunk.len())
+            .map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO refresh_tokens (token_hash, agent_session_id, issued_at) VALUES {values}"
+        );
+        on_tx!(tx, |c| {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (hash, id, at) in chunk {
+                query = query
+                    .bind(hash.as_bytes().as_slice())
+                    .bind(id.as_str())
+                    .bind(to_ms(*at));
+            }
+            query.execute(c).await.map(|done| done.rows_affected())
+        })?;
+    }
     Ok(())
 }
 

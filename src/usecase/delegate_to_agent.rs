@@ -1,9 +1,14 @@
 //! Issuing agent sessions: by token exchange (RFC 8693) from a user session token or,
 //! for a sub-delegation, from another agent's access token; or minted by the host
-//! application for a signed-in user. All three follow the same rules
-//! (`crate::domain::agent_session::delegate`) in one transaction that holds the user's
-//! and the agents' row locks in share mode, so no revocation or narrowing of what the
-//! new session hangs from can interleave with its issuance.
+//! application for a signed-in user. All follow the same rules
+//! (`crate::domain::agent_session::delegate`), planned from reads made under locks that
+//! keep any revocation or narrowing of what the new session hangs from out of the way:
+//!
+//! - on PostgreSQL, one transaction per issuance holds the user's and the chain's
+//!   agents' rows in share mode (revoking acts take them for update);
+//! - on SQLite, which runs one write transaction at a time anyway, concurrent exchanges
+//!   are issued together in one transaction (`crate::usecase::issuance_batch`): the same
+//!   reads and rules per exchange, one multi-row insert and one commit for all.
 
 use chrono::{DateTime, Utc};
 
@@ -20,7 +25,7 @@ use crate::domain::token::{SecretToken, TokenKind};
 use crate::domain::user::UserStatus;
 use crate::domain::user_session::Liveness;
 use crate::store::agent_sessions::{AccessToken, NewAgentSession};
-use crate::store::{self, LockMode, Tx};
+use crate::store::{self, Backend, LockMode, Tx};
 use crate::token_cache::SessionValidity;
 use crate::usecase::UsecaseError;
 use crate::usecase::introspect::active_subject;
@@ -34,6 +39,15 @@ pub struct IssuedAgentSession {
     pub access_expires_at: DateTime<Utc>,
 }
 
+/// A token exchange to issue.
+#[derive(Debug)]
+pub struct Exchange {
+    pub client: Agent,
+    pub actor: Actor,
+    pub subject_token: String,
+    pub requested: Option<ScopeSet>,
+}
+
 /// Token exchange: `client` (authenticated; `actor` says so) delegates from
 /// `subject_token`, asking for `scope` (space-separated; all it may hold when absent).
 #[tracing::instrument(skip_all, fields(client_id = %client.id))]
@@ -44,46 +58,78 @@ pub async fn exchange(
     subject_token: &str,
     scope: Option<&str>,
 ) -> Result<IssuedAgentSession, UsecaseError> {
-    let requested = scope.map(ScopeSet::from_space_separated).transpose()?;
+    let exchange = Exchange {
+        client: client.clone(),
+        actor: actor.clone(),
+        subject_token: subject_token.to_owned(),
+        requested: scope.map(ScopeSet::from_space_separated).transpose()?,
+    };
+    match app.db.backend() {
+        Backend::Sqlite => app.issuance.issue(app, exchange).await,
+        Backend::Postgres => exchange_alone(app, &exchange).await,
+    }
+}
+
+/// One exchange in its own transaction, under row locks (PostgreSQL).
+async fn exchange_alone(
+    app: &App,
+    exchange: &Exchange,
+) -> Result<IssuedAgentSession, UsecaseError> {
     // A first look, without locks, to learn whose token it is and which agents to lock.
-    let Some(seen) = active_subject(app, &app.db, subject_token).await? else {
+    let Some(seen) = active_subject(app, &app.db, &exchange.subject_token).await? else {
         return Err(UsecaseError::SubjectTokenInactive);
     };
-    let mut agents = vec![client.id.clone()];
-    if let SessionValidity::Agent(parent) = &seen {
-        agents.extend(parent.agent_chain.iter().cloned());
-    }
     let mut tx = app.db.begin().await?;
     store::users::lock(&mut tx, seen.user_id(), LockMode::Share).await?;
-    let agent = lock_agents(&mut tx, &client.id, &agents).await?;
+    let agent = lock_agents(
+        &mut tx,
+        &exchange.client.id,
+        &chain_of(&exchange.client, &seen),
+    )
+    .await?;
     // Judged again under the locks: anything revoked before them is seen now.
-    let Some(subject) = active_subject(app, &mut tx, subject_token).await? else {
+    let Some(subject) = active_subject(app, &mut tx, &exchange.subject_token).await? else {
         return Err(UsecaseError::SubjectTokenInactive);
     };
-    let upstream = match subject {
-        SessionValidity::User(v) => Upstream {
-            user_id: v.user_id,
-            user_session_id: v.session_id,
-            parent: None,
-            expires_at: v.expires_at,
-            idle_timeout: v.idle_timeout,
-        },
-        SessionValidity::Agent(v) => Upstream {
-            user_id: v.user_id,
-            user_session_id: v.user_session_id,
-            parent: Some(ParentSession {
-                id: v.session_id,
-                scopes: v.scopes,
-                agent_chain: v.agent_chain,
-                ancestor_ids: v.ancestor_ids,
-            }),
-            expires_at: v.expires_at,
-            idle_timeout: v.idle_timeout,
-        },
-    };
-    let issued = issue_in(&mut tx, app, actor, &upstream, &agent, requested.as_ref()).await?;
+    let planned = plan_in(
+        &mut tx,
+        app,
+        &exchange.actor,
+        &upstream_of(subject),
+        &agent,
+        exchange.requested.as_ref(),
+    )
+    .await?;
+    write_in(&mut tx, std::slice::from_ref(&planned)).await?;
     tx.commit().await?;
-    Ok(issued)
+    Ok(planned.issued)
+}
+
+/// Reads and plans one exchange inside a write transaction that already excludes every
+/// other writer (SQLite): nothing can change between these reads and the commit.
+pub(super) async fn plan_exchange_in(
+    tx: &mut Tx,
+    app: &App,
+    exchange: &Exchange,
+) -> Result<Planned, UsecaseError> {
+    let Some(subject) = active_subject(app, &mut *tx, &exchange.subject_token).await? else {
+        return Err(UsecaseError::SubjectTokenInactive);
+    };
+    let agent = lock_agents(
+        tx,
+        &exchange.client.id,
+        &chain_of(&exchange.client, &subject),
+    )
+    .await?;
+    plan_in(
+        tx,
+        app,
+        &exchange.actor,
+        &upstream_of(subject),
+        &agent,
+        exchange.requested.as_ref(),
+    )
+    .await
 }
 
 /// The host application mints a session for `agent_id` from the user's signed-in
@@ -117,9 +163,43 @@ pub async fn mint_for_user(
         expires_at: session.expires_at,
         idle_timeout: session.idle_timeout,
     };
-    let issued = issue_in(&mut tx, app, actor, &upstream, &agent, Some(&requested)).await?;
+    let planned = plan_in(&mut tx, app, actor, &upstream, &agent, Some(&requested)).await?;
+    write_in(&mut tx, std::slice::from_ref(&planned)).await?;
     tx.commit().await?;
-    Ok(issued)
+    Ok(planned.issued)
+}
+
+/// The agents a new session's chain holds: the issuing one and the subject's.
+fn chain_of(client: &Agent, subject: &SessionValidity) -> Vec<AgentId> {
+    let mut agents = vec![client.id.clone()];
+    if let SessionValidity::Agent(parent) = subject {
+        agents.extend(parent.agent_chain.iter().cloned());
+    }
+    agents
+}
+
+fn upstream_of(subject: SessionValidity) -> Upstream {
+    match subject {
+        SessionValidity::User(v) => Upstream {
+            user_id: v.user_id,
+            user_session_id: v.session_id,
+            parent: None,
+            expires_at: v.expires_at,
+            idle_timeout: v.idle_timeout,
+        },
+        SessionValidity::Agent(v) => Upstream {
+            user_id: v.user_id,
+            user_session_id: v.user_session_id,
+            parent: Some(ParentSession {
+                id: v.session_id,
+                scopes: v.scopes,
+                agent_chain: v.agent_chain,
+                ancestor_ids: v.ancestor_ids,
+            }),
+            expires_at: v.expires_at,
+            idle_timeout: v.idle_timeout,
+        },
+    }
 }
 
 /// Locks the agents of a new session's chain (share mode) and answers the issuing one,
@@ -143,14 +223,23 @@ async fn lock_agents(
     Ok(agent)
 }
 
-async fn issue_in(
+/// A session decided on, with what [`write_in`] stores for it.
+#[derive(Debug)]
+pub(super) struct Planned {
+    pub(super) issued: IssuedAgentSession,
+    access_issued_at: DateTime<Utc>,
+    audit: AuditEntry,
+}
+
+/// Reads the consent and decides the new session and its tokens; writes nothing.
+async fn plan_in(
     tx: &mut Tx,
     app: &App,
     actor: &Actor,
     upstream: &Upstream,
     agent: &Agent,
     requested: Option<&ScopeSet>,
-) -> Result<IssuedAgentSession, UsecaseError> {
+) -> Result<Planned, UsecaseError> {
     let now = app.clock.now();
     let grant = store::grants::active_for(tx, &upstream.user_id, &agent.id)
         .await?
@@ -170,35 +259,55 @@ async fn issue_in(
         ceiling: &agent.scopes,
     };
     let session = agent_session::delegate(upstream, consent, requested, &rules, now)?;
-    let access_token = SecretToken::generate(TokenKind::AccessToken);
-    let refresh_token = SecretToken::generate(TokenKind::RefreshToken);
-    let access_expires_at =
-        agent_session::access_expiry(now, settings.access_token_ttl, session.expires_at);
-    let new = NewAgentSession {
-        session,
-        access: AccessToken {
-            hash: access_token.hash(),
-            issued_at: now,
-            expires_at: access_expires_at,
+    let audit = AuditEntry::new(
+        actor,
+        AuditAction::AgentSessionCreated,
+        session.id.as_str(),
+        now,
+    );
+    Ok(Planned {
+        issued: IssuedAgentSession {
+            access_expires_at: agent_session::access_expiry(
+                now,
+                settings.access_token_ttl,
+                session.expires_at,
+            ),
+            session,
+            access_token: SecretToken::generate(TokenKind::AccessToken),
+            refresh_token: SecretToken::generate(TokenKind::RefreshToken),
         },
-    };
-    store::agent_sessions::insert(tx, std::slice::from_ref(&new)).await?;
-    let session = new.session;
-    store::refresh_tokens::insert(tx, &refresh_token.hash(), &session.id, now).await?;
-    store::audit::append(
-        tx,
-        &AuditEntry::new(
-            actor,
-            AuditAction::AgentSessionCreated,
-            session.id.as_str(),
-            now,
-        ),
-    )
-    .await?;
-    Ok(IssuedAgentSession {
-        session,
-        access_token,
-        refresh_token,
-        access_expires_at,
+        access_issued_at: now,
+        audit,
     })
+}
+
+/// Stores planned sessions with their tokens' hashes and audit entries, in multi-row
+/// statements.
+pub(super) async fn write_in(tx: &mut Tx, planned: &[Planned]) -> Result<(), UsecaseError> {
+    let sessions: Vec<NewAgentSession> = planned
+        .iter()
+        .map(|p| NewAgentSession {
+            session: p.issued.session.clone(),
+            access: AccessToken {
+                hash: p.issued.access_token.hash(),
+                issued_at: p.access_issued_at,
+                expires_at: p.issued.access_expires_at,
+            },
+        })
+        .collect();
+    store::agent_sessions::insert(tx, &sessions).await?;
+    let refresh: Vec<_> = planned
+        .iter()
+        .map(|p| {
+            (
+                p.issued.refresh_token.hash(),
+                &p.issued.session.id,
+                p.access_issued_at,
+            )
+        })
+        .collect();
+    store::refresh_tokens::insert_all(tx, &refresh).await?;
+    let entries: Vec<AuditEntry> = planned.iter().map(|p| p.audit.clone()).collect();
+    store::audit::append_all(tx, &entries).await?;
+    Ok(())
 }

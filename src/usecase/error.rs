@@ -58,6 +58,9 @@ pub enum UsecaseError {
     CursorInvalid(#[from] CursorInvalid),
     #[error(transparent)]
     PageSizeInvalid(#[from] PageSizeInvalid),
+    /// A batch of issuances failed in the database; the cause is logged.
+    #[error("issuing failed: {0}")]
+    IssuanceFailed(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -9,6 +9,7 @@ pub mod delegate_to_agent;
 mod error;
 pub mod grants;
 pub mod introspect;
+pub mod issuance_batch;
 pub mod record_last_use;
 pub mod refresh_agent_session;
 pub mod revoke_agent_session;

@@ -164,22 +164,39 @@ async fn no_delegation_racing_a_sign_out_survives_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn many_concurrent_exchanges_all_succeed() {
+async fn many_concurrent_exchanges_are_each_answered_on_their_own_merits() {
     // More requests at once than the pool has connections: an exchange must not need a
     // second connection while its transaction holds one.
     let app = Arc::new(TestApp::start().await);
     let user = app.create_user("busy").await;
     let device = app.sign_in(&user).await;
     let agent = app.register_agent("busy-agent", &["a"]).await;
+    let stranger = app.register_agent("no-consent", &["a"]).await;
     app.consent(&user, &agent, &["a"]).await;
+    // Refusals in the same batches (on SQLite, concurrent exchanges are written
+    // together) are answered alone and take nothing down with them.
     let workers: Vec<_> = (0..32)
-        .map(|_| {
-            let (app, agent, subject) = (Arc::clone(&app), agent.clone(), device.token.clone());
+        .map(|i| {
+            let (app, subject) = (Arc::clone(&app), device.token.clone());
+            let (agent, refused) = if i % 4 == 0 {
+                (stranger.clone(), true)
+            } else {
+                (agent.clone(), false)
+            };
             tokio::spawn(async move {
                 for _ in 0..3 {
-                    app.exchange(&agent, &subject, None)
-                        .await
-                        .assert_status(StatusCode::OK);
+                    let answer = app.exchange(&agent, &subject, None).await;
+                    if refused {
+                        answer.assert_oauth_error(StatusCode::BAD_REQUEST, "consent_required");
+                    } else {
+                        assert!(
+                            app.is_active(
+                                &AgentTokens::from_answer(answer.assert_status(StatusCode::OK))
+                                    .access
+                            )
+                            .await
+                        );
+                    }
                 }
             })
         })
