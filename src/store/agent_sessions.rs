@@ -5,7 +5,10 @@ use chrono::{DateTime, Utc};
 
 use super::time::{delta_from_ms, from_ms, to_ms};
 use super::user_sessions::{ListFilter, revoked_mark};
-use super::{Db, INSERT_CHUNK, Reader, StoreError, Tx, on_pool, on_reader, on_tx, scopes};
+use super::{
+    Db, INSERT_CHUNK, Reader, StoreError, Tx, on_pool, on_reader, on_tx, placeholders, scopes,
+    token_hash,
+};
 use crate::domain::agent::AgentStatus;
 use crate::domain::agent_session::{AgentSession, AgentValidity};
 use crate::domain::id::{AgentId, AgentSessionId, GrantId, RevocationId, UserId, UserSessionId};
@@ -175,6 +178,7 @@ pub async fn insert(tx: &mut Tx, sessions: &[NewAgentSession]) -> Result<(), Sto
 struct ValidityRow {
     #[sqlx(flatten)]
     session: AgentSessionRow,
+    access_hash: Vec<u8>,
     access_issued_at: i64,
     access_expires_at: i64,
     user_status: String,
@@ -186,18 +190,41 @@ pub async fn find_validity(
     reader: impl Into<Reader<'_>>,
     access_hash: &TokenHash,
 ) -> Result<Option<(AgentValidity, DateTime<Utc>)>, StoreError> {
-    let row = on_reader!(reader.into(), |c| sqlx::query_as::<_, ValidityRow>(
-        sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS}, s.access_issued_at, s.access_expires_at, \
-                    u.status AS user_status, a.status AS agent_status \
-             FROM agent_sessions s JOIN users u ON u.id = s.user_id \
-             JOIN agents a ON a.id = s.agent_id WHERE s.access_hash = $1"
-        ))
-    )
-    .bind(access_hash.as_bytes().as_slice())
-    .fetch_optional(c)
-    .await)?;
-    let Some(row) = row else { return Ok(None) };
+    Ok(find_validities(reader, std::slice::from_ref(access_hash))
+        .await?
+        .pop()
+        .map(|(_, validity, last_used)| (validity, last_used)))
+}
+
+/// [`find_validity`] for many access tokens in one statement (a batch of issuances);
+/// each found one comes with its hash.
+pub async fn find_validities(
+    reader: impl Into<Reader<'_>>,
+    access_hashes: &[TokenHash],
+) -> Result<Vec<(TokenHash, AgentValidity, DateTime<Utc>)>, StoreError> {
+    if access_hashes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {COLUMNS}, s.access_hash, s.access_issued_at, s.access_expires_at, \
+                u.status AS user_status, a.status AS agent_status \
+         FROM agent_sessions s JOIN users u ON u.id = s.user_id \
+         JOIN agents a ON a.id = s.agent_id WHERE s.access_hash IN ({})",
+        placeholders(1, access_hashes.len())
+    );
+    let rows = on_reader!(reader.into(), |c| {
+        let mut query = sqlx::query_as::<_, ValidityRow>(sqlx::AssertSqlSafe(sql));
+        for hash in access_hashes {
+            query = query.bind(hash.as_bytes().as_slice());
+        }
+        query.fetch_all(c).await
+    })?;
+    rows.into_iter().map(validity_from_row).collect()
+}
+
+fn validity_from_row(
+    row: ValidityRow,
+) -> Result<(TokenHash, AgentValidity, DateTime<Utc>), StoreError> {
     let user_status = UserStatus::parse(&row.user_status)
         .ok_or_else(|| StoreError::Corrupt(format!("user status {}", row.user_status)))?;
     let agent_status = AgentStatus::parse(&row.agent_status)
@@ -219,7 +246,7 @@ pub async fn find_validity(
         user_status,
         agent_status,
     };
-    Ok(Some((validity, session.last_used_at)))
+    Ok((token_hash(row.access_hash)?, validity, session.last_used_at))
 }
 
 pub async fn get(

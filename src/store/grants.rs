@@ -1,7 +1,7 @@
 //! Grants: a user's consent for one agent.
 
 use super::time::{from_ms, to_ms};
-use super::{Db, Reader, StoreError, Tx, on_pool, on_reader, on_tx, scopes};
+use super::{Db, Reader, StoreError, Tx, on_pool, on_reader, on_tx, placeholders, scopes};
 use crate::domain::grant::{Grant, GrantStatus};
 use crate::domain::id::{AgentId, GrantId, UserId};
 
@@ -118,4 +118,32 @@ pub async fn update(tx: &mut Tx, grant: &Grant) -> Result<(), StoreError> {
     .await
     .map(|done| done.rows_affected()))?;
     Ok(())
+}
+
+/// The active grants of any of `users` for any of `agents`, in one statement (a batch
+/// of issuances); the caller picks the pairs it wants.
+pub async fn active_among(
+    tx: &mut Tx,
+    users: &[&UserId],
+    agents: &[&AgentId],
+) -> Result<Vec<Grant>, StoreError> {
+    if users.is_empty() || agents.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {COLUMNS} FROM grants WHERE status = 'active' AND user_id IN ({}) AND agent_id IN ({})",
+        placeholders(1, users.len()),
+        placeholders(users.len() + 1, agents.len())
+    );
+    let rows = on_tx!(tx, |c| {
+        let mut query = sqlx::query_as::<_, GrantRow>(sqlx::AssertSqlSafe(sql));
+        for user in users {
+            query = query.bind(user.as_str());
+        }
+        for agent in agents {
+            query = query.bind(agent.as_str());
+        }
+        query.fetch_all(c).await
+    })?;
+    rows.into_iter().map(Grant::try_from).collect()
 }

@@ -117,6 +117,22 @@ pub enum Tx {
 /// Rows per multi-row statement (`INSERT … VALUES`, `UPDATE … FROM (VALUES …)`).
 const INSERT_CHUNK: usize = 500;
 
+/// `$first, $first+1, …` for `count` parameters, for an `IN (…)` list.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A stored SHA-256, checked for its length.
+fn token_hash(bytes: Vec<u8>) -> Result<crate::domain::token::TokenHash, StoreError> {
+    let bytes: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| StoreError::Corrupt("token hash length".to_owned()))?;
+    Ok(crate::domain::token::TokenHash::from_bytes(bytes))
+}
+
 /// How strongly a `lock` function holds the rows it reads until the transaction ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LockMode {

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::time::{delta_from_ms, from_ms, to_ms};
-use super::{Db, Reader, StoreError, Tx, on_pool, on_reader, on_tx};
+use super::{Db, Reader, StoreError, Tx, on_pool, on_reader, on_tx, placeholders, token_hash};
 use crate::domain::id::{RevocationId, UserId, UserSessionId};
 use crate::domain::revocation::{RevocationCause, Selector};
 use crate::domain::token::TokenHash;
@@ -134,6 +134,7 @@ pub async fn insert(tx: &mut Tx, sessions: &[NewUserSession]) -> Result<(), Stor
 
 #[derive(sqlx::FromRow)]
 struct ValidityRow {
+    token_hash: Vec<u8>,
     id: String,
     user_id: String,
     status: String,
@@ -150,17 +151,38 @@ pub async fn find_validity(
     reader: impl Into<Reader<'_>>,
     hash: &TokenHash,
 ) -> Result<Option<(Validity, DateTime<Utc>)>, StoreError> {
-    let row = on_reader!(reader.into(), |c| {
-        sqlx::query_as::<_, ValidityRow>(
-        "SELECT s.id, s.user_id, s.status, s.created_at, s.last_seen_at, s.expires_at, s.idle_timeout_ms, \
-                s.revocation_cause, u.status AS user_status \
-         FROM user_sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1"
-    )
-    .bind(hash.as_bytes().as_slice())
-    .fetch_optional(c)
-    .await
+    Ok(find_validities(reader, std::slice::from_ref(hash))
+        .await?
+        .pop()
+        .map(|(_, validity, last_seen)| (validity, last_seen)))
+}
+
+/// [`find_validity`] for many tokens in one statement (a batch of issuances); each
+/// found one comes with its hash.
+pub async fn find_validities(
+    reader: impl Into<Reader<'_>>,
+    hashes: &[TokenHash],
+) -> Result<Vec<(TokenHash, Validity, DateTime<Utc>)>, StoreError> {
+    if hashes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT s.token_hash, s.id, s.user_id, s.status, s.created_at, s.last_seen_at, s.expires_at, \
+                s.idle_timeout_ms, s.revocation_cause, u.status AS user_status \
+         FROM user_sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash IN ({})",
+        placeholders(1, hashes.len())
+    );
+    let rows = on_reader!(reader.into(), |c| {
+        let mut query = sqlx::query_as::<_, ValidityRow>(sqlx::AssertSqlSafe(sql));
+        for hash in hashes {
+            query = query.bind(hash.as_bytes().as_slice());
+        }
+        query.fetch_all(c).await
     })?;
-    let Some(row) = row else { return Ok(None) };
+    rows.into_iter().map(validity_from_row).collect()
+}
+
+fn validity_from_row(row: ValidityRow) -> Result<(TokenHash, Validity, DateTime<Utc>), StoreError> {
     let revoked = match (row.status.as_str(), row.revocation_cause) {
         ("active", _) => None,
         ("revoked", Some(raw)) => Some(cause(&raw)?),
@@ -176,7 +198,11 @@ pub async fn find_validity(
         user_status: UserStatus::parse(&row.user_status)
             .ok_or_else(|| StoreError::Corrupt(format!("user status {}", row.user_status)))?,
     };
-    Ok(Some((validity, from_ms(row.last_seen_at)?)))
+    Ok((
+        token_hash(row.token_hash)?,
+        validity,
+        from_ms(row.last_seen_at)?,
+    ))
 }
 
 pub async fn get(

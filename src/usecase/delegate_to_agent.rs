@@ -10,6 +10,8 @@
 //!   are issued together in one transaction (`crate::usecase::issuance_batch`): the same
 //!   reads and rules per exchange, one multi-row insert and one commit for all.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 
 use crate::app::App;
@@ -19,16 +21,17 @@ use crate::domain::agent_session::{
     self, AgentSession, Consent, DelegationRules, ParentSession, Upstream,
 };
 use crate::domain::audit::{AuditAction, AuditEntry};
+use crate::domain::grant::Grant;
 use crate::domain::id::{AgentId, UserId, UserSessionId};
 use crate::domain::scope::ScopeSet;
-use crate::domain::token::{SecretToken, TokenKind};
+use crate::domain::token::{SecretToken, TokenHash, TokenKind};
 use crate::domain::user::UserStatus;
 use crate::domain::user_session::Liveness;
 use crate::store::agent_sessions::{AccessToken, NewAgentSession};
 use crate::store::{self, Backend, LockMode, Tx};
 use crate::token_cache::SessionValidity;
 use crate::usecase::UsecaseError;
-use crate::usecase::introspect::active_subject;
+use crate::usecase::introspect::{active_subject, if_active, kind_of, record_use};
 
 /// A new agent session and its tokens, shown once.
 #[derive(Debug)]
@@ -105,31 +108,96 @@ async fn exchange_alone(
     Ok(planned.issued)
 }
 
-/// Reads and plans one exchange inside a write transaction that already excludes every
-/// other writer (SQLite): nothing can change between these reads and the commit.
-pub(super) async fn plan_exchange_in(
+/// Reads and plans a batch of exchanges inside a write transaction that already
+/// excludes every other writer (SQLite), so nothing can change between these reads and
+/// the commit. One statement per kind of read for the whole batch: subjects by token
+/// hash, the agents of every chain, the grants. The outer error (the database failed)
+/// fails the batch; an inner one refuses that exchange alone.
+pub(super) async fn plan_exchanges_in(
     tx: &mut Tx,
     app: &App,
-    exchange: &Exchange,
-) -> Result<Planned, UsecaseError> {
-    let Some(subject) = active_subject(app, &mut *tx, &exchange.subject_token).await? else {
-        return Err(UsecaseError::SubjectTokenInactive);
+    exchanges: &[Exchange],
+) -> Result<Vec<Result<Planned, UsecaseError>>, UsecaseError> {
+    let now = app.clock.now();
+    let hashes: Vec<(Option<TokenKind>, TokenHash)> = exchanges
+        .iter()
+        .map(|e| (kind_of(&e.subject_token), TokenHash::of(&e.subject_token)))
+        .collect();
+    let of_kind = |wanted: TokenKind| -> Vec<TokenHash> {
+        hashes
+            .iter()
+            .filter(|(kind, _)| *kind == Some(wanted))
+            .map(|(_, hash)| *hash)
+            .collect()
     };
-    let agent = lock_agents(
-        tx,
-        &exchange.client.id,
-        &chain_of(&exchange.client, &subject),
-    )
-    .await?;
-    plan_in(
-        tx,
-        app,
-        &exchange.actor,
-        &upstream_of(subject),
-        &agent,
-        exchange.requested.as_ref(),
-    )
-    .await
+    let mut subjects: HashMap<TokenHash, (SessionValidity, DateTime<Utc>)> = HashMap::new();
+    for (hash, v, seen) in
+        store::user_sessions::find_validities(&mut *tx, &of_kind(TokenKind::UserSession)).await?
+    {
+        subjects.insert(hash, (SessionValidity::User(v), seen));
+    }
+    for (hash, v, seen) in
+        store::agent_sessions::find_validities(&mut *tx, &of_kind(TokenKind::AccessToken)).await?
+    {
+        subjects.insert(hash, (SessionValidity::Agent(v), seen));
+    }
+    let subjects: Vec<Option<SessionValidity>> = hashes
+        .iter()
+        .map(|(_, hash)| {
+            let (validity, seen) = subjects.get(hash)?.clone();
+            let active = if_active(app, hash, validity, seen, now)?;
+            record_use(app, &active, now);
+            Some(active)
+        })
+        .collect();
+
+    let mut agent_ids: Vec<AgentId> = exchanges
+        .iter()
+        .zip(&subjects)
+        .flat_map(|(e, s)| s.as_ref().map_or_else(Vec::new, |s| chain_of(&e.client, s)))
+        .collect();
+    agent_ids.sort();
+    agent_ids.dedup();
+    let agents: HashMap<AgentId, Agent> = store::agents::lock(tx, &agent_ids, LockMode::Share)
+        .await?
+        .into_iter()
+        .map(|a| (a.id.clone(), a))
+        .collect();
+    let users: Vec<&UserId> = subjects
+        .iter()
+        .flatten()
+        .map(SessionValidity::user_id)
+        .collect();
+    let issuing: Vec<&AgentId> = exchanges.iter().map(|e| &e.client.id).collect();
+    let grants: HashMap<(UserId, AgentId), Grant> =
+        store::grants::active_among(tx, &users, &issuing)
+            .await?
+            .into_iter()
+            .map(|g| ((g.user_id.clone(), g.agent_id.clone()), g))
+            .collect();
+
+    Ok(exchanges
+        .iter()
+        .zip(subjects)
+        .map(|(exchange, subject)| {
+            let subject = subject.ok_or(UsecaseError::SubjectTokenInactive)?;
+            let agent = agents
+                .get(&exchange.client.id)
+                .ok_or(UsecaseError::AgentNotFound)?;
+            if agent.status == AgentStatus::Disabled {
+                return Err(UsecaseError::AgentDisabled);
+            }
+            let grant = grants.get(&(subject.user_id().clone(), agent.id.clone()));
+            plan(
+                app,
+                &exchange.actor,
+                &upstream_of(subject),
+                agent,
+                grant,
+                exchange.requested.as_ref(),
+            )
+        })
+        .collect())
 }
 
 /// The host application mints a session for `agent_id` from the user's signed-in
@@ -240,10 +308,21 @@ async fn plan_in(
     agent: &Agent,
     requested: Option<&ScopeSet>,
 ) -> Result<Planned, UsecaseError> {
+    let grant = store::grants::active_for(tx, &upstream.user_id, &agent.id).await?;
+    plan(app, actor, upstream, agent, grant.as_ref(), requested)
+}
+
+/// Decides the new session and its tokens from what was read under the locks.
+fn plan(
+    app: &App,
+    actor: &Actor,
+    upstream: &Upstream,
+    agent: &Agent,
+    grant: Option<&Grant>,
+    requested: Option<&ScopeSet>,
+) -> Result<Planned, UsecaseError> {
     let now = app.clock.now();
-    let grant = store::grants::active_for(tx, &upstream.user_id, &agent.id)
-        .await?
-        .ok_or(UsecaseError::ConsentRequired)?;
+    let grant = grant.ok_or(UsecaseError::ConsentRequired)?;
     let settings = &app.settings;
     let rules = DelegationRules {
         lifetime: agent

@@ -94,7 +94,8 @@ pub(super) async fn active_subject(
     Ok(validity)
 }
 
-fn kind_of(presented: &str) -> Option<TokenKind> {
+/// Which kind of session token `presented` claims to be, by its prefix.
+pub(super) fn kind_of(presented: &str) -> Option<TokenKind> {
     [TokenKind::UserSession, TokenKind::AccessToken]
         .into_iter()
         .find(|kind| presented.starts_with(kind.prefix()))
@@ -127,15 +128,29 @@ async fn fresh_active(
     let Some(fresh) = load(reader, kind, hash).await? else {
         return Ok(None);
     };
-    let mut last_seen = fresh.last_seen_at();
+    let last_seen = fresh.last_seen_at();
+    Ok(if_active(app, hash, fresh.validity, last_seen, now))
+}
+
+/// The validity of a token read fresh from the database, if it is active at `now`,
+/// taking the latest use this instance knows of (its cache may hold a use not yet
+/// written).
+pub(super) fn if_active(
+    app: &App,
+    hash: &TokenHash,
+    validity: SessionValidity,
+    last_seen_in_db: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Option<SessionValidity> {
+    let mut last_seen = last_seen_in_db;
     if let Lookup::Hit(cached) = app.tokens.get(hash) {
         last_seen = last_seen.max(cached.last_seen_at());
     }
-    Ok((fresh.validity.liveness(now, last_seen) == Liveness::Active).then_some(fresh.validity))
+    (validity.liveness(now, last_seen) == Liveness::Active).then_some(validity)
 }
 
 /// Queues the use of a session, and of everything it hangs from.
-fn record_use(app: &App, validity: &SessionValidity, now: DateTime<Utc>) {
+pub(super) fn record_use(app: &App, validity: &SessionValidity, now: DateTime<Utc>) {
     match validity {
         SessionValidity::User(v) => app
             .last_use

@@ -3,8 +3,8 @@
 //! issuing one exchange per transaction bounds the rate by the statements each one
 //! needs under the write lock. Exchanges that arrive while a batch is being written
 //! queue here, and the next of them to get the baton issues them all in one
-//! transaction: the same reads and rules for each (`plan_exchange_in`), then one
-//! multi-row insert per table and one commit.
+//! transaction: one read per kind for the whole batch, the same rules for each
+//! (`plan_exchanges_in`), then one multi-row insert per table and one commit.
 //!
 //! Every exchange waits for the baton after queueing, so each one is issued by itself
 //! or by a submitter ahead of it; none is left behind. A refused exchange is answered
@@ -18,7 +18,7 @@ use tokio::sync::{Mutex as AsyncMutex, oneshot};
 use crate::app::App;
 use crate::usecase::UsecaseError;
 use crate::usecase::delegate_to_agent::{
-    Exchange, IssuedAgentSession, Planned, plan_exchange_in, write_in,
+    Exchange, IssuedAgentSession, Planned, plan_exchanges_in, write_in,
 };
 
 type Reply = oneshot::Sender<Result<IssuedAgentSession, UsecaseError>>;
@@ -76,19 +76,15 @@ async fn issue_all(app: &App, jobs: Vec<(Exchange, Reply)>) {
         Ok(tx) => tx,
         Err(error) => return fail(jobs.into_iter().map(|(_, reply)| reply), &error.to_string()),
     };
-    let mut planned: Vec<(Planned, Reply)> = Vec::with_capacity(jobs.len());
-    let mut jobs = jobs.into_iter();
-    while let Some((exchange, reply)) = jobs.next() {
-        match plan_exchange_in(&mut tx, app, &exchange).await {
+    let (exchanges, replies): (Vec<Exchange>, Vec<Reply>) = jobs.into_iter().unzip();
+    let outcomes = match plan_exchanges_in(&mut tx, app, &exchanges).await {
+        Ok(outcomes) => outcomes,
+        Err(error) => return fail(replies.into_iter(), &error.to_string()),
+    };
+    let mut planned: Vec<(Planned, Reply)> = Vec::with_capacity(outcomes.len());
+    for (outcome, reply) in outcomes.into_iter().zip(replies) {
+        match outcome {
             Ok(plan) => planned.push((plan, reply)),
-            Err(UsecaseError::Store(error)) => {
-                let waiting = planned.into_iter().map(|(_, r)| r);
-                let rest = jobs.map(|(_, r)| r);
-                return fail(
-                    waiting.chain(std::iter::once(reply)).chain(rest),
-                    &error.to_string(),
-                );
-            }
             Err(refused) => {
                 let _ = reply.send(Err(refused));
             }
