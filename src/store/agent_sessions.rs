@@ -7,7 +7,7 @@ use super::time::{delta_from_ms, from_ms, to_ms};
 use super::user_sessions::{ListFilter, revoked_mark};
 use super::{
     Db, INSERT_CHUNK, Reader, StoreError, Tx, on_pool, on_reader, on_tx, placeholders, scopes,
-    token_hash,
+    token_hash, values,
 };
 use crate::domain::agent::AgentStatus;
 use crate::domain::agent_session::{AgentSession, AgentValidity};
@@ -103,18 +103,9 @@ impl TryFrom<AgentSessionRow> for AgentSession {
 
 /// Inserts active sessions, and their scopes one per row, with multi-row `INSERT`s.
 pub async fn insert(tx: &mut Tx, sessions: &[NewAgentSession]) -> Result<(), StoreError> {
-    const PER_ROW: usize = 17;
+    const PER_ROW: usize = 18;
     for chunk in sessions.chunks(INSERT_CHUNK) {
-        let values = (0..chunk.len())
-            .map(|i| {
-                let params = (1..=PER_ROW)
-                    .map(|k| format!("${}", i * PER_ROW + k))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                format!("({params}, 'active')")
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
+        let values = values(chunk.len(), PER_ROW);
         let sql = format!(
             "INSERT INTO agent_sessions (id, user_id, agent_id, grant_id, user_session_id, \
              parent_id, depth, agent_chain, ancestor_ids, scopes, access_hash, access_issued_at, \
@@ -142,7 +133,8 @@ pub async fn insert(tx: &mut Tx, sessions: &[NewAgentSession]) -> Result<(), Sto
                     .bind(to_ms(s.created_at))
                     .bind(to_ms(s.last_used_at))
                     .bind(to_ms(s.expires_at))
-                    .bind(s.idle_timeout.num_milliseconds());
+                    .bind(s.idle_timeout.num_milliseconds())
+                    .bind("active");
             }
             query.execute(c).await.map(|done| done.rows_affected())
         })?;
@@ -157,10 +149,7 @@ pub async fn insert(tx: &mut Tx, sessions: &[NewAgentSession]) -> Result<(), Sto
         })
         .collect();
     for chunk in scope_rows.chunks(INSERT_CHUNK) {
-        let values = (0..chunk.len())
-            .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let values = values(chunk.len(), 2);
         let sql =
             format!("INSERT INTO agent_session_scopes (agent_session_id, scope) VALUES {values}");
         on_tx!(tx, |c| {
@@ -374,13 +363,10 @@ fn holding_other_than(allowed: &ScopeSet) -> String {
         return "EXISTS (SELECT 1 FROM agent_session_scopes x WHERE x.agent_session_id = s.id)"
             .to_owned();
     }
-    let placeholders = (0..allowed.len())
-        .map(|i| format!("${}", i + 5))
-        .collect::<Vec<_>>()
-        .join(", ");
     format!(
         "EXISTS (SELECT 1 FROM agent_session_scopes x WHERE x.agent_session_id = s.id \
-         AND x.scope NOT IN ({placeholders}))"
+         AND x.scope NOT IN ({}))",
+        placeholders(5, allowed.len())
     )
 }
 

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::time::{delta_from_ms, from_ms, to_ms};
-use super::{Db, LockMode, StoreError, Tx, on_pool, on_tx, scopes};
+use super::{Db, LockMode, StoreError, Tx, on_pool, on_tx, placeholders, scopes, token_hash};
 use crate::domain::agent::{Agent, AgentStatus};
 use crate::domain::id::AgentId;
 use crate::domain::token::TokenHash;
@@ -106,24 +106,21 @@ pub async fn with_secret_hash(
     .fetch_optional(c)
     .await)?;
     let Some(row) = row else { return Ok(None) };
-    let hash: [u8; 32] = row
-        .secret_hash
-        .try_into()
-        .map_err(|_| StoreError::Corrupt("agent secret hash length".to_owned()))?;
-    Ok(Some((row.agent.try_into()?, TokenHash::from_bytes(hash))))
+    Ok(Some((row.agent.try_into()?, token_hash(row.secret_hash)?)))
 }
 
 /// Reads the agents `ids` and holds their row locks until the transaction ends, so an
 /// issuance and a change of one of its agents never interleave. SQLite needs no row
 /// lock: every write transaction already holds the database's write lock.
 pub async fn lock(tx: &mut Tx, ids: &[AgentId], mode: LockMode) -> Result<Vec<Agent>, StoreError> {
-    let lock = tx.lock_clause(mode);
-    let placeholders = (1..=ids.len())
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sql =
-        format!("SELECT {COLUMNS} FROM agents WHERE id IN ({placeholders}) ORDER BY id{lock}");
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {COLUMNS} FROM agents WHERE id IN ({}) ORDER BY id{}",
+        placeholders(1, ids.len()),
+        tx.lock_clause(mode)
+    );
     let rows = on_tx!(tx, |c| {
         let mut query = sqlx::query_as::<_, AgentRow>(sqlx::AssertSqlSafe(sql));
         for id in ids {

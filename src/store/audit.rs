@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::time::{from_ms, to_ms};
-use super::{Db, INSERT_CHUNK, StoreError, Tx, on_pool, on_tx};
+use super::{Db, INSERT_CHUNK, StoreError, Tx, on_pool, on_tx, values};
 
 use crate::domain::audit::AuditEntry;
 
@@ -14,23 +14,7 @@ pub async fn append(tx: &mut Tx, entry: &AuditEntry) -> Result<(), StoreError> {
 /// Appends entries in order, with multi-row `INSERT`s.
 pub async fn append_all(tx: &mut Tx, entries: &[AuditEntry]) -> Result<(), StoreError> {
     for chunk in entries.chunks(INSERT_CHUNK) {
-        let values = (0..chunk.len())
-            .map(|i| {
-                let p = i * 8;
-                format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                    p + 1,
-                    p + 2,
-                    p + 3,
-                    p + 4,
-                    p + 5,
-                    p + 6,
-                    p + 7,
-                    p + 8
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
+        let values = values(chunk.len(), 8);
         let sql = format!(
             "INSERT INTO audit_log (id, at, actor, action, target, cause, revocation_id, request_id) \
              VALUES {values}"

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::time::to_ms;
-use super::{Db, INSERT_CHUNK, StoreError, on_pool};
+use super::{Db, INSERT_CHUNK, StoreError, on_pool, values};
 
 /// Which table a batch of uses belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,10 +32,7 @@ pub async fn record(
 ) -> Result<(), StoreError> {
     let (table, column) = table.table_and_column();
     for chunk in uses.chunks(INSERT_CHUNK) {
-        let values = (0..chunk.len())
-            .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let values = values(chunk.len(), 2);
         let sql = format!(
             "UPDATE {table} SET {column} = v.column2 FROM (VALUES {values}) AS v \
              WHERE {table}.id = v.column1 AND {table}.{column} < v.column2"

@@ -125,6 +125,15 @@ fn placeholders(first: usize, count: usize) -> String {
         .join(", ")
 }
 
+/// `($1, $2, …), (…), …`: `rows` tuples of `per_row` parameters each, for a multi-row
+/// `INSERT … VALUES` or `FROM (VALUES …)`.
+fn values(rows: usize, per_row: usize) -> String {
+    (0..rows)
+        .map(|row| format!("({})", placeholders(row * per_row + 1, per_row)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A stored SHA-256, checked for its length.
 fn token_hash(bytes: Vec<u8>) -> Result<crate::domain::token::TokenHash, StoreError> {
     let bytes: [u8; 32] = bytes

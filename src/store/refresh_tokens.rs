@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::time::{from_ms, to_ms};
-use super::{INSERT_CHUNK, Reader, StoreError, Tx, on_reader, on_tx};
+use super::{INSERT_CHUNK, Reader, StoreError, Tx, on_reader, on_tx, values};
 use crate::domain::id::AgentSessionId;
 use crate::domain::token::TokenHash;
 
@@ -31,10 +31,7 @@ pub async fn insert_all(
     tokens: &[(TokenHash, &AgentSessionId, DateTime<Utc>)],
 ) -> Result<(), StoreError> {
     for chunk in tokens.chunks(INSERT_CHUNK) {
-        let values = (0..chunk.len())
-            .map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let values = values(chunk.len(), 3);
         let sql = format!(
             "INSERT INTO refresh_tokens (token_hash, agent_session_id, issued_at) VALUES {values}"
         );

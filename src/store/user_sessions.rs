@@ -4,7 +4,9 @@
 use chrono::{DateTime, Utc};
 
 use super::time::{delta_from_ms, from_ms, to_ms};
-use super::{Db, Reader, StoreError, Tx, on_pool, on_reader, on_tx, placeholders, token_hash};
+use super::{
+    Db, Reader, StoreError, Tx, on_pool, on_reader, on_tx, placeholders, token_hash, values,
+};
 use crate::domain::id::{RevocationId, UserId, UserSessionId};
 use crate::domain::revocation::{RevocationCause, Selector};
 use crate::domain::token::TokenHash;
@@ -89,27 +91,10 @@ impl TryFrom<UserSessionRow> for UserSession {
 /// Inserts sessions with multi-row `INSERT`s. Sessions are always created active.
 pub async fn insert(tx: &mut Tx, sessions: &[NewUserSession]) -> Result<(), StoreError> {
     for chunk in sessions.chunks(INSERT_CHUNK) {
-        let values = (0..chunk.len())
-            .map(|i| {
-                let p = i * 9;
-                format!(
-                    "(${}, ${}, ${}, 'active', ${}, ${}, ${}, ${}, ${}, ${})",
-                    p + 1,
-                    p + 2,
-                    p + 3,
-                    p + 4,
-                    p + 5,
-                    p + 6,
-                    p + 7,
-                    p + 8,
-                    p + 9
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
+        let values = values(chunk.len(), 10);
         let sql = format!(
-            "INSERT INTO user_sessions (id, user_id, token_hash, status, ip_address, user_agent, \
-             created_at, last_seen_at, expires_at, idle_timeout_ms) VALUES {values}"
+            "INSERT INTO user_sessions (id, user_id, token_hash, ip_address, user_agent, \
+             created_at, last_seen_at, expires_at, idle_timeout_ms, status) VALUES {values}"
         );
         on_tx!(tx, |c| {
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -124,7 +109,8 @@ pub async fn insert(tx: &mut Tx, sessions: &[NewUserSession]) -> Result<(), Stor
                     .bind(to_ms(s.created_at))
                     .bind(to_ms(s.last_seen_at))
                     .bind(to_ms(s.expires_at))
-                    .bind(s.idle_timeout.num_milliseconds());
+                    .bind(s.idle_timeout.num_milliseconds())
+                    .bind("active");
             }
             query.execute(c).await.map(|done| done.rows_affected())
         })?;
