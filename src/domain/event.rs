@@ -8,6 +8,15 @@ pub enum EventType {
 }
 
 impl EventType {
+    pub const ALL: [EventType; 2] = [
+        EventType::UserSessionRevoked,
+        EventType::AgentSessionRevoked,
+    ];
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == raw)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             EventType::UserSessionRevoked => "user_session.revoked",

@@ -139,6 +139,9 @@ impl From<UsecaseError> for ApiError {
             E::UserFieldRefused(_) | E::LifetimeRefused(_) | E::TextRefused { .. } => {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", detail)
             }
+            E::UnknownEventType(_) => {
+                Self::new(StatusCode::BAD_REQUEST, "invalid_event_type", detail)
+            }
             E::CursorInvalid(_) => Self::new(StatusCode::BAD_REQUEST, "invalid_cursor", detail),
             E::PageSizeInvalid(_) => Self::new(StatusCode::BAD_REQUEST, "invalid_limit", detail),
             E::IssuanceFailed(cause) => Self::internal(cause),

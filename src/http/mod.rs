@@ -59,6 +59,7 @@ fn api_routes() -> ApiRouter<AppState> {
         .merge(routes::agents::router())
         .merge(routes::grants::router())
         .merge(routes::agent_sessions::router())
+        .merge(routes::events::router())
         .merge(routes::introspection::router())
         .merge(routes::oauth::router())
 }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::time::{from_ms, to_ms};
-use super::{Db, StoreError, Tx, on_pool, on_tx};
+use super::{Db, StoreError, Tx, on_pool, on_tx, placeholders};
 use crate::domain::actor::Actor;
 use crate::domain::event::EventType;
 use crate::domain::id::{EventId, RevocationId};
@@ -109,14 +109,34 @@ pub async fn list_after(
     after_seq: i64,
     limit: u32,
 ) -> Result<Vec<StoredEvent>, StoreError> {
+    list(db, after_seq, &[], limit).await
+}
+
+/// Events after `after_seq` of any of `types` (all types when empty), in `seq` order:
+/// the cursor order of the events API.
+pub async fn list(
+    db: &Db,
+    after_seq: i64,
+    types: &[EventType],
+    limit: u32,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    let of_types = if types.is_empty() {
+        String::new()
+    } else {
+        format!("AND type IN ({})", placeholders(3, types.len()))
+    };
+    let sql = format!(
+        "SELECT seq, id, type, created_at, data FROM events WHERE seq > $1 {of_types} \
+         ORDER BY seq LIMIT $2"
+    );
     let rows = on_pool!(db, |c| {
-        sqlx::query_as::<_, EventRow>(
-        "SELECT seq, id, type, created_at, data FROM events WHERE seq > $1 ORDER BY seq LIMIT $2"
-    )
-    .bind(after_seq)
-    .bind(i64::from(limit))
-    .fetch_all(c)
-    .await
+        let mut query = sqlx::query_as::<_, EventRow>(sqlx::AssertSqlSafe(sql))
+            .bind(after_seq)
+            .bind(i64::from(limit));
+        for event_type in types {
+            query = query.bind(event_type.as_str());
+        }
+        query.fetch_all(c).await
     })?;
     rows.into_iter()
         .map(|row| {

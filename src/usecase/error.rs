@@ -54,6 +54,8 @@ pub enum UsecaseError {
         field: &'static str,
         reason: TextRefused,
     },
+    #[error("unknown event type {0:?}")]
+    UnknownEventType(String),
     #[error(transparent)]
     CursorInvalid(#[from] CursorInvalid),
     #[error(transparent)]

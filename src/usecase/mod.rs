@@ -7,6 +7,7 @@ pub mod agents;
 pub mod api_keys;
 pub mod delegate_to_agent;
 mod error;
+pub mod events;
 pub mod grants;
 pub mod introspect;
 pub mod issuance_batch;

@@ -37,6 +37,7 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("GET", "/v1/users/{user}/agent-sessions"),
     ("GET", "/v1/agent-sessions/{agent_session}"),
     ("POST", "/v1/agent-sessions/{agent_session}/revoke"),
+    ("GET", "/v1/events"),
     ("POST", "/oauth2/token"),
     ("POST", "/oauth2/revoke"),
 ];

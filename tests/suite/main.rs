@@ -8,6 +8,7 @@ mod api_agent_sessions;
 mod api_agents;
 mod api_cascades;
 mod api_errors;
+mod api_events;
 mod api_grants;
 mod api_hostile_input;
 mod api_introspection;

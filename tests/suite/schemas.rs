@@ -87,17 +87,36 @@ async fn the_served_openapi_document_is_the_committed_one() {
 async fn revocation_events_match_their_schema() {
     let app = TestApp::start().await;
     let alice = app.create_user("alice").await;
-    app.sign_in(&alice).await;
+    let device = app.sign_in(&alice).await;
+    let agent = app.register_agent("planner", &["a"]).await;
+    app.consent(&alice, &agent, &["a"]).await;
+    let parent = app.delegate(&agent, &device, None).await;
+    app.delegate_from(&agent, &parent.access, None).await;
     app.sign_out_everywhere(&alice, serde_json::json!({})).await;
     let events = leash::store::events::list_after(&app.db, 0, 10)
         .await
         .unwrap();
-    assert_eq!(events.len(), 1);
-    let event = &events[0];
-    let envelope = serde_json::json!({
-        "id": event.id, "type": event.event_type, "created_at": event.created_at, "data": event.data,
-    });
-    let parsed: leash::http::wire::events::UserSessionRevokedEvent =
-        serde_json::from_value(envelope).unwrap();
-    assert_eq!(parsed.r#type, "user_session.revoked");
+    assert_eq!(events.len(), 3);
+    for event in &events {
+        // The payloads are assembled in SQL; the wire types refuse unknown fields.
+        let envelope = serde_json::json!({
+            "id": event.id, "type": event.event_type, "created_at": event.created_at, "data": event.data,
+        });
+        match event.event_type.as_str() {
+            "user_session.revoked" => {
+                serde_json::from_value::<leash::http::wire::events::UserSessionRevokedEvent>(
+                    envelope,
+                )
+                .unwrap();
+            }
+            "agent_session.revoked" => {
+                let parsed = serde_json::from_value::<
+                    leash::http::wire::events::AgentSessionRevokedEvent,
+                >(envelope)
+                .unwrap();
+                assert!(!parsed.data.chain.is_empty());
+            }
+            other => panic!("unexpected event type {other}"),
+        }
+    }
 }

@@ -3,6 +3,7 @@
 
 pub mod agent_sessions;
 pub mod agents;
+pub mod events;
 pub mod grants;
 pub mod introspection;
 pub mod oauth;

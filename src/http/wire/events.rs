@@ -1,4 +1,5 @@
-//! Outbox event payloads, as the events API and webhooks will deliver them.
+//! Outbox events as the events API answers them (and webhooks will deliver them), and
+//! the payload of each event type.
 
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
@@ -6,6 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::revocations::RevocationCauseBody;
 use crate::domain::id::{AgentId, EventId, RevocationId, UserId, UserSessionId};
+use crate::domain::pagination::Page;
+use crate::store::events::StoredEvent;
 
 /// Which session an event is about.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
@@ -64,4 +67,51 @@ pub struct AgentSessionRevokedEvent {
     pub r#type: String,
     pub created_at: DateTime<Utc>,
     pub data: AgentSessionRevokedData,
+}
+
+/// Which events to list: after a cursor, of some types.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListEventsQuery {
+    /// The `next_cursor` of the previous page; from the oldest event when absent.
+    pub after: Option<String>,
+    /// Comma-separated event types (`user_session.revoked,agent_session.revoked`).
+    pub types: Option<String>,
+    /// 1 to 200; default 50.
+    pub limit: Option<u32>,
+}
+
+/// An outbox event. `data` is the payload its type's schema describes
+/// (`UserSessionRevokedEvent`, `AgentSessionRevokedEvent`).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct EventBody {
+    pub id: EventId,
+    pub r#type: String,
+    pub created_at: DateTime<Utc>,
+    pub data: serde_json::Value,
+}
+
+/// One page of events, oldest first, in the order they were written.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct EventList {
+    pub data: Vec<EventBody>,
+    pub next_cursor: Option<String>,
+}
+
+impl From<Page<StoredEvent>> for EventList {
+    fn from(page: Page<StoredEvent>) -> Self {
+        Self {
+            data: page
+                .items
+                .into_iter()
+                .map(|e| EventBody {
+                    id: e.id,
+                    r#type: e.event_type,
+                    created_at: e.created_at,
+                    data: e.data,
+                })
+                .collect(),
+            next_cursor: page.next.map(|c| c.encode()),
+        }
+    }
 }

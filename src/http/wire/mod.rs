@@ -104,5 +104,7 @@ pub fn schemas() -> Vec<(&'static str, Schema)> {
             schema::<oauth::TokenRevocationRequest>(),
         ),
         ("OAuthError", schema::<oauth::OAuthErrorBody>()),
+        ("ListEventsQuery", schema::<events::ListEventsQuery>()),
+        ("EventList", schema::<events::EventList>()),
     ]
 }

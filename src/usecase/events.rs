@@ -1,0 +1,51 @@
+//! Reading the outbox: the events API, in a stable cursor order (`seq`).
+
+use crate::app::App;
+use crate::domain::event::EventType;
+use crate::domain::pagination::{Cursor, CursorInvalid, Page, PageSize};
+use crate::store;
+use crate::store::events::StoredEvent;
+use crate::usecase::UsecaseError;
+
+/// One page of events after `cursor`, oldest first, of the comma-separated `types`
+/// (all when absent).
+pub async fn list(
+    app: &App,
+    cursor: Option<&str>,
+    types: Option<&str>,
+    limit: Option<u32>,
+) -> Result<Page<StoredEvent>, UsecaseError> {
+    let size = PageSize::new(limit)?;
+    let after = match cursor {
+        Some(raw) => Cursor::decode(raw)?
+            .key()
+            .parse::<i64>()
+            .map_err(|_| CursorInvalid)?,
+        None => 0,
+    };
+    let types = types
+        .map(|raw| {
+            raw.split(',')
+                .map(|name| {
+                    EventType::parse(name.trim())
+                        .ok_or_else(|| UsecaseError::UnknownEventType(name.to_owned()))
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()?
+        .unwrap_or_default();
+    let mut events = store::events::list(&app.db, after, &types, size.get() + 1).await?;
+    let more = events.len() > size.get() as usize;
+    events.truncate(size.get() as usize);
+    let next = more
+        .then(|| {
+            events
+                .last()
+                .map(|last| Cursor::after(&last.seq.to_string()))
+        })
+        .flatten();
+    Ok(Page {
+        items: events,
+        next,
+    })
+}
