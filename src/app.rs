@@ -11,6 +11,7 @@ use crate::domain::api_key::ApiKey;
 use crate::domain::token::TokenHash;
 use crate::domain::user_session::Lifetime;
 use crate::last_use_buffer::LastUseBuffer;
+use crate::secret_box::EncryptionKey;
 use crate::store::{Backend, Db};
 use crate::token_cache::TokenCache;
 use crate::usecase::issuance_batch::IssuanceBatch;
@@ -33,6 +34,42 @@ pub struct Settings {
     pub token_cache_capacity: usize,
     /// How long the invalidation listener waits before it pings its connection.
     pub invalidation_heartbeat: Duration,
+    /// Seals secrets Leash must read back (webhook signing secrets). Every instance on
+    /// one database needs the same key.
+    pub encryption_key: EncryptionKey,
+    /// How long events (and finished webhook deliveries and attempts) are kept.
+    pub event_retention: TimeDelta,
+    pub webhooks: WebhookSettings,
+}
+
+/// How webhooks are sent.
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// Whether endpoints may be loopback, private or link-local addresses (tests, a
+    /// receiver on the same host). Off by default: a webhook URL is chosen by a caller,
+    /// and Leash must not be made to probe its own network.
+    pub allow_private_targets: bool,
+    /// How long one attempt may take, connect to last byte.
+    pub request_timeout: Duration,
+    /// How long a worker holds deliveries it leased; past it, another worker may send
+    /// them (the first one died between lease and send).
+    pub lease: TimeDelta,
+    /// Deliveries leased at once, and sent concurrently.
+    pub batch_size: u32,
+    /// How long the worker sleeps when nothing is due.
+    pub poll_interval: Duration,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            allow_private_targets: false,
+            request_timeout: Duration::from_secs(10),
+            lease: TimeDelta::seconds(60),
+            batch_size: 256,
+            poll_interval: Duration::from_millis(250),
+        }
+    }
 }
 
 impl Default for Settings {
@@ -51,6 +88,9 @@ impl Default for Settings {
             delegation_depth_limit: 4,
             token_cache_capacity: 1 << 20,
             invalidation_heartbeat: Duration::from_secs(1),
+            encryption_key: EncryptionKey::generate(),
+            event_retention: TimeDelta::days(30),
+            webhooks: WebhookSettings::default(),
         }
     }
 }

@@ -1,4 +1,4 @@
-//! The `leash` command line: `serve`, `migrate`, `keys create`. Every flag has an
+//! The `leash` command line: `serve`, `migrate`, `keys create`, `audit verify`. Every flag has an
 //! environment variable; logs go to stderr so stdout carries only what scripts read.
 
 use std::net::SocketAddr;
@@ -8,12 +8,13 @@ use chrono::TimeDelta;
 use clap::{Parser, Subcommand, ValueEnum};
 use tokio::sync::watch;
 
-use crate::app::{App, Settings};
+use crate::app::{App, Settings, WebhookSettings};
 use crate::clock::SystemClock;
 use crate::domain::actor::Actor;
 use crate::domain::api_key::Role;
 use crate::domain::user_session::Lifetime;
 use crate::http::{self, AppState};
+use crate::secret_box::EncryptionKey;
 use crate::store::{Db, StoreError};
 use crate::usecase::{self, UsecaseError};
 use crate::workers;
@@ -75,6 +76,29 @@ pub struct Cli {
     /// Tokens the introspection cache holds before it starts over.
     #[arg(long, env = "LEASH_TOKEN_CACHE_CAPACITY", default_value_t = 1 << 20, global = true)]
     pub token_cache_capacity: usize,
+    /// File holding the key that seals stored secrets (webhook signing secrets), base64;
+    /// created with a fresh key if missing. Every instance on one database needs the same.
+    #[arg(
+        long,
+        env = "LEASH_ENCRYPTION_KEY_FILE",
+        default_value = "leash.key",
+        global = true
+    )]
+    pub encryption_key_file: std::path::PathBuf,
+    /// How long events, webhook deliveries and attempts are kept, in days.
+    #[arg(long, env = "LEASH_EVENT_RETENTION_DAYS", default_value_t = 30, value_parser = clap::value_parser!(i64).range(4..=3650), global = true)]
+    pub event_retention_days: i64,
+    /// Allow webhook endpoints on loopback, private and link-local addresses.
+    #[arg(
+        long,
+        env = "LEASH_WEBHOOK_ALLOW_PRIVATE_TARGETS",
+        default_value_t = false,
+        global = true
+    )]
+    pub webhook_allow_private_targets: bool,
+    /// How long one webhook attempt may take, in seconds.
+    #[arg(long, env = "LEASH_WEBHOOK_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=60), global = true)]
+    pub webhook_timeout_seconds: u64,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -88,6 +112,16 @@ pub enum Command {
     /// API key administration.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the audit hash chain from its first entry; exit 1 naming the first broken
+    /// link, if any.
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]
@@ -126,6 +160,10 @@ pub enum CliError {
     Io(#[from] std::io::Error),
     #[error("invalid configuration: {0}")]
     Config(String),
+    #[error(transparent)]
+    SecretBox(#[from] crate::secret_box::SecretBoxError),
+    #[error(transparent)]
+    AuditChain(#[from] usecase::audit::VerifyError),
 }
 
 impl Cli {
@@ -143,6 +181,16 @@ impl Cli {
             refresh_grace: TimeDelta::seconds(self.refresh_grace_seconds),
             delegation_depth_limit: self.delegation_depth_limit,
             token_cache_capacity: self.token_cache_capacity.max(1),
+            encryption_key: match std::env::var("LEASH_ENCRYPTION_KEY") {
+                Ok(key) if !key.is_empty() => EncryptionKey::from_base64(&key)?,
+                _ => EncryptionKey::load_or_create(&self.encryption_key_file)?,
+            },
+            event_retention: TimeDelta::days(self.event_retention_days),
+            webhooks: WebhookSettings {
+                allow_private_targets: self.webhook_allow_private_targets,
+                request_timeout: std::time::Duration::from_secs(self.webhook_timeout_seconds),
+                ..WebhookSettings::default()
+            },
             ..Settings::default()
         })
     }
@@ -184,6 +232,15 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             tracing::info!(key_id = %key.id, role = key.role.as_str(), "API key created");
             println!("{}", secret.expose());
         }
+        Command::Audit(AuditCommand::Verify) => {
+            let db = Db::connect(&cli.database_url).await?;
+            db.migrate().await?;
+            let verified = usecase::audit::verify(&db).await?;
+            println!(
+                "audit chain intact: {} entries sealed, {} waiting to be sealed",
+                verified.sealed, verified.unsealed
+            );
+        }
         Command::Serve => serve(&cli).await?,
     }
     Ok(())
@@ -199,11 +256,13 @@ async fn serve(cli: &Cli) -> Result<(), CliError> {
         println!("{}", secret.expose());
     }
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let listener_task = tokio::spawn(workers::invalidation_listener::run(
-        app.clone(),
-        shutdown_rx.clone(),
-    ));
-    let last_use_task = tokio::spawn(workers::last_use_writer::run(app.clone(), shutdown_rx));
+    let tasks = [
+        tokio::spawn(workers::invalidation_listener::run(app.clone(), shutdown_rx.clone())),
+        tokio::spawn(workers::last_use_writer::run(app.clone(), shutdown_rx.clone())),
+        tokio::spawn(workers::audit_sealer::run(app.clone(), shutdown_rx.clone())),
+        tokio::spawn(workers::webhook_delivery::run(app.clone(), shutdown_rx.clone())),
+        tokio::spawn(workers::event_retention::run(app.clone(), shutdown_rx)),
+    ];
     let tcp = tokio::net::TcpListener::bind(cli.listen).await?;
     tracing::info!(listen = %tcp.local_addr()?, backend = ?app.db.backend(), "leash is serving");
     let router = http::router(AppState::new(app.clone()));
@@ -213,10 +272,12 @@ async fn serve(cli: &Cli) -> Result<(), CliError> {
             tracing::info!("shutting down: draining requests");
         })
         .await?;
-    // Workers stop after the last request, so the final last-use flush covers it.
+    // Workers stop after the last request, so the final last-use flush and audit seal
+    // cover it.
     let _ = shutdown_tx.send(true);
-    let _ = listener_task.await;
-    let _ = last_use_task.await;
+    for task in tasks {
+        let _ = task.await;
+    }
     app.db.close().await;
     Ok(())
 }

@@ -17,6 +17,8 @@ pub enum Principal {
     Operator,
     /// An agent authenticated with its client credentials (the OAuth endpoints).
     Agent(AgentId),
+    /// Leash itself, acting on a rule (a webhook endpoint disabled after its last retry).
+    System,
 }
 
 impl Actor {
@@ -41,12 +43,20 @@ impl Actor {
         }
     }
 
-    /// The principal as one stable string (`key_…`, `agt_…` or `operator`).
+    pub fn system() -> Self {
+        Self {
+            principal: Principal::System,
+            request_id: None,
+        }
+    }
+
+    /// The principal as one stable string (`key_…`, `agt_…`, `operator` or `system`).
     pub fn label(&self) -> String {
         match &self.principal {
             Principal::ApiKey(id) => id.to_string(),
             Principal::Agent(id) => id.to_string(),
             Principal::Operator => "operator".to_owned(),
+            Principal::System => "system".to_owned(),
         }
     }
 }

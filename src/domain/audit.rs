@@ -27,6 +27,13 @@ pub enum AuditAction {
     UserSessionCreated,
     /// One act that revoked user sessions; the revocation record holds the counts.
     UserSessionsRevoked,
+    WebhookEndpointCreated,
+    WebhookEndpointUpdated,
+    WebhookEndpointDisabled,
+    WebhookEndpointEnabled,
+    WebhookEndpointDeleted,
+    WebhookEndpointSecretRotated,
+    WebhookEndpointReplayed,
 }
 
 impl AuditAction {
@@ -48,6 +55,13 @@ impl AuditAction {
             AuditAction::UserEnabled => "user.enabled",
             AuditAction::UserSessionCreated => "user_session.created",
             AuditAction::UserSessionsRevoked => "user_sessions.revoked",
+            AuditAction::WebhookEndpointCreated => "webhook_endpoint.created",
+            AuditAction::WebhookEndpointUpdated => "webhook_endpoint.updated",
+            AuditAction::WebhookEndpointDisabled => "webhook_endpoint.disabled",
+            AuditAction::WebhookEndpointEnabled => "webhook_endpoint.enabled",
+            AuditAction::WebhookEndpointDeleted => "webhook_endpoint.deleted",
+            AuditAction::WebhookEndpointSecretRotated => "webhook_endpoint.secret_rotated",
+            AuditAction::WebhookEndpointReplayed => "webhook_endpoint.replayed",
         }
     }
 }
@@ -88,5 +102,191 @@ impl AuditEntry {
         self.cause = Some(cause);
         self.revocation_id = Some(revocation_id);
         self
+    }
+}
+
+/// The hash before the first entry of the chain.
+pub const GENESIS_HASH: [u8; 32] = [0; 32];
+
+/// The fields of an audit entry that its chain hash covers, as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainedFields<'a> {
+    pub id: &'a str,
+    pub at_ms: i64,
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub target: &'a str,
+    pub cause: Option<&'a str>,
+    pub revocation_id: Option<&'a str>,
+    pub request_id: Option<&'a str>,
+}
+
+/// SHA-256 of the previous entry's hash, this entry's position and its fields encoded as
+/// a JSON array (unambiguous: every string is quoted and escaped).
+pub fn chain_hash(prev: &[u8; 32], position: i64, fields: &ChainedFields<'_>) -> [u8; 32] {
+    use sha2::{Digest as _, Sha256};
+    let encoded = serde_json::json!([
+        position,
+        fields.id,
+        fields.at_ms,
+        fields.actor,
+        fields.action,
+        fields.target,
+        fields.cause,
+        fields.revocation_id,
+        fields.request_id,
+    ]);
+    let mut hasher = Sha256::new();
+    hasher.update(prev);
+    hasher.update(encoded.to_string().as_bytes());
+    hasher.finalize().into()
+}
+
+/// Where a chain read in position order stops being what it claims.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChainBreak {
+    #[error("position {expected} is missing (the next entry found is at {found})")]
+    Missing { expected: i64, found: i64 },
+    #[error("entry {id} at position {position} does not link to the entry before it")]
+    Unlinked { position: i64, id: String },
+    #[error("entry {id} at position {position} was changed: its hash does not match its fields")]
+    Altered { position: i64, id: String },
+    #[error("the chain ends at position {last} but its head says {head}")]
+    Truncated { last: i64, head: i64 },
+}
+
+/// Walks a chain entry by entry, in position order, remembering the last good link.
+#[derive(Debug, Clone)]
+pub struct ChainVerifier {
+    position: i64,
+    hash: [u8; 32],
+}
+
+impl Default for ChainVerifier {
+    fn default() -> Self {
+        Self {
+            position: 0,
+            hash: GENESIS_HASH,
+        }
+    }
+}
+
+impl ChainVerifier {
+    /// Checks the next entry: it must be at the next position, name the last hash as
+    /// its previous one, and hash to what it stores.
+    pub fn check(
+        &mut self,
+        position: i64,
+        prev_hash: &[u8],
+        hash: &[u8],
+        fields: &ChainedFields<'_>,
+    ) -> Result<(), ChainBreak> {
+        if position != self.position + 1 {
+            return Err(ChainBreak::Missing {
+                expected: self.position + 1,
+                found: position,
+            });
+        }
+        if prev_hash != self.hash {
+            return Err(ChainBreak::Unlinked {
+                position,
+                id: fields.id.to_owned(),
+            });
+        }
+        let expected = chain_hash(&self.hash, position, fields);
+        if hash != expected {
+            return Err(ChainBreak::Altered {
+                position,
+                id: fields.id.to_owned(),
+            });
+        }
+        self.position = position;
+        self.hash = expected;
+        Ok(())
+    }
+
+    /// Checks that the chain ended where its head says.
+    pub fn finish(&self, head_position: i64, head_hash: &[u8]) -> Result<i64, ChainBreak> {
+        if head_position != self.position || head_hash != self.hash {
+            return Err(ChainBreak::Truncated {
+                last: self.position,
+                head: head_position,
+            });
+        }
+        Ok(self.position)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(id: &str) -> ChainedFields<'_> {
+        ChainedFields {
+            id,
+            at_ms: 1,
+            actor: "operator",
+            action: "user.created",
+            target: "usr_1",
+            cause: None,
+            revocation_id: None,
+            request_id: None,
+        }
+    }
+
+    fn chain(ids: &[&'static str]) -> Vec<(i64, [u8; 32], [u8; 32], ChainedFields<'static>)> {
+        let mut prev = GENESIS_HASH;
+        let mut links = Vec::new();
+        for (i, id) in ids.iter().enumerate() {
+            let position = i64::try_from(i).unwrap() + 1;
+            let hash = chain_hash(&prev, position, &fields(id));
+            links.push((position, prev, hash, fields(id)));
+            prev = hash;
+        }
+        links
+    }
+
+    fn verify(links: &[(i64, [u8; 32], [u8; 32], ChainedFields<'_>)]) -> Result<(), ChainBreak> {
+        let mut verifier = ChainVerifier::default();
+        for (position, prev, hash, fields) in links {
+            verifier.check(*position, prev, hash, fields)?;
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn an_intact_chain_verifies_to_its_head() {
+        let links = chain(&["aud_a", "aud_b", "aud_c"]);
+        let mut verifier = ChainVerifier::default();
+        for (position, prev, hash, fields) in &links {
+            verifier.check(*position, prev, hash, fields).unwrap();
+        }
+        assert_eq!(verifier.finish(3, &links[2].2), Ok(3));
+        assert_eq!(
+            verifier.finish(4, &links[2].2),
+            Err(ChainBreak::Truncated { last: 3, head: 4 })
+        );
+    }
+
+    #[test]
+    fn a_changed_field_a_removed_entry_and_a_relinked_entry_are_each_named() {
+        let mut altered = chain(&["aud_a", "aud_b", "aud_c"]);
+        altered[1].3.target = "usr_2";
+        assert_eq!(
+            verify(&altered),
+            Err(ChainBreak::Altered { position: 2, id: "aud_b".to_owned() })
+        );
+        let mut removed = chain(&["aud_a", "aud_b", "aud_c"]);
+        removed.remove(1);
+        assert_eq!(
+            verify(&removed),
+            Err(ChainBreak::Missing { expected: 2, found: 3 })
+        );
+        let mut relinked = chain(&["aud_a", "aud_b", "aud_c"]);
+        relinked[2].1 = [7; 32];
+        assert_eq!(
+            verify(&relinked),
+            Err(ChainBreak::Unlinked { position: 3, id: "aud_c".to_owned() })
+        );
     }
 }

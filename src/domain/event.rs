@@ -5,12 +5,15 @@
 pub enum EventType {
     UserSessionRevoked,
     AgentSessionRevoked,
+    /// A webhook endpoint was disabled because a delivery ran out of retries.
+    WebhookEndpointDisabled,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 2] = [
+    pub const ALL: [EventType; 3] = [
         EventType::UserSessionRevoked,
         EventType::AgentSessionRevoked,
+        EventType::WebhookEndpointDisabled,
     ];
 
     pub fn parse(raw: &str) -> Option<Self> {
@@ -21,6 +24,7 @@ impl EventType {
         match self {
             EventType::UserSessionRevoked => "user_session.revoked",
             EventType::AgentSessionRevoked => "agent_session.revoked",
+            EventType::WebhookEndpointDisabled => "webhook_endpoint.disabled",
         }
     }
 }

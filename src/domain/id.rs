@@ -118,6 +118,18 @@ typed_id!(
     /// An audit log entry.
     AuditEntryId, "aud"
 );
+typed_id!(
+    /// A URL that receives signed events.
+    WebhookEndpointId, "whe"
+);
+typed_id!(
+    /// One event on its way to one endpoint, however many attempts it takes.
+    WebhookDeliveryId, "whd"
+);
+typed_id!(
+    /// One HTTP request of a delivery.
+    WebhookAttemptId, "wha"
+);
 
 #[cfg(test)]
 mod tests {

@@ -20,3 +20,4 @@ pub mod text;
 pub mod token;
 pub mod user;
 pub mod user_session;
+pub mod webhook;

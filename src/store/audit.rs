@@ -1,11 +1,11 @@
-//! The audit log: append-only.
+//! The audit log: append-only, and sealed into a hash chain in append order.
 
 use chrono::{DateTime, Utc};
 
 use super::time::{from_ms, to_ms};
-use super::{Db, INSERT_CHUNK, StoreError, Tx, on_pool, on_tx, values};
+use super::{Db, INSERT_CHUNK, LockMode, Reader, StoreError, Tx, on_pool, on_reader, on_tx, values};
 
-use crate::domain::audit::AuditEntry;
+use crate::domain::audit::{AuditEntry, ChainedFields};
 
 pub async fn append(tx: &mut Tx, entry: &AuditEntry) -> Result<(), StoreError> {
     append_all(tx, std::slice::from_ref(entry)).await
@@ -38,7 +38,8 @@ pub async fn append_all(tx: &mut Tx, entries: &[AuditEntry]) -> Result<(), Store
     Ok(())
 }
 
-/// An audit entry as stored, with the action and cause as their names.
+/// An audit entry as stored, with the action and cause as their names, and its place in
+/// the hash chain once sealed.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct StoredAuditEntry {
     pub seq: i64,
@@ -50,12 +51,64 @@ pub struct StoredAuditEntry {
     pub cause: Option<String>,
     pub revocation_id: Option<String>,
     pub request_id: Option<String>,
+    pub chain_position: Option<i64>,
+    pub prev_hash: Option<Vec<u8>>,
+    pub hash: Option<Vec<u8>>,
 }
 
 impl StoredAuditEntry {
     pub fn at(&self) -> Result<DateTime<Utc>, StoreError> {
         from_ms(self.at)
     }
+
+    /// The fields the chain hash covers.
+    pub fn chained_fields(&self) -> ChainedFields<'_> {
+        ChainedFields {
+            id: &self.id,
+            at_ms: self.at,
+            actor: &self.actor,
+            action: &self.action,
+            target: &self.target,
+            cause: self.cause.as_deref(),
+            revocation_id: self.revocation_id.as_deref(),
+            request_id: self.request_id.as_deref(),
+        }
+    }
+}
+
+const COLUMNS: &str = "seq, id, at, actor, action, target, cause, revocation_id, request_id, \
+                       chain_position, prev_hash, hash";
+
+/// What to list: entries after `after_seq`, each filter matching exactly when given.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter<'a> {
+    pub actor: Option<&'a str>,
+    pub target: Option<&'a str>,
+    pub action: Option<&'a str>,
+}
+
+/// Entries after `after_seq` that match `filter`, oldest first.
+pub async fn list(
+    db: &Db,
+    filter: &AuditFilter<'_>,
+    after_seq: i64,
+    limit: u32,
+) -> Result<Vec<StoredAuditEntry>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM audit_log WHERE seq > $1 AND ($2 = '' OR actor = $2) \
+         AND ($3 = '' OR target = $3) AND ($4 = '' OR action = $4) ORDER BY seq LIMIT $5"
+    );
+    let rows = on_pool!(db, |c| sqlx::query_as::<_, StoredAuditEntry>(sqlx::AssertSqlSafe(
+        sql
+    ))
+    .bind(after_seq)
+    .bind(filter.actor.unwrap_or(""))
+    .bind(filter.target.unwrap_or(""))
+    .bind(filter.action.unwrap_or(""))
+    .bind(i64::from(limit))
+    .fetch_all(c)
+    .await)?;
+    Ok(rows)
 }
 
 /// Entries after `after_seq`, oldest first.
@@ -64,13 +117,102 @@ pub async fn list_after(
     after_seq: i64,
     limit: u32,
 ) -> Result<Vec<StoredAuditEntry>, StoreError> {
-    let rows = on_pool!(db, |c| sqlx::query_as::<_, StoredAuditEntry>(
-        "SELECT seq, id, at, actor, action, target, cause, revocation_id, request_id \
-         FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"
+    list(db, &AuditFilter::default(), after_seq, limit).await
+}
+
+/// The chain's last sealed position and hash; locked until the transaction ends when
+/// read through one, so one sealer runs at a time.
+pub async fn chain_head(reader: impl Into<Reader<'_>>) -> Result<(i64, Vec<u8>), StoreError> {
+    let reader = reader.into();
+    let lock = match &reader {
+        Reader::Tx(tx) => tx.lock_clause(LockMode::Update),
+        Reader::Db(_) => "",
+    };
+    let sql = format!("SELECT position, hash FROM audit_chain_head WHERE id = 1{lock}");
+    let head = on_reader!(reader, |c| sqlx::query_as::<_, (i64, Vec<u8>)>(
+        sqlx::AssertSqlSafe(sql)
     )
-    .bind(after_seq)
+    .fetch_one(c)
+    .await)?;
+    Ok(head)
+}
+
+/// Up to `limit` entries not sealed yet, in the order they were appended.
+pub async fn unsealed(tx: &mut Tx, limit: u32) -> Result<Vec<StoredAuditEntry>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM audit_log WHERE chain_position IS NULL ORDER BY seq LIMIT $1"
+    );
+    let rows = on_tx!(tx, |c| sqlx::query_as::<_, StoredAuditEntry>(sqlx::AssertSqlSafe(
+        sql
+    ))
     .bind(i64::from(limit))
     .fetch_all(c)
     .await)?;
     Ok(rows)
+}
+
+/// One entry's link: (seq, chain position, previous hash, hash).
+pub type Link = (i64, i64, [u8; 32], [u8; 32]);
+
+/// Writes the links of newly sealed entries and the chain's new head.
+pub async fn seal(tx: &mut Tx, links: &[Link]) -> Result<(), StoreError> {
+    let Some(&(_, head_position, _, head_hash)) = links.last() else {
+        return Ok(());
+    };
+    for chunk in links.chunks(INSERT_CHUNK) {
+        let sql = format!(
+            "UPDATE audit_log SET chain_position = v.column2, prev_hash = v.column3, \
+             hash = v.column4 FROM (VALUES {}) AS v WHERE audit_log.seq = v.column1",
+            values(chunk.len(), 4)
+        );
+        on_tx!(tx, |c| {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (seq, position, prev, hash) in chunk {
+                query = query
+                    .bind(*seq)
+                    .bind(*position)
+                    .bind(prev.as_slice())
+                    .bind(hash.as_slice());
+            }
+            query.execute(c).await.map(|done| done.rows_affected())
+        })?;
+    }
+    on_tx!(tx, |c| sqlx::query(
+        "UPDATE audit_chain_head SET position = $1, hash = $2 WHERE id = 1"
+    )
+    .bind(head_position)
+    .bind(head_hash.as_slice())
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(())
+}
+
+/// Sealed entries after chain position `after`, in chain order.
+pub async fn chain_after(
+    db: &Db,
+    after: i64,
+    limit: u32,
+) -> Result<Vec<StoredAuditEntry>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM audit_log WHERE chain_position > $1 ORDER BY chain_position LIMIT $2"
+    );
+    let rows = on_pool!(db, |c| sqlx::query_as::<_, StoredAuditEntry>(sqlx::AssertSqlSafe(
+        sql
+    ))
+    .bind(after)
+    .bind(i64::from(limit))
+    .fetch_all(c)
+    .await)?;
+    Ok(rows)
+}
+
+/// How many entries wait to be sealed.
+pub async fn count_unsealed(db: &Db) -> Result<i64, StoreError> {
+    let count = on_pool!(db, |c| sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM audit_log WHERE chain_position IS NULL"
+    )
+    .fetch_one(c)
+    .await)?;
+    Ok(count)
 }

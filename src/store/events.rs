@@ -1,5 +1,7 @@
 //! The outbox: one row per change a caller must hear of, written in the transaction that
-//! made the change. Delivery reads it in `seq` order.
+//! made the change. Delivery and the events API read it in `seq` order, which is also
+//! the order the rows became visible (see [`hold_outbox`]), so a cursor never skips a
+//! row that commits late.
 
 use chrono::{DateTime, Utc};
 
@@ -57,6 +59,44 @@ pub async fn insert_agent_session_revoked(
     .await
 }
 
+/// Makes the transactions that write events commit one after another from here on. On
+/// PostgreSQL `seq` values are handed out at insert time but become visible at commit:
+/// without this a reader could see seq 11 committed, move its cursor past it, and never
+/// see seq 10 commit a moment later. With it, the next writer takes its first `seq` only
+/// after the last one committed. Taken right before a transaction's first event, after
+/// its row locks, so it is held only for the tail of the act. SQLite writers are
+/// serialised already.
+async fn hold_outbox(tx: &mut Tx) -> Result<(), StoreError> {
+    if let Tx::Postgres(c) = tx {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.leash_outbox'))")
+            .execute(&mut **c)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Writes one event.
+pub async fn insert(
+    tx: &mut Tx,
+    event_type: EventType,
+    data: &serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<EventId, StoreError> {
+    hold_outbox(tx).await?;
+    let id = EventId::generate();
+    on_tx!(tx, |c| sqlx::query(
+        "INSERT INTO events (id, type, created_at, data) VALUES ($1, $2, $3, $4)"
+    )
+    .bind(id.as_str())
+    .bind(event_type.as_str())
+    .bind(to_ms(now))
+    .bind(data.to_string())
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(id)
+}
+
 /// `INSERT … SELECT` of one event per row of `table` marked with `revocation_id`, its
 /// data built by the SQL expression `data` (`$4` is the actor).
 async fn insert_revoked(
@@ -68,6 +108,7 @@ async fn insert_revoked(
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
+    hold_outbox(tx).await?;
     let sql = format!(
         "INSERT INTO events (id, type, created_at, data) \
          SELECT 'evt_' || {random}, $2, $3, {data} FROM {table} WHERE revocation_id = $1",

@@ -21,6 +21,8 @@ mod scopes;
 mod time;
 pub mod user_sessions;
 pub mod users;
+pub mod webhook_deliveries;
+pub mod webhook_endpoints;
 
 use std::str::FromStr as _;
 use std::time::Duration;
@@ -83,6 +85,16 @@ pub(crate) use {on_pool, on_reader, on_tx};
 pub enum Reader<'a> {
     Db(&'a Db),
     Tx(&'a mut Tx),
+}
+
+impl Reader<'_> {
+    /// The same reader for one more statement.
+    pub fn reborrow(&mut self) -> Reader<'_> {
+        match self {
+            Reader::Db(db) => Reader::Db(db),
+            Reader::Tx(tx) => Reader::Tx(tx),
+        }
+    }
 }
 
 impl<'a> From<&'a Db> for Reader<'a> {

@@ -54,6 +54,15 @@ pub enum UsecaseError {
         field: &'static str,
         reason: TextRefused,
     },
+    #[error("no such webhook endpoint")]
+    WebhookEndpointNotFound,
+    #[error(transparent)]
+    WebhookTargetRefused(#[from] crate::domain::webhook::TargetRefused),
+    #[error("{field} {detail}")]
+    OutOfRange { field: &'static str, detail: String },
+    /// A sealed secret could not be opened (wrong encryption key); the cause is logged.
+    #[error(transparent)]
+    SecretBox(#[from] crate::secret_box::SecretBoxError),
     #[error("unknown event type {0:?}")]
     UnknownEventType(String),
     #[error(transparent)]

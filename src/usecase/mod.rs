@@ -4,8 +4,10 @@
 
 pub mod agent_sessions;
 pub mod agents;
+pub mod audit;
 pub mod api_keys;
 pub mod delegate_to_agent;
+pub mod deliver_webhooks;
 mod error;
 pub mod events;
 pub mod grants;
@@ -20,5 +22,6 @@ pub mod set_user_status;
 pub mod sign_out_everywhere;
 pub mod user_sessions;
 pub mod users;
+pub mod webhook_endpoints;
 
 pub use error::UsecaseError;

@@ -1,0 +1,126 @@
+//! The audit log: listing it, sealing new entries into the hash chain, and verifying
+//! the chain. Entries are appended by every act in its own transaction; sealing runs
+//! apart from them (a worker, about once a second) so acts on PostgreSQL never wait on
+//! one another for the chain's head.
+
+use crate::app::App;
+use crate::domain::audit::{ChainBreak, ChainVerifier, chain_hash};
+use crate::domain::pagination::{Cursor, CursorInvalid, Page, PageSize};
+use crate::domain::text;
+use crate::store::audit::{AuditFilter, Link, StoredAuditEntry};
+use crate::store::{self, Db, StoreError};
+use crate::usecase::UsecaseError;
+
+/// Entries sealed per transaction.
+const SEAL_BATCH: u32 = 5_000;
+/// Entries read per page when verifying.
+const VERIFY_PAGE: u32 = 10_000;
+/// The longest filter value accepted.
+const FILTER_MAX_LEN: usize = 200;
+
+/// One page of entries matching `filter`, oldest first.
+pub async fn list(
+    app: &App,
+    filter: &AuditFilter<'_>,
+    cursor: Option<&str>,
+    limit: Option<u32>,
+) -> Result<Page<StoredAuditEntry>, UsecaseError> {
+    let size = PageSize::new(limit)?;
+    for (field, value) in [
+        ("actor", filter.actor),
+        ("target", filter.target),
+        ("action", filter.action),
+    ] {
+        if let Some(value) = value {
+            text::required(value, FILTER_MAX_LEN)
+                .map_err(|reason| UsecaseError::TextRefused { field, reason })?;
+        }
+    }
+    let after = match cursor {
+        Some(raw) => Cursor::decode(raw)?
+            .key()
+            .parse::<i64>()
+            .map_err(|_| CursorInvalid)?,
+        None => 0,
+    };
+    let mut rows = store::audit::list(&app.db, filter, after, size.get() + 1).await?;
+    let more = rows.len() > size.get() as usize;
+    rows.truncate(size.get() as usize);
+    let next = more
+        .then(|| rows.last().map(|last| Cursor::after(&last.seq.to_string())))
+        .flatten();
+    Ok(Page { items: rows, next })
+}
+
+/// Seals every entry appended since the last seal into the chain, in append order.
+/// Returns how many. The chain's head is locked, so one sealer runs at a time.
+pub async fn seal(app: &App) -> Result<u64, UsecaseError> {
+    let mut sealed = 0;
+    loop {
+        let mut tx = app.db.begin().await?;
+        let (mut position, head) = store::audit::chain_head(&mut tx).await?;
+        let mut prev: [u8; 32] = head
+            .try_into()
+            .map_err(|_| StoreError::Corrupt("audit chain head hash length".to_owned()))?;
+        let entries = store::audit::unsealed(&mut tx, SEAL_BATCH).await?;
+        let links: Vec<Link> = entries
+            .iter()
+            .map(|entry| {
+                position += 1;
+                let hash = chain_hash(&prev, position, &entry.chained_fields());
+                let link = (entry.seq, position, prev, hash);
+                prev = hash;
+                link
+            })
+            .collect();
+        store::audit::seal(&mut tx, &links).await?;
+        tx.commit().await?;
+        sealed += links.len() as u64;
+        if links.len() < SEAL_BATCH as usize {
+            return Ok(sealed);
+        }
+    }
+}
+
+/// What a verification found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// Entries checked, from the first to the head.
+    pub sealed: i64,
+    /// Entries appended but not sealed yet (the sealer runs about once a second).
+    pub unsealed: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error("the audit chain is broken: {0}")]
+    Broken(#[from] ChainBreak),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Walks the whole chain from its first entry and checks every link and the head.
+/// Reads only; needs no running instance.
+pub async fn verify(db: &Db) -> Result<Verified, VerifyError> {
+    let mut verifier = ChainVerifier::default();
+    let mut after = 0;
+    loop {
+        let page = store::audit::chain_after(db, after, VERIFY_PAGE).await?;
+        for entry in &page {
+            let (Some(position), Some(prev), Some(hash)) =
+                (entry.chain_position, &entry.prev_hash, &entry.hash)
+            else {
+                return Err(StoreError::Corrupt(format!("audit entry {} half sealed", entry.id)).into());
+            };
+            verifier.check(position, prev, hash, &entry.chained_fields())?;
+            after = position;
+        }
+        if page.len() < VERIFY_PAGE as usize {
+            break;
+        }
+    }
+    let (head_position, head_hash) = store::audit::chain_head(db).await?;
+    let sealed = verifier.finish(head_position, &head_hash)?;
+    let unsealed = store::audit::count_unsealed(db).await?;
+    Ok(Verified { sealed, unsealed })
+}

@@ -1,0 +1,20 @@
+//! Seals new audit entries into the hash chain about once a second, and once more on
+//! shutdown.
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::app::App;
+use crate::usecase::audit;
+
+pub const SEAL_INTERVAL: Duration = Duration::from_secs(1);
+
+pub async fn run(app: App, shutdown: watch::Receiver<bool>) {
+    super::every(SEAL_INTERVAL, shutdown, || async {
+        if let Err(error) = audit::seal(&app).await {
+            tracing::warn!(%error, "could not seal audit entries; will retry");
+        }
+    })
+    .await;
+}

@@ -1,0 +1,22 @@
+//! Deletes events, finished webhook deliveries and attempts past the retention period,
+//! about once an hour. Events a pending delivery still needs are kept.
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::app::App;
+use crate::usecase::events;
+
+pub const PRUNE_INTERVAL: Duration = Duration::from_secs(3600);
+
+pub async fn run(app: App, shutdown: watch::Receiver<bool>) {
+    super::every(PRUNE_INTERVAL, shutdown, || async {
+        match events::prune(&app).await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, "events past their retention deleted"),
+            Err(error) => tracing::warn!(%error, "could not prune events; will retry"),
+        }
+    })
+    .await;
+}
