@@ -60,6 +60,8 @@ fn api_routes() -> ApiRouter<AppState> {
         .merge(routes::grants::router())
         .merge(routes::agent_sessions::router())
         .merge(routes::events::router())
+        .merge(routes::webhook_endpoints::router())
+        .merge(routes::audit::router())
         .merge(routes::introspection::router())
         .merge(routes::oauth::router())
 }

@@ -247,16 +247,28 @@ pub async fn record(tx: &mut Tx, records: &[AttemptRecord]) -> Result<(), StoreE
 }
 
 /// An attempt as the attempts API lists it.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredAttempt {
     pub id: String,
     pub delivery_id: String,
-    pub event_id: String,
+    pub event_id: EventId,
     pub attempt: i64,
-    pub attempted_at: i64,
+    pub attempted_at: DateTime<Utc>,
     pub status_code: Option<i64>,
     pub duration_ms: i64,
     pub error: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct AttemptRow {
+    id: String,
+    delivery_id: String,
+    event_id: String,
+    attempt: i64,
+    attempted_at: i64,
+    status_code: Option<i64>,
+    duration_ms: i64,
+    error: Option<String>,
 }
 
 /// An endpoint's attempts after `after` (an attempt id), newest first.
@@ -266,7 +278,7 @@ pub async fn list_attempts(
     after: Option<&str>,
     limit: u32,
 ) -> Result<Vec<StoredAttempt>, StoreError> {
-    let rows = on_pool!(db, |c| sqlx::query_as::<_, StoredAttempt>(
+    let rows = on_pool!(db, |c| sqlx::query_as::<_, AttemptRow>(
         "SELECT id, delivery_id, event_id, attempt, attempted_at, status_code, duration_ms, error \
          FROM webhook_attempts WHERE endpoint_id = $1 AND ($2 = '' OR id < $2) \
          ORDER BY id DESC LIMIT $3"
@@ -276,7 +288,20 @@ pub async fn list_attempts(
     .bind(i64::from(limit))
     .fetch_all(c)
     .await)?;
-    Ok(rows)
+    rows.into_iter()
+        .map(|row| {
+            Ok(StoredAttempt {
+                attempted_at: from_ms(row.attempted_at)?,
+                id: row.id,
+                delivery_id: row.delivery_id,
+                event_id: EventId::from_stored(row.event_id),
+                attempt: row.attempt,
+                status_code: row.status_code,
+                duration_ms: row.duration_ms,
+                error: row.error,
+            })
+        })
+        .collect()
 }
 
 /// Deletes finished deliveries and attempts older than `before`, and events older than

@@ -2,12 +2,13 @@
 
 use std::process::Command;
 
-use crate::support::TestDatabase;
+use crate::support::{TEST_ENCRYPTION_KEY, TestDatabase};
 
-fn leash(database_url: &str, args: &[&str]) -> std::process::Output {
+pub fn leash(database_url: &str, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_leash"))
         .args(args)
         .env("LEASH_DATABASE_URL", database_url)
+        .env("LEASH_ENCRYPTION_KEY", TEST_ENCRYPTION_KEY)
         .env("LEASH_LOG", "warn")
         .output()
         .unwrap()
@@ -64,6 +65,7 @@ async fn serve_shuts_down_cleanly_on_sigterm() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_leash"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .env("LEASH_DATABASE_URL", database.url())
+        .env("LEASH_ENCRYPTION_KEY", TEST_ENCRYPTION_KEY)
         .env("LEASH_LOG", "warn")
         .stdout(std::process::Stdio::piped())
         .spawn()

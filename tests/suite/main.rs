@@ -26,3 +26,4 @@ mod schemas;
 mod store_conformance;
 mod support;
 mod two_instances;
+mod webhooks_delivery;

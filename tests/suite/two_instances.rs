@@ -33,6 +33,7 @@ impl Instance {
         let child = Command::new(env!("CARGO_BIN_EXE_leash"))
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .env("LEASH_DATABASE_URL", database_url)
+            .env("LEASH_ENCRYPTION_KEY", crate::support::TEST_ENCRYPTION_KEY)
             .env("LEASH_LOG", "warn")
             .stdout(Stdio::null())
             .spawn()
@@ -162,6 +163,7 @@ async fn two_instances() -> Option<(TestDatabase, String, Client, Instance, Inst
     let output = Command::new(env!("CARGO_BIN_EXE_leash"))
         .args(["keys", "create", "--role", "admin"])
         .env("LEASH_DATABASE_URL", &url)
+        .env("LEASH_ENCRYPTION_KEY", crate::support::TEST_ENCRYPTION_KEY)
         .output()
         .unwrap();
     assert!(

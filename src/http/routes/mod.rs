@@ -3,6 +3,7 @@
 
 pub mod agent_sessions;
 pub mod agents;
+pub mod audit;
 pub mod events;
 pub mod grants;
 pub mod introspection;
@@ -10,3 +11,4 @@ pub mod oauth;
 pub mod operations;
 pub mod user_sessions;
 pub mod users;
+pub mod webhook_endpoints;

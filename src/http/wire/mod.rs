@@ -4,6 +4,7 @@
 
 pub mod agent_sessions;
 pub mod agents;
+pub mod audit;
 pub mod events;
 pub mod grants;
 pub mod introspection;
@@ -13,6 +14,7 @@ pub mod problem;
 pub mod revocations;
 pub mod user_sessions;
 pub mod users;
+pub mod webhooks;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 
@@ -106,5 +108,32 @@ pub fn schemas() -> Vec<(&'static str, Schema)> {
         ("OAuthError", schema::<oauth::OAuthErrorBody>()),
         ("ListEventsQuery", schema::<events::ListEventsQuery>()),
         ("EventList", schema::<events::EventList>()),
+        (
+            "WebhookEndpointDisabledEvent",
+            schema::<webhooks::WebhookEndpointDisabledEvent>(),
+        ),
+        (
+            "CreateWebhookEndpointRequest",
+            schema::<webhooks::CreateWebhookEndpointRequest>(),
+        ),
+        (
+            "UpdateWebhookEndpointRequest",
+            schema::<webhooks::UpdateWebhookEndpointRequest>(),
+        ),
+        ("WebhookEndpoint", schema::<webhooks::WebhookEndpointBody>()),
+        (
+            "WebhookEndpointWithSecret",
+            schema::<webhooks::WebhookEndpointWithSecret>(),
+        ),
+        ("WebhookEndpointList", schema::<webhooks::WebhookEndpointList>()),
+        (
+            "RotateWebhookSecretRequest",
+            schema::<webhooks::RotateWebhookSecretRequest>(),
+        ),
+        ("ReplayRequest", schema::<webhooks::ReplayRequest>()),
+        ("ReplayQueued", schema::<webhooks::ReplayQueued>()),
+        ("WebhookAttemptList", schema::<webhooks::WebhookAttemptList>()),
+        ("ListAuditQuery", schema::<audit::ListAuditQuery>()),
+        ("AuditList", schema::<audit::AuditList>()),
     ]
 }

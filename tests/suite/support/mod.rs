@@ -4,6 +4,7 @@
 
 pub mod agents;
 pub mod database;
+pub mod receiver;
 
 use std::sync::Arc;
 
@@ -18,12 +19,16 @@ use leash::domain::actor::Actor;
 use leash::domain::api_key::Role;
 use leash::http::{self, AppState};
 use leash::store::Db;
+use leash::upstream::webhook_sender::WebhookSender;
 use leash::usecase;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 use tower::ServiceExt as _;
 
 pub use database::TestDatabase;
+
+/// 32 bytes, base64: spawned binaries read it instead of creating `leash.key` in the crate.
+pub const TEST_ENCRYPTION_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
 pub fn epoch() -> DateTime<Utc> {
     DateTime::from_timestamp(1_800_000_000, 0).expect("a valid timestamp")
@@ -36,7 +41,7 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub admin_key: String,
     _shutdown: watch::Sender<bool>,
-    _database: TestDatabase,
+    pub database: TestDatabase,
 }
 
 /// An HTTP answer, its body parsed as JSON (or `Null` if it was not JSON).
@@ -112,8 +117,47 @@ impl TestApp {
             clock,
             admin_key: secret.into_exposed(),
             _shutdown: shutdown,
-            _database: database,
+            database,
         }
+    }
+
+    /// An app whose webhooks may target loopback, where the tests' receivers listen.
+    pub async fn start_with_webhooks() -> Self {
+        let mut settings = Settings::default();
+        settings.webhooks.allow_private_targets = true;
+        Self::start_with(settings).await
+    }
+
+    /// Delivery rounds, as the worker runs them, until one finds nothing to do.
+    pub async fn deliver(&self) -> usecase::deliver_webhooks::Round {
+        let sender = WebhookSender::new(&self.app.settings.webhooks).unwrap();
+        let mut total = usecase::deliver_webhooks::Round::default();
+        loop {
+            let round = usecase::deliver_webhooks::run_once(&self.app, &sender)
+                .await
+                .unwrap();
+            total.deliveries_created += round.deliveries_created;
+            total.attempts += round.attempts;
+            total.succeeded += round.succeeded;
+            total.endpoints_disabled += round.endpoints_disabled;
+            if !round.found_work() {
+                return total;
+            }
+        }
+    }
+
+    /// Creates a webhook endpoint; returns its id and signing secret.
+    pub async fn webhook_endpoint(&self, body: Value) -> (String, String) {
+        let answer = self.post("/v1/webhook-endpoints", body).await;
+        let body = answer.assert_status(StatusCode::CREATED);
+        (
+            body["endpoint"]["id"].as_str().unwrap().to_owned(),
+            body["secret"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    pub fn clock_now(&self) -> DateTime<Utc> {
+        leash::clock::Clock::now(&*self.clock)
     }
 
     pub fn advance(&self, by: TimeDelta) {

@@ -1,0 +1,328 @@
+//! Webhook delivery to a real receiver on loopback: signatures checked by openssl, the
+//! retry schedule on a manual clock, giving up, replay, crash safety, and two workers
+//! sharing one database.
+
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+
+use axum::http::StatusCode;
+use chrono::TimeDelta;
+use leash::domain::webhook::{MAX_ATTEMPTS, RETRY_DELAYS_SECONDS};
+use leash::upstream::webhook_sender::WebhookSender;
+use leash::usecase::deliver_webhooks;
+use serde_json::json;
+
+use crate::support::receiver::{Receiver, Received};
+use crate::support::TestApp;
+
+/// The Standard Webhooks signature of a message as openssl computes it, from the
+/// `whsec_…` secret: an implementation independent of Leash's.
+fn openssl_signature(secret: &str, message: &Received) -> String {
+    let script = r#"key=$(printf '%s' "${SECRET#whsec_}" | openssl base64 -d -A | od -An -v -tx1 | tr -d ' \n')
+openssl dgst -sha256 -mac HMAC -macopt "hexkey:$key" -binary | openssl base64 -A"#;
+    let mut child = Command::new("sh")
+        .args(["-c", script])
+        .env("SECRET", secret)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("sh and openssl");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(format!("{}.{}.", message.id, message.timestamp).as_bytes())
+        .unwrap();
+    stdin.write_all(&message.body).unwrap();
+    drop(stdin);
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    format!("v1,{}", String::from_utf8(output.stdout).unwrap().trim())
+}
+
+/// A user with `sessions` signed-in devices who then signs out everywhere.
+async fn revoke_sessions(app: &TestApp, name: &str, sessions: usize) {
+    let user = app.create_user(name).await;
+    for _ in 0..sessions {
+        app.sign_in(&user).await;
+    }
+    app.sign_out_everywhere(&user, json!({})).await;
+}
+
+#[tokio::test]
+async fn a_revocation_reaches_a_real_receiver_signed_as_openssl_computes_it() {
+    let app = TestApp::start_with_webhooks().await;
+    let receiver = Receiver::start().await;
+    let (_, secret) = app.webhook_endpoint(json!({ "url": receiver.url })).await;
+    assert!(secret.starts_with("whsec_"));
+    revoke_sessions(&app, "alice", 1).await;
+    let round = app.deliver().await;
+    assert_eq!((round.deliveries_created, round.succeeded), (1, 1));
+    let received = receiver.received();
+    assert_eq!(received.len(), 1);
+    let message = &received[0];
+    assert_eq!(message.signature, openssl_signature(&secret, message));
+    assert_eq!(
+        message.timestamp,
+        app.clock_now().timestamp().to_string(),
+        "webhook-timestamp is the send time in seconds"
+    );
+    // The body is the event exactly as the events API lists it; webhook-id is its id.
+    let events = app.get("/v1/events").await;
+    let listed = &events.assert_status(StatusCode::OK)["data"][0];
+    assert_eq!(&message.json(), listed);
+    assert_eq!(message.id, listed["id"].as_str().unwrap());
+    assert_eq!(listed["type"], "user_session.revoked");
+    // Delivered once: another round sends nothing.
+    assert_eq!(app.deliver().await.attempts, 0);
+    assert_eq!(receiver.received().len(), 1);
+}
+
+#[tokio::test]
+async fn failed_deliveries_back_off_on_schedule_then_the_endpoint_is_disabled_and_announced() {
+    let app = TestApp::start_with_webhooks().await;
+    let receiver = Receiver::start().await;
+    receiver.answer(503);
+    let (endpoint, _) = app.webhook_endpoint(json!({ "url": receiver.url })).await;
+    revoke_sessions(&app, "alice", 1).await;
+    assert_eq!(app.deliver().await.attempts, 1);
+    for (i, delay) in RETRY_DELAYS_SECONDS.iter().enumerate() {
+        // Not before 80% of the wait (the jitter's low end)…
+        app.advance(TimeDelta::milliseconds(delay * 800 - 1));
+        assert_eq!(app.deliver().await.attempts, 0, "retry {} came early", i + 1);
+        // …and by 120% of it.
+        app.advance(TimeDelta::milliseconds(delay * 400 + 1));
+        assert_eq!(app.deliver().await.attempts, 1, "retry {} did not come", i + 1);
+        let status = app.get(&format!("/v1/webhook-endpoints/{endpoint}")).await;
+        let expected = if i + 2 >= 5 { "failing" } else { "active" };
+        if i + 2 < MAX_ATTEMPTS as usize {
+            assert_eq!(status.body["status"], expected, "after {} attempts", i + 2);
+        }
+    }
+    assert_eq!(receiver.received().len(), MAX_ATTEMPTS as usize);
+    let endpoint_now = app.get(&format!("/v1/webhook-endpoints/{endpoint}")).await;
+    assert_eq!(endpoint_now.body["status"], "disabled");
+    assert_eq!(endpoint_now.body["consecutive_failures"], MAX_ATTEMPTS);
+    // Every attempt was recorded with what the receiver answered.
+    let attempts = app
+        .get(&format!("/v1/webhook-endpoints/{endpoint}/attempts?limit=200"))
+        .await;
+    let attempts = attempts.assert_status(StatusCode::OK)["data"].as_array().unwrap().clone();
+    assert_eq!(attempts.len(), MAX_ATTEMPTS as usize);
+    assert_eq!(attempts[0]["attempt"], MAX_ATTEMPTS, "newest first");
+    assert!(attempts.iter().all(|a| a["status_code"] == 503 && a["error"].is_string()));
+    // Giving up is announced and audited.
+    let disabled = app.get("/v1/events?types=webhook_endpoint.disabled").await;
+    let data = &disabled.assert_status(StatusCode::OK)["data"];
+    assert_eq!(data.as_array().unwrap().len(), 1);
+    assert_eq!(data[0]["data"]["endpoint_id"], endpoint.as_str());
+    assert_eq!(data[0]["data"]["reason"], "retries_exhausted");
+    assert_eq!(data[0]["data"]["actor"], "system");
+    let audit = app
+        .get(&format!("/v1/audit?target={endpoint}&action=webhook_endpoint.disabled"))
+        .await;
+    assert_eq!(audit.body["data"][0]["actor"], "system");
+    // A disabled endpoint gets nothing more, even once its receiver recovers.
+    receiver.answer(200);
+    revoke_sessions(&app, "bob", 1).await;
+    app.advance(TimeDelta::days(2));
+    assert_eq!(app.deliver().await.attempts, 0);
+}
+
+#[tokio::test]
+async fn a_success_after_failures_makes_a_failing_endpoint_active_again() {
+    let app = TestApp::start_with_webhooks().await;
+    let receiver = Receiver::start().await;
+    receiver.answer(500);
+    let (endpoint, _) = app.webhook_endpoint(json!({ "url": receiver.url })).await;
+    revoke_sessions(&app, "alice", 5).await;
+    assert_eq!(app.deliver().await.attempts, 5);
+    let failing = app.get(&format!("/v1/webhook-endpoints/{endpoint}")).await;
+    assert_eq!(failing.body["status"], "failing");
+    receiver.answer(204);
+    app.advance(TimeDelta::seconds(6));
+    assert_eq!(app.deliver().await.succeeded, 5);
+    let active = app.get(&format!("/v1/webhook-endpoints/{endpoint}")).await;
+    assert_eq!(active.body["status"], "active");
+    assert_eq!(active.body["consecutive_failures"], 0);
+}
+
+#[tokio::test]
+async fn replay_sends_retained_events_again_with_their_ids() {
+    let app = TestApp::start_with_webhooks().await;
+    let receiver = Receiver::start().await;
+    let (endpoint, _) = app.webhook_endpoint(json!({ "url": receiver.url })).await;
+    let since = app.clock_now();
+    revoke_sessions(&app, "alice", 3).await;
+    app.deliver().await;
+    assert_eq!(receiver.received().len(), 3);
+    app.advance(TimeDelta::minutes(5));
+    let replayed = app
+        .post(
+            &format!("/v1/webhook-endpoints/{endpoint}/replay"),
+            json!({ "since": since }),
+        )
+        .await;
+    assert_eq!(replayed.assert_status(StatusCode::OK)["deliveries_queued"], 3);
+    assert_eq!(app.deliver().await.succeeded, 3);
+    let received = receiver.received();
+    let mut first: Vec<_> = received[..3].iter().map(|m| m.id.clone()).collect();
+    let mut again: Vec<_> = received[3..].iter().map(|m| m.id.clone()).collect();
+    first.sort();
+    again.sort();
+    assert_eq!(first, again, "a replay re-sends the same event ids");
+    let future = app
+        .post(
+            &format!("/v1/webhook-endpoints/{endpoint}/replay"),
+            json!({ "since": app.clock_now() + TimeDelta::hours(1) }),
+        )
+        .await;
+    future.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+}
+
+#[tokio::test]
+async fn a_worker_that_dies_between_lease_and_send_leaves_the_delivery_to_the_next_exactly_once() {
+    let app = TestApp::start_with_webhooks().await;
+    let receiver = Receiver::start().await;
+    app.webhook_endpoint(json!({ "url": receiver.url })).await;
+    revoke_sessions(&app, "alice", 1).await;
+    deliver_webhooks::dispatch(&app.app).await.unwrap();
+    // The first worker leases, then dies before sending.
+    let leased = deliver_webhooks::lease(&app.app).await.unwrap();
+    assert_eq!(leased.len(), 1);
+    drop(leased);
+    // While the lease holds, nobody else sends it.
+    assert_eq!(app.deliver().await.attempts, 0);
+    app.advance(app.app.settings.webhooks.lease - TimeDelta::milliseconds(1));
+    assert_eq!(app.deliver().await.attempts, 0);
+    // Once it runs out, a restarted worker sends it, once.
+    app.advance(TimeDelta::milliseconds(1));
+    assert_eq!(app.deliver().await.succeeded, 1);
+    app.advance(TimeDelta::hours(1));
+    assert_eq!(app.deliver().await.attempts, 0);
+    assert_eq!(receiver.received().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_on_one_database_never_send_one_delivery_twice() {
+    let mut settings = leash::app::Settings::default();
+    settings.webhooks.allow_private_targets = true;
+    // Small leases, so the two workers contend for the same rows many times over.
+    settings.webhooks.batch_size = 16;
+    let app = TestApp::start_with(settings).await;
+    // A second instance: its own pool on the same database, same key and clock.
+    let other = leash::app::App::new(
+        app.database.connect().await,
+        app.clock.clone(),
+        (*app.app.settings).clone(),
+    );
+    let receiver = Receiver::start().await;
+    app.webhook_endpoint(json!({ "url": receiver.url })).await;
+    revoke_sessions(&app, "alice", 400).await;
+    let workers = [app.app.clone(), other].map(|instance| {
+        tokio::spawn(async move {
+            let sender = WebhookSender::new(&instance.settings.webhooks).unwrap();
+            let mut sent = 0;
+            loop {
+                let round = deliver_webhooks::run_once(&instance, &sender).await.unwrap();
+                sent += round.attempts;
+                if !round.found_work() {
+                    return sent;
+                }
+            }
+        })
+    });
+    let mut per_worker = Vec::new();
+    for worker in workers {
+        per_worker.push(worker.await.unwrap());
+    }
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for message in receiver.received() {
+        *counts.entry(message.id).or_default() += 1;
+    }
+    assert_eq!(counts.len(), 400, "every event delivered");
+    assert!(counts.values().all(|&n| n == 1), "no event sent twice");
+    assert_eq!(per_worker.iter().sum::<u64>(), 400);
+    println!("two workers: attempts per worker {per_worker:?}");
+}
+
+#[tokio::test]
+async fn an_endpoint_gets_only_the_types_it_subscribes_to_and_only_events_after_it_existed() {
+    let app = TestApp::start_with_webhooks().await;
+    let receiver = Receiver::start().await;
+    let agent_only = Receiver::start().await;
+    revoke_sessions(&app, "before", 1).await;
+    app.advance(TimeDelta::seconds(1));
+    app.webhook_endpoint(json!({ "url": receiver.url })).await;
+    app.webhook_endpoint(json!({
+        "url": agent_only.url,
+        "event_types": ["agent_session.revoked"],
+    }))
+    .await;
+    revoke_sessions(&app, "after", 2).await;
+    app.deliver().await;
+    assert_eq!(receiver.received().len(), 2);
+    assert!(agent_only.received().is_empty());
+}
+
+#[tokio::test]
+async fn during_a_rotation_overlap_both_secrets_sign_then_only_the_new_one() {
+    let app = TestApp::start_with_webhooks().await;
+    let receiver = Receiver::start().await;
+    let (endpoint, old) = app.webhook_endpoint(json!({ "url": receiver.url })).await;
+    let rotated = app
+        .post(
+            &format!("/v1/webhook-endpoints/{endpoint}/rotate-secret"),
+            json!({ "overlap_seconds": 3600 }),
+        )
+        .await;
+    let body = rotated.assert_status(StatusCode::OK);
+    let new = body["secret"].as_str().unwrap().to_owned();
+    assert_ne!(new, old);
+    revoke_sessions(&app, "alice", 1).await;
+    app.deliver().await;
+    let message = &receiver.received()[0];
+    assert_eq!(
+        message.signature,
+        format!("{} {}", openssl_signature(&new, message), openssl_signature(&old, message))
+    );
+    app.advance(TimeDelta::seconds(3600));
+    revoke_sessions(&app, "bob", 1).await;
+    app.deliver().await;
+    let message = &receiver.received()[1];
+    assert_eq!(message.signature, openssl_signature(&new, message));
+}
+
+#[tokio::test]
+async fn a_loopback_target_is_refused_when_sending_unless_allowed() {
+    // Accepted while allowed, then the instance restarts without the allowance.
+    let app = TestApp::start_with_webhooks().await;
+    let receiver = Receiver::start().await;
+    let (endpoint, _) = app.webhook_endpoint(json!({ "url": receiver.url })).await;
+    revoke_sessions(&app, "alice", 1).await;
+    let strict = leash::upstream::webhook_sender::WebhookSender::new(&Default::default()).unwrap();
+    let round = deliver_webhooks::run_once(&app.app, &strict).await.unwrap();
+    assert_eq!((round.attempts, round.succeeded), (1, 0));
+    assert!(receiver.received().is_empty());
+    let attempts = app
+        .get(&format!("/v1/webhook-endpoints/{endpoint}/attempts"))
+        .await;
+    let error = attempts.body["data"][0]["error"].as_str().unwrap().to_owned();
+    assert!(error.contains("private"), "{error}");
+}
+
+#[tokio::test]
+async fn events_past_retention_are_pruned_unless_a_pending_delivery_needs_them() {
+    let app = TestApp::start_with_webhooks().await;
+    let receiver = Receiver::start().await;
+    receiver.answer(500);
+    revoke_sessions(&app, "old", 2).await;
+    app.deliver().await;
+    app.webhook_endpoint(json!({ "url": receiver.url })).await;
+    revoke_sessions(&app, "pending", 1).await;
+    app.deliver().await;
+    app.advance(app.app.settings.event_retention + TimeDelta::seconds(1));
+    let pruned = leash::usecase::events::prune(&app.app).await.unwrap();
+    assert_eq!(pruned, 2, "the event still being retried is kept");
+    let left = app.get("/v1/events").await;
+    assert_eq!(left.body["data"].as_array().unwrap().len(), 1);
+}
