@@ -257,10 +257,19 @@ async fn serve(cli: &Cli) -> Result<(), CliError> {
     }
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let tasks = [
-        tokio::spawn(workers::invalidation_listener::run(app.clone(), shutdown_rx.clone())),
-        tokio::spawn(workers::last_use_writer::run(app.clone(), shutdown_rx.clone())),
+        tokio::spawn(workers::invalidation_listener::run(
+            app.clone(),
+            shutdown_rx.clone(),
+        )),
+        tokio::spawn(workers::last_use_writer::run(
+            app.clone(),
+            shutdown_rx.clone(),
+        )),
         tokio::spawn(workers::audit_sealer::run(app.clone(), shutdown_rx.clone())),
-        tokio::spawn(workers::webhook_delivery::run(app.clone(), shutdown_rx.clone())),
+        tokio::spawn(workers::webhook_delivery::run(
+            app.clone(),
+            shutdown_rx.clone(),
+        )),
         tokio::spawn(workers::event_retention::run(app.clone(), shutdown_rx)),
     ];
     let tcp = tokio::net::TcpListener::bind(cli.listen).await?;

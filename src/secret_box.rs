@@ -62,8 +62,11 @@ impl EncryptionKey {
                 #[cfg(unix)]
                 std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
                 let mut file = options.open(path).map_err(io)?;
-                std::io::Write::write_all(&mut file, format!("{}\n", STANDARD.encode(key.0)).as_bytes())
-                    .map_err(io)?;
+                std::io::Write::write_all(
+                    &mut file,
+                    format!("{}\n", STANDARD.encode(key.0)).as_bytes(),
+                )
+                .map_err(io)?;
                 tracing::info!(path = %path.display(), "created a new encryption key");
                 Ok(key)
             }

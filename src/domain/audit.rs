@@ -274,19 +274,28 @@ mod tests {
         altered[1].3.target = "usr_2";
         assert_eq!(
             verify(&altered),
-            Err(ChainBreak::Altered { position: 2, id: "aud_b".to_owned() })
+            Err(ChainBreak::Altered {
+                position: 2,
+                id: "aud_b".to_owned()
+            })
         );
         let mut removed = chain(&["aud_a", "aud_b", "aud_c"]);
         removed.remove(1);
         assert_eq!(
             verify(&removed),
-            Err(ChainBreak::Missing { expected: 2, found: 3 })
+            Err(ChainBreak::Missing {
+                expected: 2,
+                found: 3
+            })
         );
         let mut relinked = chain(&["aud_a", "aud_b", "aud_c"]);
         relinked[2].1 = [7; 32];
         assert_eq!(
             verify(&relinked),
-            Err(ChainBreak::Unlinked { position: 3, id: "aud_c".to_owned() })
+            Err(ChainBreak::Unlinked {
+                position: 3,
+                id: "aud_c".to_owned()
+            })
         );
     }
 }

@@ -2,8 +2,8 @@
 //! scheme), when a failed delivery is tried again, and when an endpoint is judged failing
 //! or given up on. No IO: time and jitter are parameters.
 
-use std::fmt;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -115,7 +115,11 @@ pub fn target(raw: &str, allow_private: bool) -> Result<Url, TargetRefused> {
         Host::Ipv4(ip) => is_public(IpAddr::V4(ip)),
         Host::Ipv6(ip) => is_public(IpAddr::V6(ip)),
     };
-    if public { Ok(url) } else { Err(TargetRefused::Private) }
+    if public {
+        Ok(url)
+    } else {
+        Err(TargetRefused::Private)
+    }
 }
 
 /// Whether an address is on the public internet: not loopback, private (RFC 1918,
@@ -236,7 +240,12 @@ pub enum AfterAttempt {
 /// The next step for a delivery whose `attempt`-th attempt (1-based) just ended at `now`.
 /// `jitter` in `[0, 1)` spreads retries over ±20% of the wait, so endpoints that failed
 /// together do not all come back at once.
-pub fn after_attempt(succeeded: bool, attempt: u32, now: DateTime<Utc>, jitter: f64) -> AfterAttempt {
+pub fn after_attempt(
+    succeeded: bool,
+    attempt: u32,
+    now: DateTime<Utc>,
+    jitter: f64,
+) -> AfterAttempt {
     if succeeded {
         return AfterAttempt::Succeeded;
     }
@@ -265,11 +274,8 @@ mod tests {
     #[test]
     fn the_signature_matches_the_standard_webhooks_test_vector() {
         // From the Standard Webhooks reference implementations' tests.
-        let secret = SigningSecret::from_bytes(
-            STANDARD
-                .decode("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
-                .unwrap(),
-        );
+        let secret =
+            SigningSecret::from_bytes(STANDARD.decode("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap());
         let signature = secret.sign(
             "msg_p5jXN8AQM9LWM0D4loKWxJek",
             1_614_265_330,
@@ -283,7 +289,14 @@ mod tests {
         let old = SigningSecret::generate();
         let new = SigningSecret::generate();
         let header = signature_header(&[new.clone(), old.clone()], "evt_1", 5, b"{}");
-        assert_eq!(header, format!("{} {}", new.sign("evt_1", 5, b"{}"), old.sign("evt_1", 5, b"{}")));
+        assert_eq!(
+            header,
+            format!(
+                "{} {}",
+                new.sign("evt_1", 5, b"{}"),
+                old.sign("evt_1", 5, b"{}")
+            )
+        );
         assert!(!format!("{new:?}").contains(&new.expose()));
     }
 
@@ -293,19 +306,39 @@ mod tests {
             let attempt = u32::try_from(i).unwrap() + 1;
             let low = after_attempt(false, attempt, at(0), 0.0);
             let high = after_attempt(false, attempt, at(0), 0.999_999);
-            assert_eq!(low, AfterAttempt::RetryAt(at(0) + TimeDelta::milliseconds(delay * 800)));
-            let AfterAttempt::RetryAt(high) = high else { panic!("no retry") };
+            assert_eq!(
+                low,
+                AfterAttempt::RetryAt(at(0) + TimeDelta::milliseconds(delay * 800))
+            );
+            let AfterAttempt::RetryAt(high) = high else {
+                panic!("no retry")
+            };
             assert!(high <= at(0) + TimeDelta::milliseconds(delay * 1200));
         }
-        assert_eq!(after_attempt(false, MAX_ATTEMPTS, at(0), 0.5), AfterAttempt::GaveUp);
-        assert_eq!(after_attempt(true, MAX_ATTEMPTS, at(0), 0.5), AfterAttempt::Succeeded);
+        assert_eq!(
+            after_attempt(false, MAX_ATTEMPTS, at(0), 0.5),
+            AfterAttempt::GaveUp
+        );
+        assert_eq!(
+            after_attempt(true, MAX_ATTEMPTS, at(0), 0.5),
+            AfterAttempt::Succeeded
+        );
     }
 
     #[test]
     fn private_and_loopback_targets_are_refused_unless_allowed() {
         let refused = [
-            "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254",
-            "100.64.0.1", "0.0.0.0", "::1", "fc00::1", "fe80::1", "::ffff:127.0.0.1",
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fc00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
         ];
         for raw in refused {
             assert!(!is_public(raw.parse().unwrap()), "{raw}");
@@ -313,13 +346,27 @@ mod tests {
         for raw in ["93.184.216.34", "2606:4700::1111", "8.8.8.8"] {
             assert!(is_public(raw.parse().unwrap()), "{raw}");
         }
-        for raw in ["http://localhost:8080/x", "https://a.LOCALHOST./", "http://127.0.0.1/", "http://[::1]/"] {
+        for raw in [
+            "http://localhost:8080/x",
+            "https://a.LOCALHOST./",
+            "http://127.0.0.1/",
+            "http://[::1]/",
+        ] {
             assert_eq!(target(raw, false), Err(TargetRefused::Private), "{raw}");
             assert!(target(raw, true).is_ok(), "{raw}");
         }
         assert!(target("https://hooks.example.com/leash", false).is_ok());
-        assert_eq!(target("ftp://hooks.example.com/", false), Err(TargetRefused::Scheme));
-        assert_eq!(target("https://u:p@hooks.example.com/", false), Err(TargetRefused::Credentials));
-        assert_eq!(target("hooks.example.com", false), Err(TargetRefused::Malformed));
+        assert_eq!(
+            target("ftp://hooks.example.com/", false),
+            Err(TargetRefused::Scheme)
+        );
+        assert_eq!(
+            target("https://u:p@hooks.example.com/", false),
+            Err(TargetRefused::Credentials)
+        );
+        assert_eq!(
+            target("hooks.example.com", false),
+            Err(TargetRefused::Malformed)
+        );
     }
 }

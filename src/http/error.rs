@@ -140,10 +140,14 @@ impl From<UsecaseError> for ApiError {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", detail)
             }
             E::WebhookEndpointNotFound => Self::not_found("webhook_endpoint_not_found"),
-            E::WebhookTargetRefused(_) => {
-                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_webhook_url", detail)
+            E::WebhookTargetRefused(_) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_webhook_url",
+                detail,
+            ),
+            E::OutOfRange { .. } => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", detail)
             }
-            E::OutOfRange { .. } => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", detail),
             E::SecretBox(cause) => Self::internal(cause.to_string()),
             E::UnknownEventType(_) => {
                 Self::new(StatusCode::BAD_REQUEST, "invalid_event_type", detail)

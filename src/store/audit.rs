@@ -3,7 +3,9 @@
 use chrono::{DateTime, Utc};
 
 use super::time::{from_ms, to_ms};
-use super::{Db, INSERT_CHUNK, LockMode, Reader, StoreError, Tx, on_pool, on_reader, on_tx, values};
+use super::{
+    Db, INSERT_CHUNK, LockMode, Reader, StoreError, Tx, on_pool, on_reader, on_tx, values,
+};
 
 use crate::domain::audit::{AuditEntry, ChainedFields};
 
@@ -98,9 +100,9 @@ pub async fn list(
         "SELECT {COLUMNS} FROM audit_log WHERE seq > $1 AND ($2 = '' OR actor = $2) \
          AND ($3 = '' OR target = $3) AND ($4 = '' OR action = $4) ORDER BY seq LIMIT $5"
     );
-    let rows = on_pool!(db, |c| sqlx::query_as::<_, StoredAuditEntry>(sqlx::AssertSqlSafe(
-        sql
-    ))
+    let rows = on_pool!(db, |c| sqlx::query_as::<_, StoredAuditEntry>(
+        sqlx::AssertSqlSafe(sql)
+    )
     .bind(after_seq)
     .bind(filter.actor.unwrap_or(""))
     .bind(filter.target.unwrap_or(""))
@@ -142,9 +144,9 @@ pub async fn unsealed(tx: &mut Tx, limit: u32) -> Result<Vec<StoredAuditEntry>, 
     let sql = format!(
         "SELECT {COLUMNS} FROM audit_log WHERE chain_position IS NULL ORDER BY seq LIMIT $1"
     );
-    let rows = on_tx!(tx, |c| sqlx::query_as::<_, StoredAuditEntry>(sqlx::AssertSqlSafe(
-        sql
-    ))
+    let rows = on_tx!(tx, |c| sqlx::query_as::<_, StoredAuditEntry>(
+        sqlx::AssertSqlSafe(sql)
+    )
     .bind(i64::from(limit))
     .fetch_all(c)
     .await)?;
@@ -197,9 +199,9 @@ pub async fn chain_after(
     let sql = format!(
         "SELECT {COLUMNS} FROM audit_log WHERE chain_position > $1 ORDER BY chain_position LIMIT $2"
     );
-    let rows = on_pool!(db, |c| sqlx::query_as::<_, StoredAuditEntry>(sqlx::AssertSqlSafe(
-        sql
-    ))
+    let rows = on_pool!(db, |c| sqlx::query_as::<_, StoredAuditEntry>(
+        sqlx::AssertSqlSafe(sql)
+    )
     .bind(after)
     .bind(i64::from(limit))
     .fetch_all(c)

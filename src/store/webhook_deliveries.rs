@@ -27,13 +27,15 @@ pub async fn dispatch(
     )))
     .fetch_one(c)
     .await)?;
-    let (read, upto): (i64, Option<i64>) = on_tx!(tx, |c| sqlx::query_as(
+    let (read, upto): (i64, Option<i64>) = on_tx!(tx, |c| {
+        sqlx::query_as(
         "SELECT COUNT(*), MAX(seq) FROM (SELECT seq FROM events WHERE seq > $1 ORDER BY seq LIMIT $2) AS batch"
     )
     .bind(after)
     .bind(i64::from(max_events))
     .fetch_one(c)
-    .await)?;
+    .await
+    })?;
     let Some(upto) = upto else { return Ok((0, 0)) };
     let sql = format!(
         "INSERT INTO webhook_deliveries (id, endpoint_id, event_seq, status, attempts, \
@@ -172,7 +174,10 @@ pub async fn lease_due(
                 url: row.url,
                 secret_sealed: row.secret_sealed,
                 previous_secret_sealed: row.previous_secret_sealed,
-                previous_secret_expires_at: row.previous_secret_expires_at.map(from_ms).transpose()?,
+                previous_secret_expires_at: row
+                    .previous_secret_expires_at
+                    .map(from_ms)
+                    .transpose()?,
                 event_id: EventId::from_stored(row.event_id),
                 event_type: row.event_type,
                 event_created_at: from_ms(row.event_created_at)?,
@@ -278,7 +283,8 @@ pub async fn list_attempts(
     after: Option<&str>,
     limit: u32,
 ) -> Result<Vec<StoredAttempt>, StoreError> {
-    let rows = on_pool!(db, |c| sqlx::query_as::<_, AttemptRow>(
+    let rows = on_pool!(db, |c| {
+        sqlx::query_as::<_, AttemptRow>(
         "SELECT id, delivery_id, event_id, attempt, attempted_at, status_code, duration_ms, error \
          FROM webhook_attempts WHERE endpoint_id = $1 AND ($2 = '' OR id < $2) \
          ORDER BY id DESC LIMIT $3"
@@ -287,7 +293,8 @@ pub async fn list_attempts(
     .bind(after.unwrap_or(""))
     .bind(i64::from(limit))
     .fetch_all(c)
-    .await)?;
+    .await
+    })?;
     rows.into_iter()
         .map(|row| {
             Ok(StoredAttempt {
@@ -308,11 +315,13 @@ pub async fn list_attempts(
 /// it that are dispatched and needed by no pending delivery. Returns events deleted.
 pub async fn prune(tx: &mut Tx, before: DateTime<Utc>) -> Result<u64, StoreError> {
     let before = to_ms(before);
-    on_tx!(tx, |c| sqlx::query("DELETE FROM webhook_attempts WHERE attempted_at < $1")
-        .bind(before)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected()))?;
+    on_tx!(tx, |c| sqlx::query(
+        "DELETE FROM webhook_attempts WHERE attempted_at < $1"
+    )
+    .bind(before)
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected()))?;
     on_tx!(tx, |c| sqlx::query(
         "DELETE FROM webhook_deliveries WHERE status <> 'pending' AND created_at < $1"
     )

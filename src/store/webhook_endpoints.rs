@@ -133,7 +133,9 @@ pub async fn get(
     .await)?;
     let Some(row) = row else { return Ok(None) };
     let types = event_types(reader, std::slice::from_ref(&row.id)).await?;
-    Ok(Some(row.into_stored(types.into_iter().map(|(_, t)| t).collect())?))
+    Ok(Some(row.into_stored(
+        types.into_iter().map(|(_, t)| t).collect(),
+    )?))
 }
 
 /// The subscriptions of `ids`, as (endpoint id, type) pairs.
@@ -167,12 +169,12 @@ async fn event_types(
 
 /// Endpoints after `after` (an endpoint id), newest first, at most `limit`.
 pub async fn list(db: &Db, after: Option<&str>, limit: u32) -> Result<Vec<Endpoint>, StoreError> {
-    let rows = on_pool!(db, |c| sqlx::query_as::<_, EndpointRow>(sqlx::AssertSqlSafe(
-        format!(
+    let rows = on_pool!(db, |c| sqlx::query_as::<_, EndpointRow>(
+        sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM webhook_endpoints WHERE ($1 = '' OR id < $1) \
              ORDER BY id DESC LIMIT $2"
-        )
-    ))
+        ))
+    )
     .bind(after.unwrap_or(""))
     .bind(i64::from(limit))
     .fetch_all(c)
@@ -237,11 +239,13 @@ pub async fn set_secret(
 
 /// Deletes the endpoint with its subscriptions, deliveries and attempts.
 pub async fn delete(tx: &mut Tx, id: &WebhookEndpointId) -> Result<bool, StoreError> {
-    let deleted = on_tx!(tx, |c| sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1")
-        .bind(id.as_str())
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected()))?;
+    let deleted = on_tx!(tx, |c| sqlx::query(
+        "DELETE FROM webhook_endpoints WHERE id = $1"
+    )
+    .bind(id.as_str())
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(deleted > 0)
 }
 
@@ -267,7 +271,10 @@ pub async fn disable_exhausted(
         }
         query.fetch_all(c).await
     })?;
-    Ok(rows.into_iter().map(WebhookEndpointId::from_stored).collect())
+    Ok(rows
+        .into_iter()
+        .map(WebhookEndpointId::from_stored)
+        .collect())
 }
 
 /// Counts attempts against endpoints: `(id, any_success, failures_since_last_success)`

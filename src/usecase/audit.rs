@@ -110,7 +110,9 @@ pub async fn verify(db: &Db) -> Result<Verified, VerifyError> {
             let (Some(position), Some(prev), Some(hash)) =
                 (entry.chain_position, &entry.prev_hash, &entry.hash)
             else {
-                return Err(StoreError::Corrupt(format!("audit entry {} half sealed", entry.id)).into());
+                return Err(
+                    StoreError::Corrupt(format!("audit entry {} half sealed", entry.id)).into(),
+                );
             };
             verifier.check(position, prev, hash, &entry.chained_fields())?;
             after = position;

@@ -133,7 +133,12 @@ fn message(app: &App, delivery: &LeasedDelivery) -> Result<Message, UsecaseError
         url: delivery.url.clone(),
         id: delivery.event_id.to_string(),
         timestamp,
-        signature: webhook::signature_header(&secrets, delivery.event_id.as_str(), timestamp, &body),
+        signature: webhook::signature_header(
+            &secrets,
+            delivery.event_id.as_str(),
+            timestamp,
+            &body,
+        ),
         body,
     })
 }
@@ -196,8 +201,14 @@ async fn record(app: &App, outcomes: Vec<(LeasedDelivery, Sent)>) -> Result<Roun
     store::webhook_endpoints::count_attempts(&mut tx, &counts, FAILING_AFTER).await?;
     let disabled = store::webhook_endpoints::disable_exhausted(&mut tx, &exhausted, now).await?;
     for id in &disabled {
-        announce_disabled(&mut tx, &Actor::system(), id, DisabledBecause::RetriesExhausted, now)
-            .await?;
+        announce_disabled(
+            &mut tx,
+            &Actor::system(),
+            id,
+            DisabledBecause::RetriesExhausted,
+            now,
+        )
+        .await?;
     }
     tx.commit().await?;
     round.endpoints_disabled = disabled.len() as u64;

@@ -4,8 +4,8 @@
 
 pub mod agent_sessions;
 pub mod agents;
-pub mod audit;
 pub mod api_keys;
+pub mod audit;
 pub mod delegate_to_agent;
 pub mod deliver_webhooks;
 mod error;

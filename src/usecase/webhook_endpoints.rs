@@ -52,14 +52,23 @@ pub async fn create(
         previous_secret_expires_at: None,
     };
     if change.url.is_none() {
-        return Err(UsecaseError::WebhookTargetRefused(webhook::TargetRefused::Malformed));
+        return Err(UsecaseError::WebhookTargetRefused(
+            webhook::TargetRefused::Malformed,
+        ));
     }
     apply(app, &mut endpoint, change)?;
     let secret = SigningSecret::generate();
     let sealed = seal(app, &endpoint.id, &secret, "current");
     let mut tx = app.db.begin().await?;
     store::webhook_endpoints::insert(&mut tx, &endpoint, &sealed).await?;
-    audit(&mut tx, actor, AuditAction::WebhookEndpointCreated, &endpoint.id, now).await?;
+    audit(
+        &mut tx,
+        actor,
+        AuditAction::WebhookEndpointCreated,
+        &endpoint.id,
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok((endpoint, secret))
 }
@@ -192,12 +201,9 @@ pub async fn list(
 ) -> Result<Page<Endpoint>, UsecaseError> {
     let size = PageSize::new(limit)?;
     let after = cursor.map(Cursor::decode).transpose()?;
-    let rows = store::webhook_endpoints::list(
-        &app.db,
-        after.as_ref().map(Cursor::key),
-        size.get() + 1,
-    )
-    .await?;
+    let rows =
+        store::webhook_endpoints::list(&app.db, after.as_ref().map(Cursor::key), size.get() + 1)
+            .await?;
     Ok(Page::from_overfetch(rows, size, |e| e.id.as_str()))
 }
 
@@ -309,7 +315,14 @@ pub async fn rotate_secret(
         now,
     )
     .await?;
-    audit(&mut tx, actor, AuditAction::WebhookEndpointSecretRotated, id, now).await?;
+    audit(
+        &mut tx,
+        actor,
+        AuditAction::WebhookEndpointSecretRotated,
+        id,
+        now,
+    )
+    .await?;
     tx.commit().await?;
     let mut endpoint = stored.endpoint;
     endpoint.previous_secret_expires_at = Some(until);
@@ -336,7 +349,14 @@ pub async fn replay(
     let mut tx = app.db.begin().await?;
     locked(&mut tx, id).await?;
     let queued = store::webhook_deliveries::replay(&mut tx, id, since, now).await?;
-    audit(&mut tx, actor, AuditAction::WebhookEndpointReplayed, id, now).await?;
+    audit(
+        &mut tx,
+        actor,
+        AuditAction::WebhookEndpointReplayed,
+        id,
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(queued)
 }

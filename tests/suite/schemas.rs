@@ -78,6 +78,9 @@ async fn the_served_openapi_document_is_the_committed_one() {
         "/v1/users/{user_id}/sessions",
         "/v1/users/{user_id}/sign-out-everywhere",
         "/oauth2/introspect",
+        "/v1/webhook-endpoints",
+        "/v1/webhook-endpoints/{endpoint_id}/replay",
+        "/v1/audit",
     ] {
         assert!(committed["paths"][path].is_object(), "{path} is documented");
     }
@@ -119,4 +122,22 @@ async fn revocation_events_match_their_schema() {
             other => panic!("unexpected event type {other}"),
         }
     }
+}
+
+#[tokio::test]
+async fn the_webhook_endpoint_disabled_event_matches_its_schema() {
+    let app = TestApp::start_with_webhooks().await;
+    let (id, _) = app
+        .webhook_endpoint(serde_json::json!({ "url": "https://hooks.example.com/" }))
+        .await;
+    app.post_empty(&format!("/v1/webhook-endpoints/{id}/disable"))
+        .await
+        .assert_status(StatusCode::OK);
+    let listed = app.get("/v1/events?types=webhook_endpoint.disabled").await;
+    let event = listed.body["data"][0].clone();
+    let parsed =
+        serde_json::from_value::<leash::http::wire::webhooks::WebhookEndpointDisabledEvent>(event)
+            .unwrap();
+    assert_eq!(parsed.data.endpoint_id.as_str(), id);
+    assert_eq!(parsed.data.reason, "admin");
 }

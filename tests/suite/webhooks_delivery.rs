@@ -13,8 +13,8 @@ use leash::upstream::webhook_sender::WebhookSender;
 use leash::usecase::deliver_webhooks;
 use serde_json::json;
 
-use crate::support::receiver::{Receiver, Received};
 use crate::support::TestApp;
+use crate::support::receiver::{Received, Receiver};
 
 /// The Standard Webhooks signature of a message as openssl computes it, from the
 /// `whsec_…` secret: an implementation independent of Leash's.
@@ -88,10 +88,20 @@ async fn failed_deliveries_back_off_on_schedule_then_the_endpoint_is_disabled_an
     for (i, delay) in RETRY_DELAYS_SECONDS.iter().enumerate() {
         // Not before 80% of the wait (the jitter's low end)…
         app.advance(TimeDelta::milliseconds(delay * 800 - 1));
-        assert_eq!(app.deliver().await.attempts, 0, "retry {} came early", i + 1);
+        assert_eq!(
+            app.deliver().await.attempts,
+            0,
+            "retry {} came early",
+            i + 1
+        );
         // …and by 120% of it.
         app.advance(TimeDelta::milliseconds(delay * 400 + 1));
-        assert_eq!(app.deliver().await.attempts, 1, "retry {} did not come", i + 1);
+        assert_eq!(
+            app.deliver().await.attempts,
+            1,
+            "retry {} did not come",
+            i + 1
+        );
         let status = app.get(&format!("/v1/webhook-endpoints/{endpoint}")).await;
         let expected = if i + 2 >= 5 { "failing" } else { "active" };
         if i + 2 < MAX_ATTEMPTS as usize {
@@ -104,12 +114,21 @@ async fn failed_deliveries_back_off_on_schedule_then_the_endpoint_is_disabled_an
     assert_eq!(endpoint_now.body["consecutive_failures"], MAX_ATTEMPTS);
     // Every attempt was recorded with what the receiver answered.
     let attempts = app
-        .get(&format!("/v1/webhook-endpoints/{endpoint}/attempts?limit=200"))
+        .get(&format!(
+            "/v1/webhook-endpoints/{endpoint}/attempts?limit=200"
+        ))
         .await;
-    let attempts = attempts.assert_status(StatusCode::OK)["data"].as_array().unwrap().clone();
+    let attempts = attempts.assert_status(StatusCode::OK)["data"]
+        .as_array()
+        .unwrap()
+        .clone();
     assert_eq!(attempts.len(), MAX_ATTEMPTS as usize);
     assert_eq!(attempts[0]["attempt"], MAX_ATTEMPTS, "newest first");
-    assert!(attempts.iter().all(|a| a["status_code"] == 503 && a["error"].is_string()));
+    assert!(
+        attempts
+            .iter()
+            .all(|a| a["status_code"] == 503 && a["error"].is_string())
+    );
     // Giving up is announced and audited.
     let disabled = app.get("/v1/events?types=webhook_endpoint.disabled").await;
     let data = &disabled.assert_status(StatusCode::OK)["data"];
@@ -118,7 +137,9 @@ async fn failed_deliveries_back_off_on_schedule_then_the_endpoint_is_disabled_an
     assert_eq!(data[0]["data"]["reason"], "retries_exhausted");
     assert_eq!(data[0]["data"]["actor"], "system");
     let audit = app
-        .get(&format!("/v1/audit?target={endpoint}&action=webhook_endpoint.disabled"))
+        .get(&format!(
+            "/v1/audit?target={endpoint}&action=webhook_endpoint.disabled"
+        ))
         .await;
     assert_eq!(audit.body["data"][0]["actor"], "system");
     // A disabled endpoint gets nothing more, even once its receiver recovers.
@@ -162,7 +183,10 @@ async fn replay_sends_retained_events_again_with_their_ids() {
             json!({ "since": since }),
         )
         .await;
-    assert_eq!(replayed.assert_status(StatusCode::OK)["deliveries_queued"], 3);
+    assert_eq!(
+        replayed.assert_status(StatusCode::OK)["deliveries_queued"],
+        3
+    );
     assert_eq!(app.deliver().await.succeeded, 3);
     let received = receiver.received();
     let mut first: Vec<_> = received[..3].iter().map(|m| m.id.clone()).collect();
@@ -223,7 +247,9 @@ async fn two_workers_on_one_database_never_send_one_delivery_twice() {
             let sender = WebhookSender::new(&instance.settings.webhooks).unwrap();
             let mut sent = 0;
             loop {
-                let round = deliver_webhooks::run_once(&instance, &sender).await.unwrap();
+                let round = deliver_webhooks::run_once(&instance, &sender)
+                    .await
+                    .unwrap();
                 sent += round.attempts;
                 if !round.found_work() {
                     return sent;
@@ -283,7 +309,11 @@ async fn during_a_rotation_overlap_both_secrets_sign_then_only_the_new_one() {
     let message = &receiver.received()[0];
     assert_eq!(
         message.signature,
-        format!("{} {}", openssl_signature(&new, message), openssl_signature(&old, message))
+        format!(
+            "{} {}",
+            openssl_signature(&new, message),
+            openssl_signature(&old, message)
+        )
     );
     app.advance(TimeDelta::seconds(3600));
     revoke_sessions(&app, "bob", 1).await;
@@ -306,7 +336,10 @@ async fn a_loopback_target_is_refused_when_sending_unless_allowed() {
     let attempts = app
         .get(&format!("/v1/webhook-endpoints/{endpoint}/attempts"))
         .await;
-    let error = attempts.body["data"][0]["error"].as_str().unwrap().to_owned();
+    let error = attempts.body["data"][0]["error"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(error.contains("private"), "{error}");
 }
 

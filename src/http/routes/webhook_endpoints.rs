@@ -31,7 +31,9 @@ pub fn router() -> ApiRouter<AppState> {
             post_with(create_endpoint, |op| {
                 op.summary("Create a webhook endpoint; its signing secret is shown once")
             })
-            .get_with(list_endpoints, |op| op.summary("List webhook endpoints, newest first")),
+            .get_with(list_endpoints, |op| {
+                op.summary("List webhook endpoints, newest first")
+            }),
         )
         .api_route(
             "/v1/webhook-endpoints/{endpoint_id}",
@@ -58,7 +60,9 @@ pub fn router() -> ApiRouter<AppState> {
         .api_route(
             "/v1/webhook-endpoints/{endpoint_id}/rotate-secret",
             post_with(rotate_secret, |op| {
-                op.summary("Replace the signing secret; the old one signs beside it during the overlap")
+                op.summary(
+                    "Replace the signing secret; the old one signs beside it during the overlap",
+                )
             }),
         )
         .api_route(
@@ -97,8 +101,7 @@ async fn create_endpoint(
         description: body.description.map(|d| Some(d).filter(|d| !d.is_empty())),
         event_types: body.event_types,
     };
-    let (endpoint, secret) =
-        usecase::webhook_endpoints::create(&state.app, &actor, change).await?;
+    let (endpoint, secret) = usecase::webhook_endpoints::create(&state.app, &actor, change).await?;
     Ok(Created(WebhookEndpointWithSecret {
         endpoint: endpoint.into(),
         secret: secret.expose(),

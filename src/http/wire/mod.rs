@@ -125,14 +125,20 @@ pub fn schemas() -> Vec<(&'static str, Schema)> {
             "WebhookEndpointWithSecret",
             schema::<webhooks::WebhookEndpointWithSecret>(),
         ),
-        ("WebhookEndpointList", schema::<webhooks::WebhookEndpointList>()),
+        (
+            "WebhookEndpointList",
+            schema::<webhooks::WebhookEndpointList>(),
+        ),
         (
             "RotateWebhookSecretRequest",
             schema::<webhooks::RotateWebhookSecretRequest>(),
         ),
         ("ReplayRequest", schema::<webhooks::ReplayRequest>()),
         ("ReplayQueued", schema::<webhooks::ReplayQueued>()),
-        ("WebhookAttemptList", schema::<webhooks::WebhookAttemptList>()),
+        (
+            "WebhookAttemptList",
+            schema::<webhooks::WebhookAttemptList>(),
+        ),
         ("ListAuditQuery", schema::<audit::ListAuditQuery>()),
         ("AuditList", schema::<audit::AuditList>()),
     ]

@@ -68,7 +68,11 @@ impl From<Endpoint> for WebhookEndpointBody {
             id: e.id,
             url: e.url,
             description: e.description,
-            event_types: e.event_types.iter().map(|t| t.as_str().to_owned()).collect(),
+            event_types: e
+                .event_types
+                .iter()
+                .map(|t| t.as_str().to_owned())
+                .collect(),
             status: match e.status {
                 EndpointStatus::Active => WebhookEndpointStatusBody::Active,
                 EndpointStatus::Failing => WebhookEndpointStatusBody::Failing,

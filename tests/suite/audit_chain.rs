@@ -1,0 +1,151 @@
+//! The audit log: listed and filtered through the API, sealed into a hash chain, and
+//! `leash audit verify` naming the first entry someone changed in the database.
+
+use axum::http::StatusCode;
+use leash::store::Db;
+use serde_json::json;
+
+use crate::cli::leash;
+use crate::support::TestApp;
+
+/// Three users, one disabled: a few audit entries of different actions.
+async fn some_acts(app: &TestApp) -> String {
+    for name in ["alice", "bob"] {
+        app.create_user(name).await;
+    }
+    let carol = app.create_user("carol").await;
+    app.sign_in(&carol).await;
+    app.post_empty(&format!("/v1/users/{}/disable", carol.id))
+        .await
+        .assert_status(StatusCode::OK);
+    carol.id
+}
+
+#[tokio::test]
+async fn entries_are_listed_oldest_first_filtered_and_sealed_into_the_chain() {
+    let app = TestApp::start().await;
+    let carol = some_acts(&app).await;
+    let by_target = app.get(&format!("/v1/audit?target={carol}")).await;
+    let actions: Vec<&str> = by_target.assert_status(StatusCode::OK)["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["user.created", "user.disabled", "user_sessions.revoked"]
+    );
+    let disabled = app.get("/v1/audit?action=user.disabled").await;
+    assert_eq!(disabled.body["data"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        disabled.body["data"][0]["chain_position"],
+        json!(null),
+        "not sealed yet"
+    );
+
+    let sealed = leash::usecase::audit::seal(&app.app).await.unwrap();
+    assert!(sealed >= 6, "sealed {sealed}");
+    let page = app.get("/v1/audit?limit=2").await;
+    let page = page.assert_status(StatusCode::OK).clone();
+    assert_eq!(page["data"][0]["chain_position"], 1);
+    assert_eq!(page["data"][1]["chain_position"], 2);
+    assert_eq!(page["data"][0]["hash"].as_str().unwrap().len(), 64);
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let next = app.get(&format!("/v1/audit?limit=2&after={cursor}")).await;
+    assert_eq!(next.body["data"][0]["chain_position"], 3);
+
+    let verified = leash::usecase::audit::verify(&app.db).await.unwrap();
+    assert_eq!(
+        (verified.sealed, verified.unsealed),
+        (i64::try_from(sealed).unwrap(), 0)
+    );
+    app.get("/v1/audit?actor=")
+        .await
+        .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+}
+
+#[tokio::test]
+async fn entries_appended_after_a_seal_extend_the_chain() {
+    let app = TestApp::start().await;
+    some_acts(&app).await;
+    leash::usecase::audit::seal(&app.app).await.unwrap();
+    app.create_user("dave").await;
+    leash::usecase::audit::seal(&app.app).await.unwrap();
+    assert_eq!(leash::usecase::audit::seal(&app.app).await.unwrap(), 0);
+    leash::usecase::audit::verify(&app.db).await.unwrap();
+}
+
+/// Runs SQL as someone with write access to the database would.
+async fn tamper(db: &Db, sql: &str) {
+    let sql = sqlx::AssertSqlSafe(sql.to_owned());
+    let changed = match db {
+        Db::Sqlite(_, writer) => sqlx::query(sql)
+            .execute(writer)
+            .await
+            .unwrap()
+            .rows_affected(),
+        Db::Postgres(pool) => sqlx::query(sql)
+            .execute(pool)
+            .await
+            .unwrap()
+            .rows_affected(),
+    };
+    assert_eq!(changed, 1);
+}
+
+#[tokio::test]
+async fn audit_verify_names_the_entry_changed_in_the_database() {
+    let app = TestApp::start().await;
+    some_acts(&app).await;
+    leash::usecase::audit::seal(&app.app).await.unwrap();
+    let url = app.database.url();
+
+    let intact = leash(&url, &["audit", "verify"]);
+    let stdout = String::from_utf8_lossy(&intact.stdout);
+    assert!(
+        intact.status.success(),
+        "{}",
+        String::from_utf8_lossy(&intact.stderr)
+    );
+    assert!(stdout.contains("audit chain intact"), "{stdout}");
+
+    // Someone with database access rewrites who was disabled.
+    let entry = app.get("/v1/audit?action=user.disabled").await.body["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    tamper(
+        &app.db,
+        &format!("UPDATE audit_log SET target = 'usr_someone_else' WHERE id = '{entry}'"),
+    )
+    .await;
+    let broken = leash(&url, &["audit", "verify"]);
+    assert!(!broken.status.success());
+    let stderr = String::from_utf8_lossy(&broken.stderr);
+    assert!(stderr.contains(&entry), "names the entry: {stderr}");
+    assert!(stderr.contains("was changed"), "{stderr}");
+}
+
+#[tokio::test]
+async fn audit_verify_notices_a_deleted_entry_and_a_cut_off_tail() {
+    let app = TestApp::start().await;
+    some_acts(&app).await;
+    leash::usecase::audit::seal(&app.app).await.unwrap();
+    let url = app.database.url();
+    tamper(&app.db, "DELETE FROM audit_log WHERE chain_position = 2").await;
+    let stderr = String::from_utf8_lossy(&leash(&url, &["audit", "verify"]).stderr).into_owned();
+    assert!(stderr.contains("position 2 is missing"), "{stderr}");
+
+    let app = TestApp::start().await;
+    some_acts(&app).await;
+    leash::usecase::audit::seal(&app.app).await.unwrap();
+    let url = app.database.url();
+    tamper(
+        &app.db,
+        "DELETE FROM audit_log WHERE chain_position = (SELECT MAX(chain_position) FROM audit_log)",
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&leash(&url, &["audit", "verify"]).stderr).into_owned();
+    assert!(stderr.contains("its head says"), "{stderr}");
+}
