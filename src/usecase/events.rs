@@ -2,10 +2,23 @@
 
 use crate::app::App;
 use crate::domain::event::EventType;
-use crate::domain::pagination::{Cursor, CursorInvalid, Page, PageSize};
+use crate::domain::pagination::{Cursor, CursorInvalid, PageSize};
 use crate::store;
 use crate::store::events::StoredEvent;
 use crate::usecase::UsecaseError;
+
+/// A page of the event feed. Unlike other lists, its cursor is given whenever the page
+/// holds an event, more or not: a consumer keeps it and asks again later for what was
+/// written since.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedPage {
+    pub items: Vec<StoredEvent>,
+    /// After the last event of this page; `None` when the page is empty (ask again with
+    /// the same cursor).
+    pub next: Option<Cursor>,
+    /// Whether more events were already waiting after this page.
+    pub has_more: bool,
+}
 
 /// One page of events after `cursor`, oldest first, of the comma-separated `types`
 /// (all when absent).
@@ -14,7 +27,7 @@ pub async fn list(
     cursor: Option<&str>,
     types: Option<&str>,
     limit: Option<u32>,
-) -> Result<Page<StoredEvent>, UsecaseError> {
+) -> Result<FeedPage, UsecaseError> {
     let size = PageSize::new(limit)?;
     let after = match cursor {
         Some(raw) => Cursor::decode(raw)?
@@ -35,18 +48,15 @@ pub async fn list(
         .transpose()?
         .unwrap_or_default();
     let mut events = store::events::list(&app.db, after, &types, size.get() + 1).await?;
-    let more = events.len() > size.get() as usize;
+    let has_more = events.len() > size.get() as usize;
     events.truncate(size.get() as usize);
-    let next = more
-        .then(|| {
-            events
-                .last()
-                .map(|last| Cursor::after(&last.seq.to_string()))
-        })
-        .flatten();
-    Ok(Page {
+    let next = events
+        .last()
+        .map(|last| Cursor::after(&last.seq.to_string()));
+    Ok(FeedPage {
         items: events,
         next,
+        has_more,
     })
 }
 

@@ -31,7 +31,17 @@ async fn a_sign_out_is_listed_as_its_events_in_order_page_by_page_and_by_type() 
         .assert_status(StatusCode::OK)
         .clone();
     assert_eq!(rest["data"].as_array().unwrap().len(), 1);
-    assert_eq!(rest["next_cursor"], Value::Null);
+    assert_eq!(first["has_more"], true);
+    assert_eq!(rest["has_more"], false);
+    // The feed's cursor stands after the last event read, for what comes later.
+    let later = rest["next_cursor"].as_str().unwrap();
+    let empty = app
+        .get(&format!("/v1/events?after={later}"))
+        .await
+        .assert_status(StatusCode::OK)
+        .clone();
+    assert_eq!(empty["data"], json!([]));
+    assert_eq!(empty["next_cursor"], Value::Null);
     let all: Vec<&Value> = first["data"]
         .as_array()
         .unwrap()

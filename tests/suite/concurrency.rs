@@ -205,3 +205,71 @@ async fn many_concurrent_exchanges_are_each_answered_on_their_own_merits() {
         worker.await.unwrap();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_reader_following_the_event_cursor_during_concurrent_revocations_misses_none() {
+    let app = Arc::new(TestApp::start().await);
+    let mut users = Vec::new();
+    for i in 0..12 {
+        let user = app.create_user(&format!("cursor-{i}")).await;
+        for _ in 0..3 {
+            app.sign_in(&user).await;
+        }
+        users.push(user);
+    }
+    // Revokers on four tasks while a reader follows the cursor as a consumer would.
+    let revokers: Vec<_> = users
+        .chunks(3)
+        .map(|chunk| {
+            let (app, chunk) = (Arc::clone(&app), chunk.to_vec());
+            tokio::spawn(async move {
+                for user in chunk {
+                    app.sign_out_everywhere(&user, json!({})).await;
+                }
+            })
+        })
+        .collect();
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let done = revokers.iter().all(tokio::task::JoinHandle::is_finished);
+        loop {
+            let path = match &cursor {
+                Some(after) => format!("/v1/events?limit=5&after={after}"),
+                None => "/v1/events?limit=5".to_owned(),
+            };
+            let page = app.get(&path).await.assert_status(StatusCode::OK).clone();
+            seen.extend(
+                page["data"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|e| e["id"].as_str().unwrap().to_owned()),
+            );
+            if let Some(next) = page["next_cursor"].as_str() {
+                cursor = Some(next.to_owned());
+            }
+            if page["has_more"] == false {
+                break;
+            }
+        }
+        if done {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    for revoker in revokers {
+        revoker.await.unwrap();
+    }
+    let all = store::events::list_after(&app.db, 0, 1000).await.unwrap();
+    assert_eq!(all.len(), 36);
+    let mut seen_sorted = seen.clone();
+    seen_sorted.sort();
+    seen_sorted.dedup();
+    assert_eq!(seen_sorted.len(), seen.len(), "no event read twice");
+    assert_eq!(
+        seen.len(),
+        36,
+        "every event read, none skipped by the cursor"
+    );
+}

@@ -7,8 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::revocations::RevocationCauseBody;
 use crate::domain::id::{AgentId, EventId, RevocationId, UserId, UserSessionId};
-use crate::domain::pagination::Page;
-use crate::store::events::StoredEvent;
+use crate::usecase::events::FeedPage;
 
 /// Which session an event is about.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
@@ -95,11 +94,16 @@ pub struct EventBody {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct EventList {
     pub data: Vec<EventBody>,
+    /// After the last event of this page, whether or not more follow: keep it and ask
+    /// again with `after` for what is written later. Null when the page is empty (ask
+    /// again with the same `after`).
     pub next_cursor: Option<String>,
+    /// Whether more events were already waiting after this page.
+    pub has_more: bool,
 }
 
-impl From<Page<StoredEvent>> for EventList {
-    fn from(page: Page<StoredEvent>) -> Self {
+impl From<FeedPage> for EventList {
+    fn from(page: FeedPage) -> Self {
         Self {
             data: page
                 .items
@@ -112,6 +116,7 @@ impl From<Page<StoredEvent>> for EventList {
                 })
                 .collect(),
             next_cursor: page.next.map(|c| c.encode()),
+            has_more: page.has_more,
         }
     }
 }
