@@ -24,6 +24,7 @@ mod concurrency;
 mod operations;
 mod properties;
 mod properties_delegation;
+mod properties_webhooks;
 mod schemas;
 mod store_conformance;
 mod support;

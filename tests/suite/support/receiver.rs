@@ -17,6 +17,8 @@ pub struct Received {
     pub timestamp: String,
     pub signature: String,
     pub body: Vec<u8>,
+    /// What the receiver answered.
+    pub status: u16,
 }
 
 impl Received {
@@ -66,11 +68,13 @@ async fn receive(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) 
             .map(|v| v.to_str().unwrap().to_owned())
             .unwrap_or_default()
     };
+    let status = shared.status.load(Ordering::SeqCst);
     shared.received.lock().unwrap().push(Received {
         id: header("webhook-id"),
         timestamp: header("webhook-timestamp"),
         signature: header("webhook-signature"),
         body: body.to_vec(),
+        status,
     });
-    StatusCode::from_u16(shared.status.load(Ordering::SeqCst)).unwrap()
+    StatusCode::from_u16(status).unwrap()
 }
