@@ -1,6 +1,6 @@
 //! Property: nothing a caller sends makes Leash answer 5xx, and every refusal is
 //! problem+json (at the OAuth endpoints, an RFC 6749 error body). Random bodies (bytes, JSON of any shape), content types and path ids go
-//! to every endpoint.
+//! to every endpoint, the webhook and audit APIs included.
 
 use axum::body::Body;
 use axum::http::Method;
@@ -40,6 +40,16 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("GET", "/v1/events"),
     ("POST", "/oauth2/token"),
     ("POST", "/oauth2/revoke"),
+    ("POST", "/v1/webhook-endpoints"),
+    ("GET", "/v1/webhook-endpoints"),
+    ("GET", "/v1/webhook-endpoints/{webhook}"),
+    ("PATCH", "/v1/webhook-endpoints/{webhook}"),
+    ("DELETE", "/v1/webhook-endpoints/{webhook}"),
+    ("POST", "/v1/webhook-endpoints/{webhook}/disable"),
+    ("POST", "/v1/webhook-endpoints/{webhook}/rotate-secret"),
+    ("POST", "/v1/webhook-endpoints/{webhook}/replay"),
+    ("GET", "/v1/webhook-endpoints/{webhook}/attempts"),
+    ("GET", "/v1/audit"),
 ];
 
 fn json_value() -> impl Strategy<Value = Value> {
@@ -67,6 +77,10 @@ fn json_value() -> impl Strategy<Value = Value> {
                     Just("scopes".to_owned()),
                     Just("agent_id".to_owned()),
                     Just("user_session_id".to_owned()),
+                    Just("url".to_owned()),
+                    Just("event_types".to_owned()),
+                    Just("since".to_owned()),
+                    Just("overlap_seconds".to_owned()),
                     "[a-z_]{1,12}",
                 ],
                 inner,
@@ -110,6 +124,7 @@ fn path_id() -> impl Strategy<Value = String> {
         Just("agt_0123456789abcdef0123456789abcdef".to_owned()),
         Just("grt_0123456789abcdef0123456789abcdef".to_owned()),
         Just("ags_0123456789abcdef0123456789abcdef".to_owned()),
+        Just("whe_0123456789abcdef0123456789abcdef".to_owned()),
         "[a-zA-Z0-9_%.-]{1,40}",
     ]
 }
@@ -127,7 +142,7 @@ proptest! {
     ) {
         let (runtime, app) = shared();
         runtime.block_on(async {
-            let path = ["{user}", "{session}", "{agent}", "{grant}", "{agent_session}"].iter().fold(endpoint.1.to_owned(), |path, slot| path.replace(slot, &id));
+            let path = ["{user}", "{session}", "{agent}", "{grant}", "{agent_session}", "{webhook}"].iter().fold(endpoint.1.to_owned(), |path, slot| path.replace(slot, &id));
             let path = if query.is_empty() { path } else { format!("{path}?{query}") };
             let body = match &payload {
                 Payload::Json(value) => Body::from(value.to_string()),
