@@ -27,6 +27,15 @@ impl Cursor {
         URL_SAFE_NO_PAD.encode(format!("{CURSOR_VERSION}{}", self.0))
     }
 
+    /// The position a feed's cursor (events, audit) stands after; 0, the start, when
+    /// there is none.
+    pub fn decode_seq(raw: Option<&str>) -> Result<i64, CursorInvalid> {
+        match raw {
+            Some(raw) => Self::decode(raw)?.key().parse().map_err(|_| CursorInvalid),
+            None => Ok(0),
+        }
+    }
+
     pub fn decode(raw: &str) -> Result<Self, CursorInvalid> {
         let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| CursorInvalid)?;
         let text = String::from_utf8(bytes).map_err(|_| CursorInvalid)?;
@@ -84,6 +93,17 @@ impl<T> Page<T> {
             .then(|| items.last().map(|last| Cursor::after(key(last))))
             .flatten();
         Self { items, next }
+    }
+
+    /// [`Page::from_overfetch`] for items in a feed's `seq` order.
+    pub fn from_overfetch_seq(items: Vec<T>, size: PageSize, seq: impl Fn(&T) -> i64) -> Self {
+        let mut page = Self::from_overfetch(items, size, |_| "");
+        page.next = page.next.and_then(|_| {
+            page.items
+                .last()
+                .map(|last| Cursor::after(&seq(last).to_string()))
+        });
+        page
     }
 }
 

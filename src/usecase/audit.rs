@@ -5,7 +5,7 @@
 
 use crate::app::App;
 use crate::domain::audit::{ChainBreak, ChainVerifier, chain_hash};
-use crate::domain::pagination::{Cursor, CursorInvalid, Page, PageSize};
+use crate::domain::pagination::{Cursor, Page, PageSize};
 use crate::domain::text;
 use crate::store::audit::{AuditFilter, Link, StoredAuditEntry};
 use crate::store::{self, Db, StoreError};
@@ -36,20 +36,9 @@ pub async fn list(
                 .map_err(|reason| UsecaseError::TextRefused { field, reason })?;
         }
     }
-    let after = match cursor {
-        Some(raw) => Cursor::decode(raw)?
-            .key()
-            .parse::<i64>()
-            .map_err(|_| CursorInvalid)?,
-        None => 0,
-    };
-    let mut rows = store::audit::list(&app.db, filter, after, size.get() + 1).await?;
-    let more = rows.len() > size.get() as usize;
-    rows.truncate(size.get() as usize);
-    let next = more
-        .then(|| rows.last().map(|last| Cursor::after(&last.seq.to_string())))
-        .flatten();
-    Ok(Page { items: rows, next })
+    let after = Cursor::decode_seq(cursor)?;
+    let rows = store::audit::list(&app.db, filter, after, size.get() + 1).await?;
+    Ok(Page::from_overfetch_seq(rows, size, |e| e.seq))
 }
 
 /// Seals every entry appended since the last seal into the chain, in append order.

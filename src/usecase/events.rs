@@ -2,7 +2,7 @@
 
 use crate::app::App;
 use crate::domain::event::EventType;
-use crate::domain::pagination::{Cursor, CursorInvalid, PageSize};
+use crate::domain::pagination::{Cursor, PageSize};
 use crate::store;
 use crate::store::events::StoredEvent;
 use crate::usecase::UsecaseError;
@@ -29,13 +29,7 @@ pub async fn list(
     limit: Option<u32>,
 ) -> Result<FeedPage, UsecaseError> {
     let size = PageSize::new(limit)?;
-    let after = match cursor {
-        Some(raw) => Cursor::decode(raw)?
-            .key()
-            .parse::<i64>()
-            .map_err(|_| CursorInvalid)?,
-        None => 0,
-    };
+    let after = Cursor::decode_seq(cursor)?;
     let types = types
         .map(|raw| {
             raw.split(',')
