@@ -73,3 +73,61 @@ impl<T: JsonSchema> OperationOutput for Upserted<T> {
             .unwrap_or_default()
     }
 }
+
+/// A `text/event-stream` answer (Server-Sent Events), each event's data a `T`.
+pub struct EventStream<T> {
+    response: Response,
+    data: std::marker::PhantomData<T>,
+}
+
+impl<T> EventStream<T> {
+    pub fn new(sse: impl IntoResponse) -> Self {
+        Self {
+            response: sse.into_response(),
+            data: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<T> IntoResponse for EventStream<T> {
+    fn into_response(self) -> Response {
+        self.response
+    }
+}
+
+impl<T: JsonSchema> OperationOutput for EventStream<T> {
+    type Inner = T;
+
+    fn operation_response(ctx: &mut GenContext, _operation: &mut Operation) -> Option<ApiResponse> {
+        let json_schema = ctx.schema.subschema_for::<T>();
+        Some(ApiResponse {
+            description: "Server-Sent Events: `id` (a cursor to resume after), `event` (the \
+                          event type) and `data` (the event as JSON)"
+                .to_owned(),
+            content: [(
+                "text/event-stream".to_owned(),
+                aide::openapi::MediaType {
+                    schema: Some(aide::openapi::SchemaObject {
+                        json_schema,
+                        example: None,
+                        external_docs: None,
+                    }),
+                    ..Default::default()
+                },
+            )]
+            .into_iter()
+            .collect(),
+            ..Default::default()
+        })
+    }
+
+    fn inferred_responses(
+        ctx: &mut GenContext,
+        operation: &mut Operation,
+    ) -> Vec<(Option<ApiStatus>, ApiResponse)> {
+        Self::operation_response(ctx, operation)
+            .map(|r| (Some(ApiStatus::Code(200)), r))
+            .into_iter()
+            .collect()
+    }
+}

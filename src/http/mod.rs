@@ -37,10 +37,16 @@ pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
 /// How long a request may take before it is answered 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Live event streams one instance serves at once; each looks for new events four
+/// times a second.
+pub const MAX_EVENT_STREAMS: usize = 32;
+
 #[derive(Clone)]
 pub struct AppState {
     pub app: App,
     pub metrics: Arc<Metrics>,
+    /// Permits for live event streams.
+    pub event_streams: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -48,6 +54,7 @@ impl AppState {
         Self {
             app,
             metrics: Arc::default(),
+            event_streams: Arc::new(tokio::sync::Semaphore::new(MAX_EVENT_STREAMS)),
         }
     }
 }

@@ -96,3 +96,94 @@ async fn the_events_api_refuses_what_it_cannot_read() {
         .await
         .assert_problem(StatusCode::UNAUTHORIZED, "missing_credentials");
 }
+
+/// Reads Server-Sent Events from a live stream until `count` arrived: (id, event, data).
+async fn read_stream(
+    body: &mut axum::body::Body,
+    buffer: &mut String,
+    count: usize,
+) -> Vec<(String, String, Value)> {
+    use http_body_util::BodyExt as _;
+    let mut events = Vec::new();
+    while events.len() < count {
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            let field = |name: &str| {
+                block
+                    .lines()
+                    .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+                    .map(str::to_owned)
+            };
+            if let (Some(id), Some(event), Some(data)) =
+                (field("id"), field("event"), field("data"))
+            {
+                events.push((id, event, serde_json::from_str(&data).unwrap()));
+            }
+        }
+        if events.len() >= count {
+            break;
+        }
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(10), body.frame())
+            .await
+            .expect("an event within 10 s")
+            .unwrap()
+            .unwrap();
+        if let Ok(data) = frame.into_data() {
+            buffer.push_str(std::str::from_utf8(&data).unwrap());
+        }
+    }
+    events
+}
+
+async fn open_stream(app: &TestApp, last_event_id: Option<&str>) -> axum::response::Response {
+    use tower::ServiceExt as _;
+    let mut request = axum::http::Request::get("/v1/events/stream")
+        .header("authorization", format!("Bearer {}", app.admin_key));
+    if let Some(id) = last_event_id {
+        request = request.header("last-event-id", id);
+    }
+    app.router
+        .clone()
+        .oneshot(request.body(Body::empty()).unwrap())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_live_stream_sends_past_events_then_new_ones_and_resumes_after_the_last_id() {
+    let app = TestApp::start().await;
+    let alice = app.create_user("alice").await;
+    app.sign_in(&alice).await;
+    app.sign_in(&alice).await;
+    app.sign_out_everywhere(&alice, json!({})).await;
+
+    let response = open_stream(&app, None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let mut body = response.into_body();
+    let mut buffer = String::new();
+    let past = read_stream(&mut body, &mut buffer, 2).await;
+    assert!(
+        past.iter()
+            .all(|(_, kind, data)| kind == "user_session.revoked"
+                && data["type"] == "user_session.revoked")
+    );
+
+    // Written while the stream is open: it arrives without asking again.
+    let bob = app.create_user("bob").await;
+    app.sign_in(&bob).await;
+    app.sign_out_everywhere(&bob, json!({})).await;
+    let live = read_stream(&mut body, &mut buffer, 1).await;
+    assert_eq!(live[0].2["data"]["user_id"], bob.id.as_str());
+
+    // A reconnecting client sends the last id it saw and gets only what came after.
+    let resumed = open_stream(&app, Some(&past[1].0)).await;
+    let mut body = resumed.into_body();
+    let mut buffer = String::new();
+    let next = read_stream(&mut body, &mut buffer, 1).await;
+    assert_eq!(next[0].2["id"], live[0].2["id"]);
+
+    app.get("/v1/events/stream?after=garbage")
+        .await
+        .assert_problem(StatusCode::BAD_REQUEST, "invalid_cursor");
+}

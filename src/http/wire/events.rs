@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::revocations::RevocationCauseBody;
 use crate::domain::id::{AgentId, EventId, RevocationId, UserId, UserSessionId};
+use crate::store::events::StoredEvent;
 use crate::usecase::events::FeedPage;
 
 /// Which session an event is about.
@@ -90,6 +91,29 @@ pub struct EventBody {
     pub data: serde_json::Value,
 }
 
+impl From<StoredEvent> for EventBody {
+    fn from(e: StoredEvent) -> Self {
+        Self {
+            id: e.id,
+            r#type: e.event_type,
+            created_at: e.created_at,
+            data: e.data,
+        }
+    }
+}
+
+/// Where a live stream starts and what it carries.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StreamEventsQuery {
+    /// A cursor (an events page's `next_cursor`, or a streamed event's `id`); from the
+    /// oldest event when absent. A `Last-Event-ID` header, as a reconnecting
+    /// `EventSource` sends, takes precedence.
+    pub after: Option<String>,
+    /// Comma-separated event types; all when absent.
+    pub types: Option<String>,
+}
+
 /// One page of events, oldest first, in the order they were written.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct EventList {
@@ -105,16 +129,7 @@ pub struct EventList {
 impl From<FeedPage> for EventList {
     fn from(page: FeedPage) -> Self {
         Self {
-            data: page
-                .items
-                .into_iter()
-                .map(|e| EventBody {
-                    id: e.id,
-                    r#type: e.event_type,
-                    created_at: e.created_at,
-                    data: e.data,
-                })
-                .collect(),
+            data: page.items.into_iter().map(Into::into).collect(),
             next_cursor: page.next.map(|c| c.encode()),
             has_more: page.has_more,
         }
