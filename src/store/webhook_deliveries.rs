@@ -206,12 +206,17 @@ pub struct AttemptRecord {
     pub next_attempt_at: DateTime<Utc>,
 }
 
-/// Writes the attempts and moves their deliveries on, releasing their leases.
+/// Writes the attempts and moves their deliveries on, releasing their leases. An
+/// attempt whose delivery is gone (its endpoint was deleted while it was being sent) is
+/// dropped with it.
 pub async fn record(tx: &mut Tx, records: &[AttemptRecord]) -> Result<(), StoreError> {
     for chunk in records.chunks(INSERT_CHUNK / 2) {
         let sql = format!(
             "INSERT INTO webhook_attempts (id, delivery_id, endpoint_id, event_id, attempt, \
-             attempted_at, status_code, duration_ms, error) VALUES {}",
+             attempted_at, status_code, duration_ms, error) \
+             SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, \
+             v.column8, v.column9 FROM (VALUES {}) AS v \
+             WHERE EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.id = v.column2)",
             values(chunk.len(), 9)
         );
         on_tx!(tx, |c| {

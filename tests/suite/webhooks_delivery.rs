@@ -359,3 +359,33 @@ async fn events_past_retention_are_pruned_unless_a_pending_delivery_needs_them()
     let left = app.get("/v1/events").await;
     assert_eq!(left.body["data"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn an_endpoint_deleted_while_its_deliveries_are_in_flight_does_not_hold_up_the_others() {
+    let app = TestApp::start_with_webhooks().await;
+    let kept = Receiver::start().await;
+    let deleted = Receiver::start().await;
+    app.webhook_endpoint(json!({ "url": kept.url })).await;
+    let (gone, _) = app.webhook_endpoint(json!({ "url": deleted.url })).await;
+    revoke_sessions(&app, "alice", 2).await;
+    deliver_webhooks::dispatch(&app.app).await.unwrap();
+    let leased = deliver_webhooks::lease(&app.app).await.unwrap();
+    assert_eq!(leased.len(), 4);
+    app.send(
+        axum::http::Method::DELETE,
+        &format!("/v1/webhook-endpoints/{gone}"),
+        Some(&app.admin_key),
+        None,
+        axum::body::Body::empty(),
+    )
+    .await;
+    let sender = WebhookSender::new(&app.app.settings.webhooks).unwrap();
+    let round = deliver_webhooks::send_and_record(&app.app, &sender, leased)
+        .await
+        .unwrap();
+    assert_eq!(round.attempts, 4);
+    // The kept endpoint's deliveries are recorded as delivered: nothing is sent again.
+    app.advance(TimeDelta::hours(1));
+    assert_eq!(app.deliver().await.attempts, 0);
+    assert_eq!(kept.received().len(), 2);
+}
