@@ -209,6 +209,18 @@ pub async fn chain_after(
     Ok(rows)
 }
 
+/// Whether any entry waits to be sealed: a read, so an idle sealer takes no write lock.
+pub async fn any_unsealed(db: &Db) -> Result<bool, StoreError> {
+    let waiting = on_pool!(db, |c| {
+        sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM audit_log WHERE chain_position IS NULL LIMIT 1) AS waiting"
+    )
+    .fetch_one(c)
+    .await
+    })?;
+    Ok(waiting > 0)
+}
+
 /// How many entries wait to be sealed.
 pub async fn count_unsealed(db: &Db) -> Result<i64, StoreError> {
     let count = on_pool!(db, |c| sqlx::query_scalar::<_, i64>(

@@ -62,6 +62,30 @@ pub async fn dispatch(
     Ok((u64::try_from(read).unwrap_or(0), created))
 }
 
+/// Whether events wait to be dispatched: a read, so an idle worker takes no write lock.
+pub async fn undispatched(db: &Db) -> Result<bool, StoreError> {
+    let waiting = on_pool!(db, |c| sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE seq > \
+         (SELECT last_event_seq FROM webhook_dispatch WHERE id = 1) LIMIT 1) AS waiting"
+    )
+    .fetch_one(c)
+    .await)?;
+    Ok(waiting > 0)
+}
+
+/// Whether a delivery is due and not leased at `now`: a read, like [`undispatched`].
+pub async fn any_due(db: &Db, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    let due = on_pool!(db, |c| sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM webhook_deliveries \
+         WHERE status = 'pending' AND next_attempt_at <= $1 \
+         AND (leased_until IS NULL OR leased_until <= $1) LIMIT 1) AS due"
+    )
+    .bind(to_ms(now))
+    .fetch_one(c)
+    .await)?;
+    Ok(due > 0)
+}
+
 /// Re-sends to `endpoint` every retained event written at or after `since` that it
 /// receives: new deliveries, due now. Returns how many.
 pub async fn replay(

@@ -45,6 +45,9 @@ pub async fn list(
 /// Returns how many. The chain's head is locked, so one sealer runs at a time.
 pub async fn seal(app: &App) -> Result<u64, UsecaseError> {
     let mut sealed = 0;
+    if !store::audit::any_unsealed(&app.db).await? {
+        return Ok(0);
+    }
     loop {
         let mut tx = app.db.begin().await?;
         let (mut position, head) = store::audit::chain_head(&mut tx).await?;

@@ -3,6 +3,8 @@
 //! from it: success, a retry later, or giving up, which disables the endpoint and
 //! announces it (`webhook_endpoint.disabled`).
 //!
+//! An idle worker only reads: it opens a write transaction once a read saw work.
+//!
 //! Crash safety comes from the order: a lease is committed before sending, and an
 //! outcome after. A worker that dies between the two leaves its deliveries leased; when
 //! the lease runs out another worker (or the same one, restarted) sends them again.
@@ -44,6 +46,9 @@ impl Round {
 /// Turns every undispatched outbox event into deliveries, a batch per transaction.
 pub async fn dispatch(app: &App) -> Result<u64, UsecaseError> {
     let mut created = 0;
+    if !store::webhook_deliveries::undispatched(&app.db).await? {
+        return Ok(0);
+    }
     loop {
         let mut tx = app.db.begin().await?;
         let (read, made) =
@@ -59,6 +64,9 @@ pub async fn dispatch(app: &App) -> Result<u64, UsecaseError> {
 /// Leases a batch of due deliveries for this worker.
 pub async fn lease(app: &App) -> Result<Vec<LeasedDelivery>, UsecaseError> {
     let now = app.clock.now();
+    if !store::webhook_deliveries::any_due(&app.db, now).await? {
+        return Ok(Vec::new());
+    }
     let settings = &app.settings.webhooks;
     let mut tx = app.db.begin().await?;
     let leased = store::webhook_deliveries::lease_due(
