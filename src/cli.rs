@@ -99,6 +99,10 @@ pub struct Cli {
     /// How long one webhook attempt may take, in seconds.
     #[arg(long, env = "LEASH_WEBHOOK_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=60), global = true)]
     pub webhook_timeout_seconds: u64,
+    /// How long a worker holds the deliveries it leased, in seconds; after it another
+    /// worker sends them again. Must exceed the webhook timeout.
+    #[arg(long, env = "LEASH_WEBHOOK_LEASE_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(i64).range(2..=3600), global = true)]
+    pub webhook_lease_seconds: i64,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -168,6 +172,13 @@ pub enum CliError {
 
 impl Cli {
     fn settings(&self) -> Result<Settings, CliError> {
+        if u64::try_from(self.webhook_lease_seconds).unwrap_or(0) <= self.webhook_timeout_seconds {
+            // A lease that can run out mid-send lets a second worker send the same
+            // delivery while the first is still waiting for its answer.
+            return Err(CliError::Config(
+                "--webhook-lease-seconds must exceed --webhook-timeout-seconds".to_owned(),
+            ));
+        }
         Ok(Settings {
             user_session_lifetime: lifetime(
                 self.user_session_ttl_seconds,
@@ -189,6 +200,7 @@ impl Cli {
             webhooks: WebhookSettings {
                 allow_private_targets: self.webhook_allow_private_targets,
                 request_timeout: std::time::Duration::from_secs(self.webhook_timeout_seconds),
+                lease: TimeDelta::seconds(self.webhook_lease_seconds),
                 ..WebhookSettings::default()
             },
             ..Settings::default()

@@ -4,71 +4,19 @@
 //! single instance. (CI runs the suite on PostgreSQL with LEASH_TEST_REQUIRE_POSTGRES=1,
 //! so this test cannot silently not run there.)
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use sqlx::Connection as _;
 
+use crate::support::serve::Instance;
 use crate::support::{TestDatabase, database::postgres_url, urlencode};
 
 /// How long the other instance may take to stop trusting a revoked token in this test.
 /// The benchmark measures the real distribution (README); this bound only has to be
 /// generous enough not to flake on a loaded CI machine.
 const BOUND: Duration = Duration::from_secs(3);
-
-struct Instance {
-    child: Child,
-    base: String,
-}
-
-impl Instance {
-    async fn start(database_url: &str) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_leash"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .env("LEASH_DATABASE_URL", database_url)
-            .env("LEASH_ENCRYPTION_KEY", crate::support::TEST_ENCRYPTION_KEY)
-            .env("LEASH_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let instance = Self {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while reqwest::get(format!("{}/readyz", instance.base))
-            .await
-            .map(|r| r.status().is_success())
-            .ok()
-            != Some(true)
-        {
-            assert!(
-                Instant::now() < deadline,
-                "instance on port {port} never became ready"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        instance
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 struct Client {
     http: reqwest::Client,
@@ -175,8 +123,8 @@ async fn two_instances() -> Option<(TestDatabase, String, Client, Instance, Inst
         http: reqwest::Client::new(),
         key: String::from_utf8(output.stdout).unwrap().trim().to_owned(),
     };
-    let a = Instance::start(&url).await;
-    let b = Instance::start(&url).await;
+    let a = Instance::start(&url, &[]).await;
+    let b = Instance::start(&url, &[]).await;
     let user = client
         .post(&a, "/v1/users", json!({ "external_id": "alice" }))
         .await;

@@ -389,3 +389,83 @@ async fn an_endpoint_deleted_while_its_deliveries_are_in_flight_does_not_hold_up
     assert_eq!(app.deliver().await.attempts, 0);
     assert_eq!(kept.received().len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leash_killed_mid_send_sends_the_delivery_exactly_once_more_after_restart() {
+    let database = crate::support::TestDatabase::fresh().await;
+    let url = database.url();
+    let env = [
+        ("LEASH_WEBHOOK_ALLOW_PRIVATE_TARGETS", "true"),
+        ("LEASH_WEBHOOK_TIMEOUT_SECONDS", "1"),
+        ("LEASH_WEBHOOK_LEASE_SECONDS", "2"),
+    ];
+    let key = crate::cli::leash(&url, &["keys", "create", "--role", "admin"]);
+    let key = String::from_utf8(key.stdout).unwrap().trim().to_owned();
+    let http = reqwest::Client::new();
+    let post = |base: &str, path: &str, body: serde_json::Value| {
+        http.post(format!("{base}{path}"))
+            .bearer_auth(&key)
+            .json(&body)
+            .send()
+    };
+    let receiver = Receiver::start().await;
+    // The first request is held unanswered: Leash is killed while it waits.
+    receiver.answer(0);
+    let first = crate::support::serve::Instance::start(&url, &env).await;
+    let created = post(
+        &first.base,
+        "/v1/webhook-endpoints",
+        json!({ "url": receiver.url }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(created.status(), 201);
+    let user: serde_json::Value = post(&first.base, "/v1/users", json!({ "external_id": "alice" }))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let user = user["id"].as_str().unwrap();
+    post(
+        &first.base,
+        &format!("/v1/users/{user}/sessions"),
+        json!({}),
+    )
+    .await
+    .unwrap();
+    post(
+        &first.base,
+        &format!("/v1/users/{user}/sign-out-everywhere"),
+        json!({}),
+    )
+    .await
+    .unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(10), receiver.arrival())
+        .await
+        .expect("the worker sends within 10 s");
+    first.kill();
+
+    // Restarted, it sends the delivery again once the dead worker's lease runs out.
+    receiver.answer(200);
+    let second = crate::support::serve::Instance::start(&url, &env).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while receiver.received().len() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not sent again after restart"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // Past another lease and a few rounds: still exactly once more.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let received = receiver.received();
+    assert_eq!(
+        received.len(),
+        2,
+        "sent once before the kill and once after"
+    );
+    assert_eq!(received[0].id, received[1].id);
+    assert_eq!(received[1].status, 200);
+    drop(second);
+}

@@ -5,6 +5,7 @@
 pub mod agents;
 pub mod database;
 pub mod receiver;
+pub mod serve;
 
 use std::sync::Arc;
 

@@ -31,6 +31,8 @@ impl Received {
 struct Shared {
     received: Arc<Mutex<Vec<Received>>>,
     status: Arc<AtomicU16>,
+    /// Status 0: keep every request waiting, never answer.
+    arrived: Arc<tokio::sync::Notify>,
 }
 
 pub struct Receiver {
@@ -51,7 +53,12 @@ impl Receiver {
         Self { url, shared }
     }
 
-    /// Answer every later request with `status`.
+    /// Waits until a request arrives.
+    pub async fn arrival(&self) {
+        self.shared.arrived.notified().await;
+    }
+
+    /// Answer every later request with `status`; 0 never answers.
     pub fn answer(&self, status: u16) {
         self.shared.status.store(status, Ordering::SeqCst);
     }
@@ -76,5 +83,9 @@ async fn receive(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) 
         body: body.to_vec(),
         status,
     });
+    shared.arrived.notify_one();
+    if status == 0 {
+        std::future::pending::<()>().await;
+    }
     StatusCode::from_u16(status).unwrap()
 }
