@@ -7,6 +7,7 @@ use std::time::Duration;
 use chrono::TimeDelta;
 
 use crate::clock::Clock;
+use crate::delivery_metrics::DeliveryMetrics;
 use crate::domain::api_key::ApiKey;
 use crate::domain::token::TokenHash;
 use crate::domain::user_session::Lifetime;
@@ -108,6 +109,8 @@ pub struct App {
     pub settings: Arc<Settings>,
     /// Token exchanges waiting to be issued together (SQLite).
     pub issuance: Arc<IssuanceBatch>,
+    /// Counters of webhook delivery, for `/metrics`.
+    pub delivery_metrics: DeliveryMetrics,
 }
 
 impl App {
@@ -122,6 +125,7 @@ impl App {
             api_keys: Arc::default(),
             last_use: Arc::default(),
             issuance: Arc::default(),
+            delivery_metrics: DeliveryMetrics::default(),
             settings: Arc::new(settings),
         }
     }

@@ -3,6 +3,7 @@
 pub mod app;
 pub mod cli;
 pub mod clock;
+pub mod delivery_metrics;
 pub mod domain;
 pub mod http;
 pub mod last_use_buffer;

@@ -1,5 +1,5 @@
 //! Prometheus metrics: requests by route and status, introspection latency, revocations
-//! by cause. Each router has its own registry, so tests never share counters.
+//! by cause, webhook attempts by outcome. Each router has its own registry, so tests never share counters.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -13,6 +13,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use crate::delivery_metrics::DeliveryMetrics;
 use crate::domain::revocation::Revocation;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -37,9 +38,11 @@ pub struct Metrics {
     revoked_agent_sessions: Family<CauseLabels, Counter>,
 }
 
-impl Default for Metrics {
-    fn default() -> Self {
+impl Metrics {
+    /// A registry of the HTTP layer's metrics and the app's delivery counters.
+    pub fn new(delivery: &DeliveryMetrics) -> Self {
         let mut registry = Registry::with_prefix("leash");
+        delivery.register(&mut registry);
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
             "http_requests",
@@ -80,9 +83,7 @@ impl Default for Metrics {
             revoked_user_sessions,
         }
     }
-}
 
-impl Metrics {
     pub fn record_revocation(&self, revocation: &Revocation) {
         let labels = CauseLabels {
             cause: revocation.cause.as_str().to_owned(),

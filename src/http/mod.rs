@@ -52,8 +52,8 @@ pub struct AppState {
 impl AppState {
     pub fn new(app: App) -> Self {
         Self {
+            metrics: Arc::new(Metrics::new(&app.delivery_metrics)),
             app,
-            metrics: Arc::default(),
             event_streams: Arc::new(tokio::sync::Semaphore::new(MAX_EVENT_STREAMS)),
         }
     }

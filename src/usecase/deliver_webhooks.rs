@@ -153,14 +153,15 @@ fn message(app: &App, delivery: &LeasedDelivery) -> Result<Message, UsecaseError
 
 /// Writes the attempts, moves deliveries on, counts failures against endpoints, and
 /// disables (and announces) the endpoints whose delivery just ran out of retries.
-async fn record(app: &App, outcomes: Vec<(LeasedDelivery, Sent)>) -> Result<Round, UsecaseError> {
+async fn record(app: &App, sent: Vec<(LeasedDelivery, Sent)>) -> Result<Round, UsecaseError> {
     let now = app.clock.now();
     let mut round = Round::default();
-    let mut records = Vec::with_capacity(outcomes.len());
+    let mut records = Vec::with_capacity(sent.len());
     // Per endpoint: whether any attempt succeeded, and failures after the last success.
     let mut counts: BTreeMap<WebhookEndpointId, (bool, u32)> = BTreeMap::new();
     let mut exhausted = Vec::new();
-    for (delivery, sent) in outcomes {
+    let mut outcomes = Vec::with_capacity(sent.len());
+    for (delivery, sent) in sent {
         let attempt = delivery.attempts + 1;
         let count = counts.entry(delivery.endpoint_id.clone()).or_default();
         let (status, next_attempt_at) =
@@ -168,15 +169,18 @@ async fn record(app: &App, outcomes: Vec<(LeasedDelivery, Sent)>) -> Result<Roun
                 AfterAttempt::Succeeded => {
                     *count = (true, 0);
                     round.succeeded += 1;
+                    outcomes.push("succeeded");
                     ("succeeded", now)
                 }
                 AfterAttempt::RetryAt(at) => {
                     count.1 += 1;
+                    outcomes.push("retrying");
                     ("pending", at)
                 }
                 AfterAttempt::GaveUp => {
                     count.1 += 1;
                     exhausted.push(delivery.endpoint_id.clone());
+                    outcomes.push("gave_up");
                     ("failed", now)
                 }
             };
@@ -220,6 +224,11 @@ async fn record(app: &App, outcomes: Vec<(LeasedDelivery, Sent)>) -> Result<Roun
     }
     tx.commit().await?;
     round.endpoints_disabled = disabled.len() as u64;
+    for outcome in outcomes {
+        app.delivery_metrics.attempted(outcome);
+    }
+    app.delivery_metrics
+        .endpoints_disabled(round.endpoints_disabled);
     for id in &disabled {
         tracing::warn!(webhook_endpoint_id = %id, "webhook endpoint disabled: a delivery ran out of retries");
     }

@@ -71,3 +71,43 @@ async fn metrics_count_requests_introspections_and_revocations() {
     );
     assert!(!text.contains(&session.token));
 }
+
+#[tokio::test]
+async fn metrics_count_webhook_attempts_by_outcome() {
+    let app = TestApp::start_with_webhooks().await;
+    let receiver = crate::support::receiver::Receiver::start().await;
+    receiver.answer(500);
+    app.webhook_endpoint(json!({ "url": receiver.url })).await;
+    let alice = app.create_user("alice").await;
+    app.sign_in(&alice).await;
+    app.sign_in(&alice).await;
+    app.sign_out_everywhere(&alice, json!({})).await;
+    app.deliver().await;
+    receiver.answer(200);
+    app.advance(chrono::TimeDelta::seconds(6));
+    app.deliver().await;
+
+    let request = axum::http::Request::get("/metrics")
+        .body(Body::empty())
+        .unwrap();
+    let response = tower::ServiceExt::oneshot(app.router.clone(), request)
+        .await
+        .unwrap();
+    let bytes = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    assert!(
+        text.contains(r#"leash_webhook_attempts_total{outcome="retrying"} 2"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"leash_webhook_attempts_total{outcome="succeeded"} 2"#),
+        "{text}"
+    );
+    assert!(
+        text.contains("leash_webhook_endpoints_disabled_total 0"),
+        "{text}"
+    );
+}
