@@ -76,22 +76,46 @@ async fn entries_appended_after_a_seal_extend_the_chain() {
     leash::usecase::audit::verify(&app.db).await.unwrap();
 }
 
-/// Runs SQL as someone with write access to the database would.
-async fn tamper(db: &Db, sql: &str) {
+/// Runs SQL against the database directly, as someone with access to it would.
+async fn run_sql(db: &Db, sql: &str) -> Result<u64, sqlx::Error> {
     let sql = sqlx::AssertSqlSafe(sql.to_owned());
-    let changed = match db {
-        Db::Sqlite(_, writer) => sqlx::query(sql)
-            .execute(writer)
-            .await
-            .unwrap()
-            .rows_affected(),
-        Db::Postgres(pool) => sqlx::query(sql)
-            .execute(pool)
-            .await
-            .unwrap()
-            .rows_affected(),
+    match db {
+        Db::Sqlite(_, writer) => Ok(sqlx::query(sql).execute(writer).await?.rows_affected()),
+        Db::Postgres(pool) => Ok(sqlx::query(sql).execute(pool).await?.rows_affected()),
+    }
+}
+
+/// Changes one row as someone who can also drop the append-only triggers would.
+async fn tamper(db: &Db, sql: &str) {
+    let lift = match db {
+        Db::Sqlite(..) => "DROP TRIGGER audit_log_no_delete; DROP TRIGGER audit_log_seal_only",
+        Db::Postgres(_) => "ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only",
     };
-    assert_eq!(changed, 1);
+    for statement in lift.split("; ") {
+        run_sql(db, statement).await.unwrap();
+    }
+    assert_eq!(run_sql(db, sql).await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn the_database_refuses_to_change_or_delete_an_entry() {
+    let app = TestApp::start().await;
+    some_acts(&app).await;
+    leash::usecase::audit::seal(&app.app).await.unwrap();
+    app.create_user("dave").await;
+    for sql in [
+        "UPDATE audit_log SET target = 'usr_x' WHERE chain_position = 1",
+        "UPDATE audit_log SET chain_position = 99 WHERE chain_position = 1",
+        "DELETE FROM audit_log WHERE chain_position = 1",
+        "UPDATE audit_log SET actor = 'someone' WHERE chain_position IS NULL",
+        "DELETE FROM audit_log WHERE chain_position IS NULL",
+    ] {
+        let refused = run_sql(&app.db, sql).await.unwrap_err().to_string();
+        assert!(refused.contains("append-only"), "{sql}: {refused}");
+    }
+    // Sealing, the one change allowed, still works.
+    assert_eq!(leash::usecase::audit::seal(&app.app).await.unwrap(), 1);
+    leash::usecase::audit::verify(&app.db).await.unwrap();
 }
 
 #[tokio::test]
