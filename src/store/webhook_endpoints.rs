@@ -277,6 +277,33 @@ pub async fn disable_exhausted(
         .collect())
 }
 
+/// Locks the endpoints `ids` in one order (by id) until the transaction ends. Workers
+/// recording outcomes take it first, so two of them wait for each other instead of
+/// deadlocking on the rows they both update. The lock is `FOR NO KEY UPDATE`: foreign
+/// key checks (the dispatcher inserting deliveries, attempts being inserted) take `KEY
+/// SHARE` locks on endpoints, which it lets through, so those never wait on it.
+pub async fn lock_in_order(tx: &mut Tx, ids: &[WebhookEndpointId]) -> Result<(), StoreError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let lock = match tx {
+        Tx::Sqlite(_) => "",
+        Tx::Postgres(_) => " FOR NO KEY UPDATE",
+    };
+    let sql = format!(
+        "SELECT id FROM webhook_endpoints WHERE id IN ({}) ORDER BY id{lock}",
+        placeholders(1, ids.len()),
+    );
+    on_tx!(tx, |c| {
+        let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
+        for id in ids {
+            query = query.bind(id.as_str());
+        }
+        query.fetch_all(c).await
+    })?;
+    Ok(())
+}
+
 /// Counts attempts against endpoints: `(id, any_success, failures_since_last_success)`
 /// per endpoint. A success starts the count again; `failing_after` failures in a row
 /// mark an endpoint failing, and a success marks it active again.

@@ -208,7 +208,9 @@ async fn record(app: &App, sent: Vec<(LeasedDelivery, Sent)>) -> Result<Round, U
         .collect();
     exhausted.sort();
     exhausted.dedup();
+    let endpoints: Vec<_> = counts.iter().map(|(id, ..)| id.clone()).collect();
     let mut tx = app.db.begin().await?;
+    store::webhook_endpoints::lock_in_order(&mut tx, &endpoints).await?;
     store::webhook_deliveries::record(&mut tx, &records).await?;
     store::webhook_endpoints::count_attempts(&mut tx, &counts, FAILING_AFTER).await?;
     let disabled = store::webhook_endpoints::disable_exhausted(&mut tx, &exhausted, now).await?;

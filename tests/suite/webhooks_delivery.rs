@@ -5,6 +5,8 @@
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::http::StatusCode;
 use chrono::TimeDelta;
@@ -239,10 +241,16 @@ async fn two_workers_on_one_database_never_send_one_delivery_twice() {
         app.clock.clone(),
         (*app.app.settings).clone(),
     );
-    let receiver = Receiver::start().await;
-    app.webhook_endpoint(json!({ "url": receiver.url })).await;
-    revoke_sessions(&app, "alice", 400).await;
+    // Two endpoints: both workers record outcomes for both, concurrently.
+    let receivers = [Receiver::start().await, Receiver::start().await];
+    for receiver in &receivers {
+        app.webhook_endpoint(json!({ "url": receiver.url })).await;
+    }
+    revoke_sessions(&app, "alice", 200).await;
+    // More events are written while the workers run, so dispatching races recording.
+    let writing_done = Arc::new(AtomicBool::new(false));
     let workers = [app.app.clone(), other].map(|instance| {
+        let writing_done = Arc::clone(&writing_done);
         tokio::spawn(async move {
             let sender = WebhookSender::new(&instance.settings.webhooks).unwrap();
             let mut sent = 0;
@@ -252,22 +260,31 @@ async fn two_workers_on_one_database_never_send_one_delivery_twice() {
                     .unwrap();
                 sent += round.attempts;
                 if !round.found_work() {
-                    return sent;
+                    if writing_done.load(Ordering::SeqCst) {
+                        return sent;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
                 }
             }
         })
     });
+    for batch in 0..4 {
+        revoke_sessions(&app, &format!("bob-{batch}"), 50).await;
+    }
+    writing_done.store(true, Ordering::SeqCst);
     let mut per_worker = Vec::new();
     for worker in workers {
         per_worker.push(worker.await.unwrap());
     }
-    let mut counts: HashMap<String, usize> = HashMap::new();
-    for message in receiver.received() {
-        *counts.entry(message.id).or_default() += 1;
+    for receiver in &receivers {
+        let mut counts: HashMap<String, usize> = HashMap::new();
+        for message in receiver.received() {
+            *counts.entry(message.id).or_default() += 1;
+        }
+        assert_eq!(counts.len(), 400, "every event delivered");
+        assert!(counts.values().all(|&n| n == 1), "no event sent twice");
     }
-    assert_eq!(counts.len(), 400, "every event delivered");
-    assert!(counts.values().all(|&n| n == 1), "no event sent twice");
-    assert_eq!(per_worker.iter().sum::<u64>(), 400);
+    assert_eq!(per_worker.iter().sum::<u64>(), 800);
     println!("two workers: attempts per worker {per_worker:?}");
 }
 
