@@ -20,6 +20,8 @@ use super::id::WebhookEndpointId;
 pub const URL_MAX_LEN: usize = 2048;
 /// The longest description.
 pub const DESCRIPTION_MAX_LEN: usize = 500;
+/// The most webhook endpoints one Leash holds: each multiplies every event's deliveries.
+pub const MAX_ENDPOINTS: i64 = 50;
 /// Consecutive failed attempts after which an endpoint is marked `failing`.
 pub const FAILING_AFTER: u32 = 5;
 

@@ -140,6 +140,9 @@ impl From<UsecaseError> for ApiError {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", detail)
             }
             E::WebhookEndpointNotFound => Self::not_found("webhook_endpoint_not_found"),
+            E::TooManyWebhookEndpoints => {
+                Self::new(StatusCode::CONFLICT, "too_many_webhook_endpoints", detail)
+            }
             E::WebhookTargetRefused(_) => Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_webhook_url",

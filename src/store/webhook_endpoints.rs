@@ -83,6 +83,16 @@ pub async fn insert(
     set_event_types(tx, &endpoint.id, &endpoint.event_types).await
 }
 
+/// How many endpoints exist.
+pub async fn count(tx: &mut Tx) -> Result<i64, StoreError> {
+    let count = on_tx!(tx, |c| sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM webhook_endpoints"
+    )
+    .fetch_one(c)
+    .await)?;
+    Ok(count)
+}
+
 /// Replaces what the endpoint subscribes to.
 async fn set_event_types(
     tx: &mut Tx,

@@ -56,6 +56,11 @@ pub enum UsecaseError {
     },
     #[error("no such webhook endpoint")]
     WebhookEndpointNotFound,
+    #[error(
+        "there are as many webhook endpoints as allowed ({}); delete one first",
+        crate::domain::webhook::MAX_ENDPOINTS
+    )]
+    TooManyWebhookEndpoints,
     #[error(transparent)]
     WebhookTargetRefused(#[from] crate::domain::webhook::TargetRefused),
     #[error("{field} {detail}")]

@@ -60,6 +60,11 @@ pub async fn create(
     let secret = SigningSecret::generate();
     let sealed = seal(app, &endpoint.id, &secret, "current");
     let mut tx = app.db.begin().await?;
+    // Counted inside the transaction; two creations racing on PostgreSQL may both see
+    // one below the limit, which overshoots it by a few, not without bound.
+    if store::webhook_endpoints::count(&mut tx).await? >= webhook::MAX_ENDPOINTS {
+        return Err(UsecaseError::TooManyWebhookEndpoints);
+    }
     store::webhook_endpoints::insert(&mut tx, &endpoint, &sealed).await?;
     audit(
         &mut tx,

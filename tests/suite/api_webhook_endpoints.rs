@@ -286,3 +286,19 @@ async fn only_an_admin_key_manages_endpoints() {
         .await
         .assert_problem(StatusCode::UNAUTHORIZED, "missing_credentials");
 }
+
+#[tokio::test]
+async fn the_number_of_endpoints_is_bounded() {
+    let app = TestApp::start_with_webhooks().await;
+    let max = leash::domain::webhook::MAX_ENDPOINTS;
+    for i in 0..max {
+        app.webhook_endpoint(json!({ "url": format!("https://h{i}.example.com/") }))
+            .await;
+    }
+    app.post(
+        "/v1/webhook-endpoints",
+        json!({ "url": "https://one-more.example.com/" }),
+    )
+    .await
+    .assert_problem(StatusCode::CONFLICT, "too_many_webhook_endpoints");
+}
