@@ -187,3 +187,21 @@ async fn a_live_stream_sends_past_events_then_new_ones_and_resumes_after_the_las
         .await
         .assert_problem(StatusCode::BAD_REQUEST, "invalid_cursor");
 }
+
+#[tokio::test]
+async fn live_streams_per_instance_are_bounded() {
+    let app = TestApp::start().await;
+    let mut open = Vec::new();
+    for _ in 0..leash::http::MAX_EVENT_STREAMS {
+        let response = open_stream(&app, None).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        open.push(response);
+    }
+    app.get("/v1/events/stream")
+        .await
+        .assert_problem(StatusCode::SERVICE_UNAVAILABLE, "too_many_streams");
+    // A closed stream frees its place.
+    open.pop();
+    let response = open_stream(&app, None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
