@@ -100,25 +100,12 @@ impl<T: JsonSchema> OperationOutput for EventStream<T> {
 
     fn operation_response(ctx: &mut GenContext, _operation: &mut Operation) -> Option<ApiResponse> {
         let json_schema = ctx.schema.subschema_for::<T>();
-        Some(ApiResponse {
-            description: "Server-Sent Events: `id` (a cursor to resume after), `event` (the \
-                          event type) and `data` (the event as JSON)"
-                .to_owned(),
-            content: [(
-                "text/event-stream".to_owned(),
-                aide::openapi::MediaType {
-                    schema: Some(aide::openapi::SchemaObject {
-                        json_schema,
-                        example: None,
-                        external_docs: None,
-                    }),
-                    ..Default::default()
-                },
-            )]
-            .into_iter()
-            .collect(),
-            ..Default::default()
-        })
+        Some(response_of(
+            "Server-Sent Events: `id` (a cursor to resume after), `event` (the event type) and \
+             `data` (the event as JSON)",
+            "text/event-stream",
+            json_schema,
+        ))
     }
 
     fn inferred_responses(
@@ -129,5 +116,30 @@ impl<T: JsonSchema> OperationOutput for EventStream<T> {
             .map(|r| (Some(ApiStatus::Code(200)), r))
             .into_iter()
             .collect()
+    }
+}
+
+/// An OpenAPI response of one media type with one schema.
+pub fn response_of(
+    description: &str,
+    content_type: &str,
+    json_schema: schemars::Schema,
+) -> ApiResponse {
+    ApiResponse {
+        description: description.to_owned(),
+        content: [(
+            content_type.to_owned(),
+            aide::openapi::MediaType {
+                schema: Some(aide::openapi::SchemaObject {
+                    json_schema,
+                    example: None,
+                    external_docs: None,
+                }),
+                ..Default::default()
+            },
+        )]
+        .into_iter()
+        .collect(),
+        ..Default::default()
     }
 }

@@ -3,7 +3,7 @@
 
 use aide::OperationOutput;
 use aide::generate::GenContext;
-use aide::openapi::{MediaType, Operation, Response as ApiResponse, SchemaObject};
+use aide::openapi::{Operation, Response as ApiResponse};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -212,23 +212,11 @@ impl OperationOutput for ApiError {
 
     fn operation_response(ctx: &mut GenContext, _operation: &mut Operation) -> Option<ApiResponse> {
         let json_schema = ctx.schema.subschema_for::<Problem>();
-        Some(ApiResponse {
-            description: "A problem (RFC 9457) with a stable `code`".to_owned(),
-            content: [(
-                PROBLEM_CONTENT_TYPE.to_owned(),
-                MediaType {
-                    schema: Some(SchemaObject {
-                        json_schema,
-                        example: None,
-                        external_docs: None,
-                    }),
-                    ..Default::default()
-                },
-            )]
-            .into_iter()
-            .collect(),
-            ..Default::default()
-        })
+        Some(super::answer::response_of(
+            "A problem (RFC 9457) with a stable `code`",
+            PROBLEM_CONTENT_TYPE,
+            json_schema,
+        ))
     }
 
     fn inferred_responses(

@@ -39,18 +39,7 @@ async fn metrics_count_requests_introspections_and_revocations() {
     app.is_active(&session.token).await;
     app.sign_out_everywhere(&alice, json!({})).await;
 
-    let request = axum::http::Request::get("/metrics")
-        .body(Body::empty())
-        .unwrap();
-    let response = tower::ServiceExt::oneshot(app.router.clone(), request)
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let bytes = http_body_util::BodyExt::collect(response.into_body())
-        .await
-        .unwrap()
-        .to_bytes();
-    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    let text = metrics_text(&app).await;
     assert!(
         text.contains(
             r#"leash_http_requests_total{route="/v1/users",method="POST",status="201"} 1"#
@@ -87,17 +76,7 @@ async fn metrics_count_webhook_attempts_by_outcome() {
     app.advance(chrono::TimeDelta::seconds(6));
     app.deliver().await;
 
-    let request = axum::http::Request::get("/metrics")
-        .body(Body::empty())
-        .unwrap();
-    let response = tower::ServiceExt::oneshot(app.router.clone(), request)
-        .await
-        .unwrap();
-    let bytes = http_body_util::BodyExt::collect(response.into_body())
-        .await
-        .unwrap()
-        .to_bytes();
-    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    let text = metrics_text(&app).await;
     assert!(
         text.contains(r#"leash_webhook_attempts_total{outcome="retrying"} 2"#),
         "{text}"
@@ -110,4 +89,20 @@ async fn metrics_count_webhook_attempts_by_outcome() {
         text.contains("leash_webhook_endpoints_disabled_total 0"),
         "{text}"
     );
+}
+
+/// What `/metrics` answers, unauthenticated.
+async fn metrics_text(app: &TestApp) -> String {
+    let request = axum::http::Request::get("/metrics")
+        .body(Body::empty())
+        .unwrap();
+    let response = tower::ServiceExt::oneshot(app.router.clone(), request)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let bytes = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    String::from_utf8(bytes.to_vec()).unwrap()
 }
