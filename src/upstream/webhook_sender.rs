@@ -153,3 +153,36 @@ fn describe(error: &reqwest::Error) -> String {
         format!("{kind}: {cause}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr as _;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_name_that_resolves_only_to_loopback_is_refused_when_connecting() {
+        let resolved = PublicAddressesOnly
+            .resolve(Name::from_str("localhost").unwrap())
+            .await;
+        let error = resolved.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(error.contains("no public address"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn a_refused_target_is_an_attempt_without_an_answer() {
+        let sender = WebhookSender::new(&WebhookSettings::default()).unwrap();
+        let sent = sender
+            .send(Message {
+                url: "http://169.254.169.254/latest/meta-data".to_owned(),
+                id: "evt_1".to_owned(),
+                timestamp: 0,
+                signature: String::new(),
+                body: Vec::new(),
+            })
+            .await;
+        assert_eq!(sent.status_code, None);
+        assert!(!sent.succeeded());
+        assert!(sent.error.unwrap().contains("private"));
+    }
+}
