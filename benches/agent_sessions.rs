@@ -5,7 +5,9 @@
 //!    audit, against a bare set-based `UPDATE` of as many rows of another such user in
 //!    the same database and run. The bar: at most 3× the bare update.
 //! 2. Token exchange over HTTP: wrk (Debian package `wrk`) as concurrent agent runtimes
-//!    delegating from a user session for a fixed time; exchanges per second.
+//!    delegating from a user session for a fixed time; exchanges per second. The
+//!    background workers of `leash serve` run beside the server (the audit sealer seals
+//!    one entry per exchange).
 //!
 //! Run:
 //!
@@ -90,6 +92,7 @@ fn main() {
         let app =
             server.block_on(async { support::app(&database.connect().await, Settings::default()) });
         let key = server.block_on(support::key(&app, Role::Admin));
+        let _workers = support::spawn_serve_workers(&server, &app);
         let addr = support::serve_on(&server, http::router(AppState::new(app)));
         let client = reqwest::Client::new();
 

@@ -129,6 +129,26 @@ pub fn serve_on(runtime: &tokio::runtime::Runtime, router: Router) -> SocketAddr
     addr
 }
 
+/// Starts on `runtime` the background workers `leash serve` runs beside the server
+/// (last-use writer, audit sealer, webhook delivery), so a measurement pays for them
+/// too. They run while the returned sender is held.
+pub fn spawn_serve_workers(
+    runtime: &tokio::runtime::Runtime,
+    app: &App,
+) -> tokio::sync::watch::Sender<bool> {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    runtime.spawn(leash::workers::last_use_writer::run(
+        app.clone(),
+        stopped.clone(),
+    ));
+    runtime.spawn(leash::workers::audit_sealer::run(
+        app.clone(),
+        stopped.clone(),
+    ));
+    runtime.spawn(leash::workers::webhook_delivery::run(app.clone(), stopped));
+    stop
+}
+
 pub fn app(db: &Db, settings: Settings) -> App {
     App::new(db.clone(), Arc::new(SystemClock), settings)
 }

@@ -12,7 +12,7 @@ use crate::store::{self, Db, StoreError};
 use crate::usecase::UsecaseError;
 
 /// Entries sealed per transaction.
-const SEAL_BATCH: u32 = 5_000;
+const SEAL_BATCH: u32 = 500;
 /// Entries read per page when verifying.
 const VERIFY_PAGE: u32 = 10_000;
 /// The longest filter value accepted.
