@@ -10,15 +10,13 @@ use crate::domain::id::WebhookEndpointId;
 use crate::domain::webhook::{Endpoint, EndpointStatus};
 
 const COLUMNS: &str = "id, url, description, status, consecutive_failures, created_at, \
-                       updated_at, disabled_at, previous_secret_expires_at, secret_sealed, \
-                       previous_secret_sealed";
+                       updated_at, disabled_at, previous_secret_expires_at, secret_sealed";
 
-/// An endpoint with its sealed secrets.
+/// An endpoint with its sealed current secret (the one a rotation keeps as previous).
 #[derive(Debug, Clone)]
 pub struct StoredEndpoint {
     pub endpoint: Endpoint,
     pub secret_sealed: Vec<u8>,
-    pub previous_secret_sealed: Option<Vec<u8>>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -33,7 +31,6 @@ struct EndpointRow {
     disabled_at: Option<i64>,
     previous_secret_expires_at: Option<i64>,
     secret_sealed: Vec<u8>,
-    previous_secret_sealed: Option<Vec<u8>>,
 }
 
 impl EndpointRow {
@@ -57,7 +54,6 @@ impl EndpointRow {
                     .transpose()?,
             },
             secret_sealed: self.secret_sealed,
-            previous_secret_sealed: self.previous_secret_sealed,
         })
     }
 }
