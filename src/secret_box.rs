@@ -10,7 +10,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use chacha20poly1305::aead::{Aead as _, KeyInit as _, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use hkdf::Hkdf;
 use rand::RngCore as _;
+use sha2::Sha256;
+
+use crate::domain::token::RotationKey;
 
 const NONCE_LEN: usize = 24;
 
@@ -72,6 +76,16 @@ impl EncryptionKey {
             }
             Err(error) => Err(io(error)),
         }
+    }
+
+    /// The key rotated refresh and access tokens are derived with: HKDF-SHA256 of this
+    /// key for that one purpose, so neither key reveals the other.
+    pub fn rotation_key(&self) -> RotationKey {
+        let mut okm = [0u8; 32];
+        Hkdf::<Sha256>::new(None, &self.0)
+            .expand(b"leash/v1/refresh-token-successors", &mut okm)
+            .unwrap_or_else(|_| unreachable!("32 bytes is within HKDF-SHA256's output"));
+        RotationKey::from_bytes(okm)
     }
 
     /// `nonce ‖ ciphertext ‖ tag` of `plaintext`, bound to `context` (the row it is for).

@@ -53,14 +53,16 @@ impl SecretToken {
     }
 
     /// The access and refresh tokens that succeed `refresh_token` when it is rotated:
-    /// HMAC-SHA256 keyed by the old refresh token. Only its holder can compute them, and
-    /// a retry of the same refresh within the grace window gets the same pair back
-    /// without Leash ever storing a token in plain text.
-    pub fn successors(refresh_token: &str) -> (Self, Self) {
+    /// HMAC-SHA256 of the old refresh token keyed by the server's [`RotationKey`]. A retry
+    /// of the same refresh within the grace window gets the same pair back without Leash
+    /// ever storing a token in plain text, and nobody without the server's key, however
+    /// many tokens of the family they once held, can compute a successor.
+    pub fn successors(key: &RotationKey, refresh_token: &str) -> (Self, Self) {
         let derive = |kind: TokenKind| {
-            let mut mac = Hmac::<Sha256>::new_from_slice(refresh_token.as_bytes())
+            let mut mac = Hmac::<Sha256>::new_from_slice(&key.0)
                 .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
             mac.update(kind.prefix().as_bytes());
+            mac.update(refresh_token.as_bytes());
             Self {
                 kind,
                 value: format!(
@@ -93,6 +95,23 @@ impl SecretToken {
 impl fmt::Debug for SecretToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "SecretToken({:?}, <redacted>)", self.kind)
+    }
+}
+
+/// The server-side key that rotated tokens are derived with: a sub-key of the instance's
+/// encryption key (the same on every instance of one database), never shown to anyone.
+#[derive(Clone)]
+pub struct RotationKey([u8; 32]);
+
+impl RotationKey {
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+}
+
+impl fmt::Debug for RotationKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RotationKey(<redacted>)")
     }
 }
 
@@ -141,9 +160,10 @@ mod tests {
 
     #[test]
     fn successors_are_fixed_by_the_refresh_token_and_differ_between_tokens() {
+        let key = RotationKey([7; 32]);
         let refresh = SecretToken::generate(TokenKind::RefreshToken);
-        let (access, next) = SecretToken::successors(refresh.expose());
-        let (again_access, again_next) = SecretToken::successors(refresh.expose());
+        let (access, next) = SecretToken::successors(&key, refresh.expose());
+        let (again_access, again_next) = SecretToken::successors(&key, refresh.expose());
         assert_eq!(access.expose(), again_access.expose());
         assert_eq!(next.expose(), again_next.expose());
         assert!(access.expose().starts_with("leash_at_"));
@@ -151,8 +171,27 @@ mod tests {
         assert_ne!(next.expose(), refresh.expose());
         let other = SecretToken::generate(TokenKind::RefreshToken);
         assert_ne!(
-            SecretToken::successors(other.expose()).1.expose(),
+            SecretToken::successors(&key, other.expose()).1.expose(),
             next.expose()
         );
+    }
+
+    /// The defect this guards against: successors keyed by the old refresh token alone
+    /// let whoever held one token of a family compute every later one offline.
+    #[test]
+    fn successors_cannot_be_computed_without_the_server_key() {
+        let refresh = SecretToken::generate(TokenKind::RefreshToken);
+        let (_, next) = SecretToken::successors(&RotationKey([7; 32]), refresh.expose());
+        let (_, guessed) = SecretToken::successors(&RotationKey([8; 32]), refresh.expose());
+        assert_ne!(next.expose(), guessed.expose());
+        let mut mac = Hmac::<Sha256>::new_from_slice(refresh.expose().as_bytes()).unwrap();
+        mac.update(TokenKind::RefreshToken.prefix().as_bytes());
+        let offline = format!(
+            "{}{}",
+            TokenKind::RefreshToken.prefix(),
+            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        );
+        assert_ne!(next.expose(), offline);
+        assert!(!format!("{:?}", RotationKey([7; 32])).contains('7'));
     }
 }

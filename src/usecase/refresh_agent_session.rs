@@ -5,8 +5,9 @@
 //! is still unused, answers that same successor pair (a client retrying a refresh whose
 //! answer it lost must not kill a healthy session). Any other use of a retired token is
 //! reuse: someone holds a copy, and the whole family (the agent session, with its
-//! descendants) is revoked. The successors are derived from the presented token
-//! (`SecretToken::successors`), so no token is ever stored in plain text.
+//! descendants) is revoked. The successors are derived from the presented token with a
+//! server-side key (`SecretToken::successors`), so no token is ever stored in plain
+//! text and no holder of an old token can compute a new one.
 
 use chrono::{DateTime, Utc};
 
@@ -77,7 +78,8 @@ pub async fn refresh(
     }
     let now = app.clock.now();
     let live = user.status == UserStatus::Active && session.liveness(now) == Liveness::Active;
-    let (access_token, refresh_token) = SecretToken::successors(presented);
+    let (access_token, refresh_token) =
+        SecretToken::successors(&app.settings.encryption_key.rotation_key(), presented);
     let stale = Invalidation::User(session.user_id.clone());
     match token.rotated_at {
         None if live => {

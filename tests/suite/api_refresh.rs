@@ -135,3 +135,37 @@ async fn rfc_7009_revokes_the_session_and_its_descendants_but_only_for_its_own_a
         .await
         .assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
 }
+
+/// What an attacker holding one old refresh token would compute for its successors
+/// if they were keyed by that token alone.
+fn offline_successor(refresh_token: &str, prefix: &str) -> String {
+    use base64::Engine as _;
+    use hmac::Mac as _;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(refresh_token.as_bytes()).unwrap();
+    mac.update(prefix.as_bytes());
+    let tag = mac.finalize().into_bytes();
+    format!(
+        "{prefix}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tag)
+    )
+}
+
+#[tokio::test]
+async fn a_holder_of_an_old_refresh_token_cannot_compute_its_successors() {
+    let app = TestApp::start().await;
+    let (agent, first) = delegated(&app).await;
+    let second = AgentTokens::from_answer(
+        app.refresh(&agent, &first.refresh)
+            .await
+            .assert_status(StatusCode::OK),
+    );
+    let guessed_access = offline_successor(&first.refresh, "leash_at_");
+    let guessed_refresh = offline_successor(&first.refresh, "leash_rt_");
+    assert_ne!(guessed_access, second.access);
+    assert_ne!(guessed_refresh, second.refresh);
+    assert!(!app.is_active(&guessed_access).await);
+    app.refresh(&agent, &guessed_refresh)
+        .await
+        .assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    assert!(app.is_active(&second.access).await);
+}
