@@ -85,15 +85,20 @@ pub struct AgentValidity {
     pub revoked: Option<RevocationCause>,
     pub user_status: UserStatus,
     pub agent_status: AgentStatus,
+    /// Whether the user session at the root and every ancestor were active when read.
+    pub chain_active: bool,
 }
 
 impl AgentValidity {
     /// Liveness of the access token at `now`, given when its session was last used.
-    /// Ancestors need no look: revoking one revokes this session in the same
-    /// transaction, and expiry and idleness are bounded by theirs (see the module doc).
+    /// Revoking an ancestor revokes this session in the same transaction, and expiry and
+    /// idleness are bounded by the ancestors' (see the module doc); the chain is still
+    /// looked at, so nothing that hangs from a revoked session is ever served.
     pub fn liveness(&self, now: DateTime<Utc>, last_used_at: DateTime<Utc>) -> Liveness {
         if let Some(cause) = self.revoked {
             Liveness::Revoked(cause)
+        } else if !self.chain_active {
+            Liveness::ChainInactive
         } else if self.user_status == UserStatus::Disabled {
             Liveness::UserDisabled
         } else if self.agent_status == AgentStatus::Disabled {

@@ -39,6 +39,9 @@ pub enum Liveness {
     IdleTimedOut,
     UserDisabled,
     AgentDisabled,
+    /// An agent session whose root user session, parent or other ancestor is no longer
+    /// active.
+    ChainInactive,
 }
 
 /// The facts about a session that decide its liveness; what introspection loads and caches.

@@ -172,6 +172,7 @@ struct ValidityRow {
     access_expires_at: i64,
     user_status: String,
     agent_status: String,
+    chain_active: i32,
 }
 
 /// What introspection needs to judge an access token, and when its session was last used.
@@ -194,14 +195,21 @@ pub async fn find_validities(
     if access_hashes.is_empty() {
         return Ok(Vec::new());
     }
+    let reader = reader.into();
+    // The whole chain, not the row alone: the user session at the root and every
+    // ancestor must be active too, so a session that escaped a revocation (it cannot,
+    // under the revocation core's locks) would still not be served.
     let sql = format!(
         "SELECT {COLUMNS}, s.access_hash, s.access_issued_at, s.access_expires_at, \
-                u.status AS user_status, a.status AS agent_status \
+                u.status AS user_status, a.status AS agent_status, \
+                {chain_active} AS chain_active \
          FROM agent_sessions s JOIN users u ON u.id = s.user_id \
-         JOIN agents a ON a.id = s.agent_id WHERE s.access_hash IN ({})",
-        placeholders(1, access_hashes.len())
+         JOIN agents a ON a.id = s.agent_id JOIN user_sessions r ON r.id = s.user_session_id \
+         WHERE s.access_hash IN ({})",
+        placeholders(1, access_hashes.len()),
+        chain_active = chain_active_sql(&reader),
     );
-    let rows = on_reader!(reader.into(), |c| {
+    let rows = on_reader!(reader, |c| {
         let mut query = sqlx::query_as::<_, ValidityRow>(sqlx::AssertSqlSafe(sql));
         for hash in access_hashes {
             query = query.bind(hash.as_bytes().as_slice());
@@ -209,6 +217,32 @@ pub async fn find_validities(
         query.fetch_all(c).await
     })?;
     rows.into_iter().map(validity_from_row).collect()
+}
+
+/// 1 when the user session `r` at the root of session `s` and every ancestor of `s` are
+/// active, else 0.
+fn chain_active_sql(reader: &Reader<'_>) -> String {
+    format!(
+        "CASE WHEN r.status = 'active' AND NOT EXISTS ( \
+           SELECT 1 FROM {} JOIN agent_sessions p ON p.id = j.value \
+           WHERE p.status <> 'active') THEN 1 ELSE 0 END",
+        reader.json_ids_table("s.ancestor_ids")
+    )
+}
+
+/// Whether the user session at the root of `id` and all its ancestors are active.
+pub async fn chain_active(tx: &mut Tx, id: &AgentSessionId) -> Result<bool, StoreError> {
+    let reader = Reader::Tx(tx);
+    let sql = format!(
+        "SELECT {} FROM agent_sessions s JOIN user_sessions r ON r.id = s.user_session_id \
+         WHERE s.id = $1",
+        chain_active_sql(&reader)
+    );
+    let active: Option<i32> = on_reader!(reader, |c| sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(id.as_str())
+        .fetch_optional(c)
+        .await)?;
+    Ok(active == Some(1))
 }
 
 fn validity_from_row(
@@ -234,6 +268,7 @@ fn validity_from_row(
         idle_timeout: session.idle_timeout,
         user_status,
         agent_status,
+        chain_active: row.chain_active == 1,
     };
     Ok((token_hash(row.access_hash)?, validity, session.last_used_at))
 }

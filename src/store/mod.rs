@@ -88,6 +88,20 @@ pub enum Reader<'a> {
 }
 
 impl Reader<'_> {
+    /// The rows of a JSON array of ids stored in `column`, as a table `j` whose column
+    /// `value` is each id.
+    fn json_ids_table(&self, column: &str) -> String {
+        let postgres = matches!(
+            self,
+            Reader::Db(Db::Postgres(_)) | Reader::Tx(Tx::Postgres(_))
+        );
+        if postgres {
+            format!("jsonb_array_elements_text({column}::jsonb) AS j(value)")
+        } else {
+            format!("json_each({column}) AS j")
+        }
+    }
+
     /// The same reader for one more statement.
     pub fn reborrow(&mut self) -> Reader<'_> {
         match self {

@@ -25,6 +25,50 @@ fn selector_json(selector: &Selector) -> String {
     .to_string()
 }
 
+/// Takes the row locks every issuance under what `selector` names also takes (in share
+/// mode), for update: the user's row for selectors within one user, the agent's row for
+/// selectors across users. An issuance that began before is waited for, and its session
+/// is then hit; one that begins after sees the revocation when it judges its subject
+/// again under its own locks. A foreign-key check from a new child row does not
+/// conflict with updating the parent, so without this lock a child issued meanwhile
+/// would escape. SQLite needs none: its write transactions are serialised.
+pub async fn lock_selected(tx: &mut Tx, selector: &Selector) -> Result<(), StoreError> {
+    let Tx::Postgres(_) = tx else {
+        return Ok(());
+    };
+    let (sql, key) = match selector {
+        Selector::UserSession(id) => (
+            "SELECT u.id FROM users u WHERE u.id = \
+             (SELECT user_id FROM user_sessions WHERE id = $1) FOR UPDATE OF u",
+            id.as_str(),
+        ),
+        Selector::AllOfUser { user_id, .. } => (
+            "SELECT u.id FROM users u WHERE u.id = $1 FOR UPDATE OF u",
+            user_id.as_str(),
+        ),
+        Selector::AgentSession(id) => (
+            "SELECT u.id FROM users u WHERE u.id = \
+             (SELECT user_id FROM agent_sessions WHERE id = $1) FOR UPDATE OF u",
+            id.as_str(),
+        ),
+        Selector::Grant(id) | Selector::GrantNarrowed { grant_id: id, .. } => (
+            "SELECT u.id FROM users u WHERE u.id = \
+             (SELECT user_id FROM grants WHERE id = $1) FOR UPDATE OF u",
+            id.as_str(),
+        ),
+        Selector::Agent(id) | Selector::CeilingNarrowed { agent_id: id, .. } => (
+            "SELECT a.id FROM agents a WHERE a.id = $1 FOR UPDATE OF a",
+            id.as_str(),
+        ),
+    };
+    on_tx!(tx, |c| sqlx::query(sql)
+        .bind(key)
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected()))?;
+    Ok(())
+}
+
 /// Inserts the record before the rows it revokes point to it; [`set_counts`] fills in
 /// what the act hit once the cascade has run.
 pub async fn insert(

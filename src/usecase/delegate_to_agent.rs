@@ -272,7 +272,7 @@ fn upstream_of(subject: SessionValidity) -> Upstream {
 
 /// Locks the agents of a new session's chain (share mode) and answers the issuing one,
 /// which must be active.
-async fn lock_agents(
+pub(super) async fn lock_agents(
     tx: &mut Tx,
     issuing: &AgentId,
     chain: &[AgentId],

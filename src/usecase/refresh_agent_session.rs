@@ -25,6 +25,7 @@ use crate::last_use_buffer::UsedSession;
 use crate::store::agent_sessions::AccessToken;
 use crate::store::{self, LockMode};
 use crate::usecase::UsecaseError;
+use crate::usecase::delegate_to_agent::lock_agents;
 use crate::usecase::revoke_sessions::{forget_cached, revoke_in};
 
 /// A refreshed session and its new tokens, shown once.
@@ -76,8 +77,19 @@ pub async fn refresh(
             return Err(agent_session::DelegationRefused::ScopesNotHeld(missing).into());
         }
     }
+    // Like an issuance, a refresh holds its chain's agents in share mode, so disabling
+    // or narrowing one of them waits for it, and judges the whole chain.
+    let agent_active = match lock_agents(&mut tx, &session.agent_id, &session.agent_chain).await {
+        Ok(_) => true,
+        Err(UsecaseError::AgentDisabled | UsecaseError::AgentNotFound) => false,
+        Err(other) => return Err(other),
+    };
+    let chain_active = store::agent_sessions::chain_active(&mut tx, &session.id).await?;
     let now = app.clock.now();
-    let live = user.status == UserStatus::Active && session.liveness(now) == Liveness::Active;
+    let live = user.status == UserStatus::Active
+        && agent_active
+        && chain_active
+        && session.liveness(now) == Liveness::Active;
     let (access_token, refresh_token) =
         SecretToken::successors(&app.settings.encryption_key.rotation_key(), presented);
     let stale = Invalidation::User(session.user_id.clone());

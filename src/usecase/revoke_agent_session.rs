@@ -9,7 +9,7 @@ use crate::domain::id::AgentSessionId;
 use crate::domain::invalidation::Invalidation;
 use crate::domain::revocation::{Revocation, RevocationCause, Selector};
 use crate::domain::token::{TokenHash, TokenKind};
-use crate::store::{self, LockMode};
+use crate::store;
 use crate::usecase::UsecaseError;
 use crate::usecase::revoke_sessions::{checked_reason, forget_cached, revoke_in};
 
@@ -65,7 +65,6 @@ async fn revoke(
     reason: Option<String>,
 ) -> Result<Revocation, UsecaseError> {
     let mut tx = app.db.begin().await?;
-    store::users::lock(&mut tx, &session.user_id, LockMode::Update).await?;
     let stale = Invalidation::User(session.user_id.clone());
     let selector = Selector::AgentSession(session.id.clone());
     let cause = RevocationCause::AgentSessionRevoked;

@@ -1,5 +1,6 @@
 //! The revocation core every revoking act shares: inside the caller's transaction it
-//! records the act, revokes what the selector names (user sessions, then agent sessions
+//! takes the row locks the selector implies (the ones issuance takes in share mode, so
+//! no session issued meanwhile escapes), records the act, revokes what the selector names (user sessions, then agent sessions
 //! with their descendants, one statement each), writes one outbox event per revoked
 //! session and one audit entry for the act, and tells the other instances. After the
 //! caller commits, [`forget_cached`] drops this instance's cached tokens before the act
@@ -23,6 +24,7 @@ pub(super) async fn revoke_in(
     reason: Option<String>,
     stale: &Invalidation,
 ) -> Result<Revocation, UsecaseError> {
+    store::revocations::lock_selected(tx, selector).await?;
     let now = app.clock.now();
     let mut revocation = Revocation {
         id: RevocationId::generate(),

@@ -6,6 +6,7 @@ use leash::store;
 use serde_json::{Value, json};
 
 use crate::support::agents::{AgentTokens, TestAgent};
+use crate::support::database::run_sql;
 use crate::support::{TestApp, TestSession, TestUser};
 
 /// Alice on one device; a planner delegated from it; a booker sub-delegated from the
@@ -266,4 +267,49 @@ async fn revoking_an_agent_session_takes_its_descendants_only() {
         .clone();
     assert_eq!(shown["status"], "revoked");
     assert_eq!(shown["revocation_cause"], "agent_session_revoked");
+}
+
+/// Liveness looks at the whole chain: an agent session left active under a dead root
+/// or a dead ancestor (as one that escaped a revocation would be) is never served, not
+/// introspected active, not delegated from, not refreshed.
+#[tokio::test]
+async fn an_agent_session_under_a_dead_root_or_ancestor_is_not_served() {
+    for dead in ["user_sessions", "agent_sessions"] {
+        let app = TestApp::start().await;
+        let tree = tree(&app).await;
+        let grandchild = app
+            .delegate_from(&tree.planner, &tree.child.access, Some("a"))
+            .await;
+        let row = if dead == "user_sessions" {
+            tree.device.id.clone()
+        } else {
+            app.introspect(&tree.root.access).await["session_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        // Behind Leash's back: the row alone, no cascade, no invalidation.
+        let hit = run_sql(
+            &app.db,
+            &format!("UPDATE {dead} SET status = 'revoked' WHERE id = '{row}'"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(hit, 1);
+        app.app
+            .tokens
+            .invalidate(&leash::domain::invalidation::Invalidation::Everything);
+        assert_eq!(
+            active(&app, &[&tree.child, &grandchild]).await,
+            [false, false],
+            "{dead}: a session under a dead chain introspected active"
+        );
+        app.exchange(&tree.planner, &grandchild.access, Some("a"))
+            .await
+            .assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
+        app.refresh(&tree.planner, &grandchild.refresh)
+            .await
+            .assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
+        assert!(app.is_active(&tree.elsewhere.access).await);
+    }
 }

@@ -7,6 +7,7 @@ use serde_json::json;
 
 use crate::cli::leash;
 use crate::support::TestApp;
+use crate::support::database::run_sql;
 
 /// Three users, one disabled: a few audit entries of different actions.
 async fn some_acts(app: &TestApp) -> String {
@@ -74,15 +75,6 @@ async fn entries_appended_after_a_seal_extend_the_chain() {
     leash::usecase::audit::seal(&app.app).await.unwrap();
     assert_eq!(leash::usecase::audit::seal(&app.app).await.unwrap(), 0);
     leash::usecase::audit::verify(&app.db).await.unwrap();
-}
-
-/// Runs SQL against the database directly, as someone with access to it would.
-async fn run_sql(db: &Db, sql: &str) -> Result<u64, sqlx::Error> {
-    let sql = sqlx::AssertSqlSafe(sql.to_owned());
-    match db {
-        Db::Sqlite(_, writer) => Ok(sqlx::query(sql).execute(writer).await?.rows_affected()),
-        Db::Postgres(pool) => Ok(sqlx::query(sql).execute(pool).await?.rows_affected()),
-    }
 }
 
 /// Changes one row as someone who can also drop the append-only triggers would.

@@ -21,6 +21,7 @@ mod architecture;
 mod audit_chain;
 mod cli;
 mod concurrency;
+mod concurrency_revocation;
 mod operations;
 mod properties;
 mod properties_delegation;

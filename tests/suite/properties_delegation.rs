@@ -1,6 +1,7 @@
 //! Property: random sequences of registering, consenting, exchanging, sub-delegating,
-//! refreshing, reusing a refresh token, narrowing grants and ceilings, revoking
-//! sessions and grants, disabling agents, signing out everywhere and time passing.
+//! refreshing, reusing a refresh token, narrowing grants and ceilings, revoking agent
+//! sessions, user sessions and grants, disabling agents, signing out everywhere and
+//! time passing.
 //! After every step, invariants 1–3 of DESIGN.md hold for every agent session row in
 //! the database, every revoked row has exactly one event, and introspection agrees
 //! with the database for every access token ever handed out.
@@ -25,6 +26,7 @@ use proptest::sample::{Index, subsequence};
 use serde_json::json;
 
 use crate::support::agents::{AgentTokens, TestAgent};
+use crate::support::invariants::escapees;
 use crate::support::{TestApp, TestSession, TestUser};
 
 const USERS: usize = 2;
@@ -86,6 +88,9 @@ enum Op {
     SignOutEverywhere {
         user: usize,
     },
+    SignOutDevice {
+        device: Index,
+    },
     Use {
         session: Index,
     },
@@ -112,6 +117,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => agent.clone().prop_map(|agent| Op::DisableAgent { agent }),
         1 => agent.prop_map(|agent| Op::EnableAgent { agent }),
         1 => user.prop_map(|user| Op::SignOutEverywhere { user }),
+        1 => any::<Index>().prop_map(|device| Op::SignOutDevice { device }),
         2 => any::<Index>().prop_map(|session| Op::Use { session }),
         2 => (1i64..900).prop_map(|seconds| Op::Advance { seconds }),
     ]
@@ -316,6 +322,14 @@ async fn apply(app: &TestApp, world: &mut World, op: &Op) {
             app.sign_out_everywhere(&world.users[*user], json!({}))
                 .await;
         }
+        Op::SignOutDevice { device } => {
+            if !world.devices.is_empty() {
+                let device = &world.devices[device.index(world.devices.len())];
+                app.post_empty(&format!("/v1/user-sessions/{}/revoke", device.id))
+                    .await
+                    .assert_status(StatusCode::OK);
+            }
+        }
         Op::Use { session } => {
             if !world.held.is_empty() {
                 let held = &world.held[session.index(world.held.len())];
@@ -421,6 +435,11 @@ async fn check(app: &TestApp, world: &World, step: usize) {
                 "step {step}: {s:?} under a dead parent {parent:?}"
             );
         }
+    }
+    // Invariant 3 along the whole chain: no active session under a dead ancestor.
+    for user in &world.users {
+        let escaped = escapees(app, user).await;
+        assert!(escaped.is_empty(), "step {step}: {escaped:#?}");
     }
     // Every revoked row is announced exactly once.
     let revoked: HashSet<String> = sessions

@@ -58,7 +58,8 @@ impl UserSessionBody {
             Liveness::Expired
             | Liveness::IdleTimedOut
             | Liveness::UserDisabled
-            | Liveness::AgentDisabled => UserSessionStatusBody::Expired,
+            | Liveness::AgentDisabled
+            | Liveness::ChainInactive => UserSessionStatusBody::Expired,
         };
         let revoked = session.revoked;
         Self {

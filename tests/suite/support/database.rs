@@ -149,3 +149,12 @@ impl Drop for TestDatabase {
         });
     }
 }
+
+/// Runs SQL against the database directly, as someone with access to it would.
+pub async fn run_sql(db: &Db, sql: &str) -> Result<u64, sqlx::Error> {
+    let sql = sqlx::AssertSqlSafe(sql.to_owned());
+    match db {
+        Db::Sqlite(_, writer) => Ok(sqlx::query(sql).execute(writer).await?.rows_affected()),
+        Db::Postgres(pool) => Ok(sqlx::query(sql).execute(pool).await?.rows_affected()),
+    }
+}

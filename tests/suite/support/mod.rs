@@ -4,6 +4,7 @@
 
 pub mod agents;
 pub mod database;
+pub mod invariants;
 pub mod receiver;
 pub mod serve;
 
