@@ -130,6 +130,7 @@ pub fn router(state: AppState) -> Router {
             COOKIE,
         ]))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(middleware::from_fn(request_id::drop_unacceptable))
 }
 
 /// Turns error responses that a layer or axum itself produced (405, 408, 413, …) into

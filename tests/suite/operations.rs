@@ -106,3 +106,112 @@ async fn metrics_text(app: &TestApp) -> String {
         .to_bytes();
     String::from_utf8(bytes.to_vec()).unwrap()
 }
+
+/// A request with extra headers, answered with its status, headers and body.
+async fn raw(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
+    let mut request = axum::http::Request::builder()
+        .method(Method::from_bytes(method.as_bytes()).unwrap())
+        .uri(path);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response =
+        tower::ServiceExt::oneshot(app.router.clone(), request.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+    let (parts, body) = response.into_parts();
+    let bytes = http_body_util::BodyExt::collect(body)
+        .await
+        .unwrap()
+        .to_bytes();
+    (
+        parts.status,
+        parts.headers,
+        serde_json::from_slice(&bytes).unwrap_or_default(),
+    )
+}
+
+#[tokio::test]
+async fn made_up_methods_share_one_metric_label() {
+    let app = TestApp::start().await;
+    for i in 0..50 {
+        let (status, ..) = raw(&app, &format!("BREW{i}"), "/v1/users", &[]).await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    }
+    let text = metrics_text(&app).await;
+    assert!(!text.contains("BREW"), "{text}");
+    assert!(
+        text.contains(
+            r#"leash_http_requests_total{route="/v1/users",method="other",status="405"} 50"#
+        ),
+        "{text}"
+    );
+    // Unmatched paths are one route label, whatever the path.
+    raw(&app, "GET", "/no/such/path/42", &[]).await;
+    let text = metrics_text(&app).await;
+    assert!(!text.contains("/no/such"), "{text}");
+}
+
+#[tokio::test]
+async fn a_caller_request_id_is_kept_only_when_short_and_plain() {
+    let app = TestApp::start().await;
+    let key = format!("Bearer {}", app.admin_key);
+    let plain = "req-42_a.b:c";
+    let (_, headers, _) = raw(
+        &app,
+        "GET",
+        "/v1/users/usr_nope",
+        &[("x-request-id", plain), ("authorization", &key)],
+    )
+    .await;
+    assert_eq!(headers["x-request-id"], plain);
+
+    let long = "a".repeat(200_000);
+    let at_limit = "b".repeat(128);
+    let over = "c".repeat(129);
+    for refused in [
+        long.as_str(),
+        over.as_str(),
+        "has space",
+        "quote\"d",
+        "<script>",
+    ] {
+        let (status, headers, body) = raw(
+            &app,
+            "POST",
+            "/v1/users/usr_nope/disable",
+            &[("x-request-id", refused), ("authorization", &key)],
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let echoed = headers["x-request-id"].to_str().unwrap();
+        assert!(echoed != refused, "a refused id was kept");
+        assert!(echoed.len() <= 128, "an id of {} characters", echoed.len());
+        assert_eq!(
+            body["request_id"], echoed,
+            "the problem names the id we chose"
+        );
+    }
+    let (_, headers, _) = raw(&app, "GET", "/healthz", &[("x-request-id", &at_limit)]).await;
+    assert_eq!(headers["x-request-id"], at_limit.as_str());
+
+    // Nothing the caller sent reaches the append-only audit log.
+    let alice = app.create_user("alice").await;
+    raw(
+        &app,
+        "POST",
+        &format!("/v1/users/{}/disable", alice.id),
+        &[("x-request-id", &long), ("authorization", &key)],
+    )
+    .await;
+    let audit = app.get("/v1/audit?limit=100").await;
+    assert!(
+        !audit.body.to_string().contains(&over),
+        "the caller's long id reached the audit log"
+    );
+}
