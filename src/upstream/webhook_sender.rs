@@ -1,18 +1,12 @@
-//! Sends one signed webhook message over HTTP. Guards the network it reaches: unless
-//! private targets are allowed, a name must resolve to public addresses only (checked on
-//! every connection, so a name cannot be re-pointed at the internal network after the
-//! endpoint was accepted), no proxy from the environment is used, and redirects are not
-//! followed.
+//! Sends one signed webhook message over HTTP, through the guarded client
+//! (`crate::upstream::guarded_client`): unless private targets are allowed, only public
+//! addresses are reached, judged on every connection; no proxy, no redirects.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
-use reqwest::redirect::Policy;
 
 use crate::app::WebhookSettings;
 use crate::domain::webhook;
+use crate::upstream::guarded_client::{AddressRefused, Guard, GuardedClient, read_limited};
 
 /// The most of an answer's body that is read (and thrown away).
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
@@ -20,7 +14,7 @@ const MAX_ANSWER_BYTES: usize = 64 * 1024;
 /// The HTTP client for webhooks; cheap to clone.
 #[derive(Clone)]
 pub struct WebhookSender {
-    client: reqwest::Client,
+    client: GuardedClient,
     allow_private: bool,
 }
 
@@ -49,35 +43,14 @@ impl Sent {
     }
 }
 
-/// Resolves names, then drops every address that is not public.
-struct PublicAddressesOnly;
-
-impl Resolve for PublicAddressesOnly {
-    fn resolve(&self, name: Name) -> Resolving {
-        Box::pin(async move {
-            let resolved = tokio::net::lookup_host((name.as_str(), 0)).await?;
-            let public: Vec<SocketAddr> = resolved.filter(|a| webhook::is_public(a.ip())).collect();
-            if public.is_empty() {
-                return Err("the name resolves to no public address".into());
-            }
-            Ok(Box::new(public.into_iter()) as Addrs)
-        })
-    }
-}
-
 impl WebhookSender {
     pub fn new(settings: &WebhookSettings) -> Result<Self, reqwest::Error> {
-        let mut builder = reqwest::Client::builder()
-            .timeout(settings.request_timeout)
-            .connect_timeout(settings.request_timeout.min(Duration::from_secs(5)))
-            .redirect(Policy::none())
-            .no_proxy()
-            .user_agent(concat!("Leash-Webhooks/", env!("CARGO_PKG_VERSION")));
-        if !settings.allow_private_targets {
-            builder = builder.dns_resolver(Arc::new(PublicAddressesOnly));
-        }
         Ok(Self {
-            client: builder.build()?,
+            client: GuardedClient::new(&Guard {
+                allow_private: settings.allow_private_targets,
+                timeout: settings.request_timeout,
+                user_agent: concat!("Leash-Webhooks/", env!("CARGO_PKG_VERSION")),
+            })?,
             allow_private: settings.allow_private_targets,
         })
     }
@@ -93,9 +66,20 @@ impl WebhookSender {
                 duration: started.elapsed(),
             };
         }
-        let answer = self
-            .client
-            .post(&message.url)
+        let request = match url::Url::parse(&message.url)
+            .map_err(|_| AddressRefused)
+            .and_then(|url| self.client.request(reqwest::Method::POST, &url))
+        {
+            Ok(request) => request,
+            Err(refused) => {
+                return Sent {
+                    status_code: None,
+                    error: Some(refused.to_string()),
+                    duration: started.elapsed(),
+                };
+            }
+        };
+        let answer = request
             .header("content-type", "application/json")
             .header("webhook-id", &message.id)
             .header("webhook-timestamp", message.timestamp.to_string())
@@ -104,17 +88,11 @@ impl WebhookSender {
             .send()
             .await;
         match answer {
-            Ok(mut response) => {
+            Ok(response) => {
                 let status = response.status().as_u16();
                 // Read the answer's body, up to a bound, so the connection can be reused;
                 // what it says does not matter.
-                let mut read = 0;
-                while let Ok(Some(chunk)) = response.chunk().await {
-                    read += chunk.len();
-                    if read > MAX_ANSWER_BYTES {
-                        break;
-                    }
-                }
+                read_limited(response, MAX_ANSWER_BYTES).await;
                 Sent {
                     status_code: Some(status),
                     error: (!webhook::is_success(status))
@@ -156,18 +134,7 @@ fn describe(error: &reqwest::Error) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::str::FromStr as _;
-
     use super::*;
-
-    #[tokio::test]
-    async fn a_name_that_resolves_only_to_loopback_is_refused_when_connecting() {
-        let resolved = PublicAddressesOnly
-            .resolve(Name::from_str("localhost").unwrap())
-            .await;
-        let error = resolved.err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(error.contains("no public address"), "{error}");
-    }
 
     #[tokio::test]
     async fn a_refused_target_is_an_attempt_without_an_answer() {

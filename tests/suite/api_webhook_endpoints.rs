@@ -176,6 +176,15 @@ async fn private_and_loopback_targets_are_refused_unless_the_instance_allows_the
         "http://10.0.0.5/hook",
         "http://169.254.169.254/latest/meta-data",
         "http://[::1]/hook",
+        // IPv4 inside IPv6 is judged by the IPv4 address; every special-purpose range
+        // of the IANA registries is refused.
+        "http://[::127.0.0.1]/hook",
+        "http://[64:ff9b::7f00:1]/hook",
+        "http://[64:ff9b::a9fe:a9fe]/hook",
+        "http://[2002:7f00:1::1]/hook",
+        "http://[fec0::1]/hook",
+        "http://[::ffff:0:7f00:1]/hook",
+        "http://192.0.0.8/hook",
     ] {
         app.post("/v1/webhook-endpoints", json!({ "url": url }))
             .await
