@@ -17,6 +17,7 @@ pub mod network;
 pub mod pagination;
 pub mod revocation;
 pub mod scope;
+pub mod secret;
 pub mod text;
 pub mod token;
 pub mod user;

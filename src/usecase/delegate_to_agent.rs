@@ -24,6 +24,7 @@ use crate::domain::audit::{AuditAction, AuditEntry};
 use crate::domain::grant::Grant;
 use crate::domain::id::{AgentId, UserId, UserSessionId};
 use crate::domain::scope::ScopeSet;
+use crate::domain::secret::Secret;
 use crate::domain::token::{SecretToken, TokenHash, TokenKind};
 use crate::domain::user::UserStatus;
 use crate::domain::user_session::Liveness;
@@ -47,7 +48,7 @@ pub struct IssuedAgentSession {
 pub struct Exchange {
     pub client: Agent,
     pub actor: Actor,
-    pub subject_token: String,
+    pub subject_token: Secret,
     pub requested: Option<ScopeSet>,
 }
 
@@ -64,7 +65,7 @@ pub async fn exchange(
     let exchange = Exchange {
         client: client.clone(),
         actor: actor.clone(),
-        subject_token: subject_token.to_owned(),
+        subject_token: Secret::new(subject_token.to_owned()),
         requested: scope.map(ScopeSet::from_space_separated).transpose()?,
     };
     match app.db.backend() {
@@ -79,7 +80,7 @@ async fn exchange_alone(
     exchange: &Exchange,
 ) -> Result<IssuedAgentSession, UsecaseError> {
     // A first look, without locks, to learn whose token it is and which agents to lock.
-    let Some(seen) = active_subject(app, &app.db, &exchange.subject_token).await? else {
+    let Some(seen) = active_subject(app, &app.db, exchange.subject_token.expose()).await? else {
         return Err(UsecaseError::SubjectTokenInactive);
     };
     let mut tx = app.db.begin().await?;
@@ -91,7 +92,7 @@ async fn exchange_alone(
     )
     .await?;
     // Judged again under the locks: anything revoked before them is seen now.
-    let Some(subject) = active_subject(app, &mut tx, &exchange.subject_token).await? else {
+    let Some(subject) = active_subject(app, &mut tx, exchange.subject_token.expose()).await? else {
         return Err(UsecaseError::SubjectTokenInactive);
     };
     let planned = plan_in(
@@ -121,7 +122,10 @@ pub(super) async fn plan_exchanges_in(
     let now = app.clock.now();
     let hashes: Vec<(Option<TokenKind>, TokenHash)> = exchanges
         .iter()
-        .map(|e| (kind_of(&e.subject_token), TokenHash::of(&e.subject_token)))
+        .map(|e| {
+            let token = e.subject_token.expose();
+            (kind_of(token), TokenHash::of(token))
+        })
         .collect();
     let of_kind = |wanted: TokenKind| -> Vec<TokenHash> {
         hashes

@@ -27,6 +27,7 @@ mod properties;
 mod properties_delegation;
 mod properties_webhooks;
 mod schemas;
+mod secrets_in_logs;
 mod store_conformance;
 mod support;
 mod two_instances;

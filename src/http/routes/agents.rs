@@ -82,7 +82,7 @@ async fn register_agent(
     Ok(Created(AgentCredentials {
         client_id: agent.id.clone(),
         agent: agent.into(),
-        client_secret: secret.into_exposed(),
+        client_secret: secret.into_exposed().into(),
     }))
 }
 
@@ -114,7 +114,7 @@ async fn rotate_secret(
     Ok(Json(AgentCredentials {
         client_id: agent.id.clone(),
         agent: agent.into(),
-        client_secret: secret.into_exposed(),
+        client_secret: secret.into_exposed().into(),
     }))
 }
 

@@ -29,7 +29,7 @@ async fn introspect(
     ApiForm(form): ApiForm<IntrospectionRequest>,
 ) -> Result<Json<IntrospectionResponse>, ApiError> {
     let started = Instant::now();
-    let found = usecase::introspect::introspect(&state.app, &form.token).await?;
+    let found = usecase::introspect::introspect(&state.app, form.token.expose()).await?;
     state.metrics.observe_introspection(started);
     Ok(Json(found.into()))
 }

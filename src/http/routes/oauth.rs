@@ -10,6 +10,7 @@ use axum::http::HeaderMap;
 use chrono::TimeDelta;
 
 use crate::domain::scope::ScopeSet;
+use crate::domain::secret::Secret;
 use crate::domain::token::SecretToken;
 use crate::http::AppState;
 use crate::http::oauth::{NoStore, OAuthError, OAuthForm, authenticate_client};
@@ -49,12 +50,12 @@ impl TokenResponse {
         issued_token_type: Option<&str>,
     ) -> NoStore<Self> {
         NoStore(Json(Self {
-            access_token: access_token.into_exposed(),
+            access_token: access_token.into_exposed().into(),
             issued_token_type: issued_token_type.map(str::to_owned),
             token_type: "Bearer".to_owned(),
             expires_in: expires_in.num_seconds(),
             scope: scopes.to_space_separated(),
-            refresh_token: refresh_token.into_exposed(),
+            refresh_token: refresh_token.into_exposed().into(),
         }))
     }
 }
@@ -80,12 +81,15 @@ async fn token(
         &state,
         &headers,
         form.client_id.as_deref(),
-        form.client_secret.as_deref(),
+        form.client_secret.as_ref().map(Secret::expose),
     )
     .await?;
     let now = state.app.clock.now();
     if grant_type == REFRESH_TOKEN_GRANT {
-        let presented = required(form.refresh_token.as_deref(), "refresh_token")?;
+        let presented = required(
+            form.refresh_token.as_ref().map(Secret::expose),
+            "refresh_token",
+        )?;
         let refreshed = usecase::refresh_agent_session::refresh(
             &state.app,
             &client,
@@ -102,7 +106,10 @@ async fn token(
             None,
         ));
     }
-    let subject_token = required(form.subject_token.as_deref(), "subject_token")?;
+    let subject_token = required(
+        form.subject_token.as_ref().map(Secret::expose),
+        "subject_token",
+    )?;
     if required(form.subject_token_type.as_deref(), "subject_token_type")? != ACCESS_TOKEN_TYPE {
         return Err(OAuthError::invalid_request(format!(
             "subject_token_type must be {ACCESS_TOKEN_TYPE}"
@@ -148,10 +155,10 @@ async fn revoke(
         &state,
         &headers,
         form.client_id.as_deref(),
-        form.client_secret.as_deref(),
+        form.client_secret.as_ref().map(Secret::expose),
     )
     .await?;
-    let presented = required(form.token.as_deref(), "token")?;
+    let presented = required(form.token.as_ref().map(Secret::expose), "token")?;
     let revocation =
         usecase::revoke_agent_session::revoke_token(&state.app, &client, &actor, presented).await?;
     if let Some(revocation) = &revocation {

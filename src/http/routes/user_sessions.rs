@@ -73,7 +73,7 @@ async fn create_user_session(
     let now = state.app.clock.now();
     Ok(Created(CreatedUserSession {
         session: UserSessionBody::new(session, now),
-        token: token.into_exposed(),
+        token: token.into_exposed().into(),
     }))
 }
 

@@ -104,7 +104,7 @@ async fn create_endpoint(
     let (endpoint, secret) = usecase::webhook_endpoints::create(&state.app, &actor, change).await?;
     Ok(Created(WebhookEndpointWithSecret {
         endpoint: endpoint.into(),
-        secret: secret.expose(),
+        secret: secret.expose().into(),
     }))
 }
 
@@ -187,7 +187,7 @@ async fn rotate_secret(
     .await?;
     Ok(Json(WebhookEndpointWithSecret {
         endpoint: endpoint.into(),
-        secret: secret.expose(),
+        secret: secret.expose().into(),
     }))
 }
 

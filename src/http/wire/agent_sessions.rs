@@ -6,6 +6,7 @@ use super::revocations::RevocationCauseBody;
 use crate::domain::agent_session::AgentSession;
 use crate::domain::id::{AgentId, AgentSessionId, GrantId, RevocationId, UserId, UserSessionId};
 use crate::domain::pagination::Page;
+use crate::domain::secret::Secret;
 use crate::domain::user_session::Liveness;
 use crate::usecase::agent_sessions::ListedAgentSession;
 use crate::usecase::delegate_to_agent::IssuedAgentSession;
@@ -100,9 +101,9 @@ impl AgentSessionBody {
 pub struct MintedAgentSession {
     pub agent_session: AgentSessionBody,
     /// `leash_at_…`, short-lived; resource servers introspect it.
-    pub access_token: String,
+    pub access_token: Secret,
     /// `leash_rt_…`; each use at the token endpoint rotates it.
-    pub refresh_token: String,
+    pub refresh_token: Secret,
     pub token_type: String,
     /// Seconds until the access token expires.
     pub expires_in: i64,
@@ -112,8 +113,8 @@ pub struct MintedAgentSession {
 impl MintedAgentSession {
     pub fn new(issued: IssuedAgentSession, now: DateTime<Utc>) -> Self {
         Self {
-            access_token: issued.access_token.into_exposed(),
-            refresh_token: issued.refresh_token.into_exposed(),
+            access_token: issued.access_token.into_exposed().into(),
+            refresh_token: issued.refresh_token.into_exposed().into(),
             token_type: "Bearer".to_owned(),
             expires_in: (issued.access_expires_at - now).num_seconds(),
             scope: issued.session.scopes.to_space_separated(),

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::agent::{Agent, AgentStatus};
 use crate::domain::id::AgentId;
 use crate::domain::pagination::Page;
+use crate::domain::secret::Secret;
 use crate::http::wire::revocations::RevocationBody;
 
 /// An agent runtime to register, with the ceiling of scopes it may ever hold.
@@ -86,7 +87,7 @@ pub struct AgentCredentials {
     pub agent: AgentBody,
     pub client_id: AgentId,
     /// `leash_cs_…`; stored only as a hash.
-    pub client_secret: String,
+    pub client_secret: Secret,
 }
 
 /// One page of agents, newest first.

@@ -1,6 +1,8 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::secret::Secret;
+
 use crate::domain::id::{AgentId, UserId};
 use crate::usecase::introspect::Introspection;
 
@@ -8,7 +10,7 @@ use crate::usecase::introspect::Introspection;
 /// OAuth asks.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct IntrospectionRequest {
-    pub token: String,
+    pub token: Secret,
     pub token_type_hint: Option<String>,
 }
 

@@ -1,6 +1,8 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::secret::Secret;
+
 /// RFC 8693 token type of every token Leash exchanges and issues.
 pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
 pub const TOKEN_EXCHANGE_GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -15,27 +17,27 @@ pub struct TokenRequest {
     pub grant_type: Option<String>,
     /// Token exchange: a user session token (`leash_ust_…`) to delegate from the user,
     /// or an agent access token (`leash_at_…`) to sub-delegate.
-    pub subject_token: Option<String>,
+    pub subject_token: Option<Secret>,
     /// Token exchange: `urn:ietf:params:oauth:token-type:access_token`.
     pub subject_token_type: Option<String>,
     /// Token exchange: only `urn:ietf:params:oauth:token-type:access_token`.
     pub requested_token_type: Option<String>,
     /// Not supported: the authenticated client is the actor.
-    pub actor_token: Option<String>,
+    pub actor_token: Option<Secret>,
     pub actor_token_type: Option<String>,
     /// Space-separated scopes; all the client may hold when absent.
     pub scope: Option<String>,
     /// Refresh: the refresh token (`leash_rt_…`).
-    pub refresh_token: Option<String>,
+    pub refresh_token: Option<Secret>,
     pub client_id: Option<String>,
-    pub client_secret: Option<String>,
+    pub client_secret: Option<Secret>,
 }
 
 /// RFC 6749 §5.1 / RFC 8693 §2.2.1 successful token response.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct TokenResponse {
     /// `leash_at_…`.
-    pub access_token: String,
+    pub access_token: Secret,
     /// Present for a token exchange.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub issued_token_type: Option<String>,
@@ -43,18 +45,18 @@ pub struct TokenResponse {
     pub expires_in: i64,
     pub scope: String,
     /// `leash_rt_…`; rotated on every refresh.
-    pub refresh_token: String,
+    pub refresh_token: Secret,
 }
 
 /// RFC 7009 revocation request (form-encoded).
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct TokenRevocationRequest {
     /// An access or refresh token of the authenticated agent.
-    pub token: Option<String>,
+    pub token: Option<Secret>,
     /// Ignored: Leash tells its tokens apart by their prefix.
     pub token_type_hint: Option<String>,
     pub client_id: Option<String>,
-    pub client_secret: Option<String>,
+    pub client_secret: Option<Secret>,
 }
 
 /// RFC 6749 §5.2 error response.

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::revocations::RevocationCauseBody;
 use crate::domain::id::{RevocationId, UserId, UserSessionId};
 use crate::domain::pagination::Page;
+use crate::domain::secret::Secret;
 use crate::domain::user_session::{Liveness, UserSession};
 use crate::store::user_sessions::ListFilter;
 
@@ -84,7 +85,7 @@ impl UserSessionBody {
 pub struct CreatedUserSession {
     pub session: UserSessionBody,
     /// Bearer token for the device (`leash_ust_…`).
-    pub token: String,
+    pub token: Secret,
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, JsonSchema)]

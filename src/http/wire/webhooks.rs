@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::id::{EventId, WebhookEndpointId};
 use crate::domain::pagination::Page;
+use crate::domain::secret::Secret;
 use crate::domain::webhook::{Endpoint, EndpointStatus};
 use crate::store::webhook_deliveries::StoredAttempt;
 
@@ -92,7 +93,7 @@ impl From<Endpoint> for WebhookEndpointBody {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct WebhookEndpointWithSecret {
     pub endpoint: WebhookEndpointBody,
-    pub secret: String,
+    pub secret: Secret,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
