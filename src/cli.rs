@@ -14,6 +14,7 @@ use crate::domain::actor::Actor;
 use crate::domain::api_key::Role;
 use crate::domain::user_session::Lifetime;
 use crate::http::{self, AppState};
+use crate::instance_lock::InstanceLock;
 use crate::secret_box::EncryptionKey;
 use crate::store::{Db, StoreError};
 use crate::usecase::{self, UsecaseError};
@@ -85,6 +86,15 @@ pub struct Cli {
         global = true
     )]
     pub encryption_key_file: std::path::PathBuf,
+    /// Where the first start writes the admin key it creates (mode 0600, never
+    /// overwritten); read it, then delete it.
+    #[arg(
+        long,
+        env = "LEASH_ADMIN_KEY_FILE",
+        default_value = "leash-admin.key",
+        global = true
+    )]
+    pub admin_key_file: std::path::PathBuf,
     /// How long events, webhook deliveries and attempts are kept, in days.
     #[arg(long, env = "LEASH_EVENT_RETENTION_DAYS", default_value_t = 30, value_parser = clap::value_parser!(i64).range(4..=3650), global = true)]
     pub event_retention_days: i64,
@@ -168,6 +178,13 @@ pub enum CliError {
     SecretBox(#[from] crate::secret_box::SecretBoxError),
     #[error(transparent)]
     AuditChain(#[from] usecase::audit::VerifyError),
+    #[error(transparent)]
+    InstanceLock(#[from] crate::instance_lock::InstanceLockError),
+    #[error("admin key file {path}: {source} (remove it, or choose another --admin-key-file)")]
+    AdminKeyFile {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 impl Cli {
@@ -259,14 +276,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
 }
 
 async fn serve(cli: &Cli) -> Result<(), CliError> {
+    let _one_instance = InstanceLock::acquire(&cli.database_url)?;
     let app = cli.open().await?;
-    if let Some((key, secret)) = usecase::api_keys::create_first_admin_key(&app).await? {
-        println!(
-            "No API key existed, so an admin key was created ({}). It is shown this once:",
-            key.id
-        );
-        println!("{}", secret.expose());
-    }
+    write_first_admin_key(&app, &cli.admin_key_file).await?;
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let tasks = [
         tokio::spawn(workers::invalidation_listener::run(
@@ -300,6 +312,36 @@ async fn serve(cli: &Cli) -> Result<(), CliError> {
         let _ = task.await;
     }
     app.db.close().await;
+    Ok(())
+}
+
+/// On a first start (no API key exists), creates an admin key and writes its secret to
+/// `path`, readable by its owner only. Stdout is usually a log stream that others read,
+/// so the secret never goes there; only the path does.
+async fn write_first_admin_key(app: &App, path: &std::path::Path) -> Result<(), CliError> {
+    let file_error = |source| CliError::AdminKeyFile {
+        path: path.display().to_string(),
+        source,
+    };
+    if usecase::api_keys::any_exists(app).await? {
+        return Ok(());
+    }
+    // The file first: if it cannot be written, no key is created that nobody can read.
+    let mut file = crate::private_file::open_new(path).map_err(file_error)?;
+    let Some((key, secret)) = usecase::api_keys::create_first_admin_key(app).await? else {
+        drop(file);
+        let _ = std::fs::remove_file(path);
+        return Ok(());
+    };
+    std::io::Write::write_all(&mut file, format!("{}\n", secret.expose()).as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(file_error)?;
+    println!(
+        "No API key existed, so an admin key was created ({}). Its secret is in {} \
+         (readable by this user only): read it, then delete the file.",
+        key.id,
+        path.display()
+    );
     Ok(())
 }
 

@@ -61,16 +61,8 @@ impl EncryptionKey {
             Ok(raw) => Self::from_base64(&raw),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
                 let key = Self::generate();
-                let mut options = std::fs::OpenOptions::new();
-                options.write(true).create_new(true);
-                #[cfg(unix)]
-                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-                let mut file = options.open(path).map_err(io)?;
-                std::io::Write::write_all(
-                    &mut file,
-                    format!("{}\n", STANDARD.encode(key.0)).as_bytes(),
-                )
-                .map_err(io)?;
+                crate::private_file::create(path, &format!("{}\n", STANDARD.encode(key.0)))
+                    .map_err(io)?;
                 tracing::info!(path = %path.display(), "created a new encryption key");
                 Ok(key)
             }

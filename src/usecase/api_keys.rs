@@ -26,6 +26,12 @@ pub async fn create(
 
 /// On a database with no key at all, creates an admin key (first start). Returns it, or
 /// `None` if keys exist.
+/// Whether any API key was ever created.
+pub async fn any_exists(app: &App) -> Result<bool, UsecaseError> {
+    let mut tx = app.db.begin().await?;
+    Ok(store::api_keys::count(&mut tx).await? > 0)
+}
+
 pub async fn create_first_admin_key(
     app: &App,
 ) -> Result<Option<(ApiKey, SecretToken)>, UsecaseError> {

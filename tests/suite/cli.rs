@@ -54,20 +54,21 @@ async fn a_bad_database_url_fails_clearly() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("sqlite: or postgres:"));
 }
 
-#[tokio::test]
-async fn serve_shuts_down_cleanly_on_sigterm() {
-    let database = TestDatabase::fresh().await;
+/// A `leash serve` child on a free port, ready; its admin key file goes to `key_file`.
+async fn spawn_serve(database_url: &str, key_file: &std::path::Path) -> (std::process::Child, u16) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_leash"))
+    let child = Command::new(env!("CARGO_BIN_EXE_leash"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .env("LEASH_DATABASE_URL", database.url())
+        .env("LEASH_DATABASE_URL", database_url)
         .env("LEASH_ENCRYPTION_KEY", TEST_ENCRYPTION_KEY)
+        .env("LEASH_ADMIN_KEY_FILE", key_file)
         .env("LEASH_LOG", "warn")
         .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
@@ -78,6 +79,15 @@ async fn serve_shuts_down_cleanly_on_sigterm() {
         assert!(std::time::Instant::now() < deadline, "serve never answered");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+    (child, port)
+}
+
+#[tokio::test]
+async fn serve_writes_the_first_admin_key_to_a_private_file_and_shuts_down_on_sigterm() {
+    let database = TestDatabase::fresh().await;
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("admin.key");
+    let (mut child, _) = spawn_serve(&database.url(), &key_file).await;
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -87,11 +97,60 @@ async fn serve_shuts_down_cleanly_on_sigterm() {
     assert!(status.success(), "serve exited with {status} on SIGTERM");
     let mut stdout = String::new();
     std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut stdout).unwrap();
-    let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(
-        lines.len(),
-        2,
-        "the first start prints the admin key once: {stdout:?}"
+    let key = std::fs::read_to_string(&key_file).unwrap();
+    assert!(key.trim().starts_with("leash_ak_"), "{key:?}");
+    assert!(
+        !stdout.contains(key.trim()),
+        "the admin key went to stdout: {stdout:?}"
     );
-    assert!(lines[1].starts_with("leash_ak_"));
+    assert!(
+        stdout.contains(&key_file.display().to_string()),
+        "{stdout:?}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "mode {mode:o}");
+    }
+    // The key works, and a second start (a key exists) writes nothing more.
+    std::fs::remove_file(&key_file).unwrap();
+    let (mut again, port) = spawn_serve(&database.url(), &key_file).await;
+    let users = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{port}/v1/audit"))
+        .bearer_auth(key.trim())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(users.status(), 200);
+    again.kill().unwrap();
+    again.wait().unwrap();
+    assert!(!key_file.exists());
+}
+
+#[tokio::test]
+async fn a_second_serve_on_one_sqlite_file_refuses_to_start_until_the_first_is_gone() {
+    let database = TestDatabase::fresh().await;
+    if database.is_postgres() {
+        return; // PostgreSQL serves any number of instances.
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (mut first, _) = spawn_serve(&database.url(), &dir.path().join("a.key")).await;
+    let second = Command::new(env!("CARGO_BIN_EXE_leash"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("LEASH_DATABASE_URL", database.url())
+        .env("LEASH_ENCRYPTION_KEY", TEST_ENCRYPTION_KEY)
+        .env("LEASH_ADMIN_KEY_FILE", dir.path().join("b.key"))
+        .env("LEASH_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(!second.status.success(), "a second serve started");
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(stderr.contains("another leash process"), "{stderr}");
+    // A crash releases the lock.
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let (mut third, _) = spawn_serve(&database.url(), &dir.path().join("c.key")).await;
+    third.kill().unwrap();
+    third.wait().unwrap();
 }

@@ -9,6 +9,8 @@ use super::TEST_ENCRYPTION_KEY;
 pub struct Instance {
     child: Child,
     pub base: String,
+    /// Where a first start writes its admin key.
+    _dir: tempfile::TempDir,
 }
 
 impl Instance {
@@ -19,11 +21,13 @@ impl Instance {
             .local_addr()
             .unwrap()
             .port();
+        let dir = tempfile::tempdir().unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_leash"))
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .env("LEASH_DATABASE_URL", database_url)
             .env("LEASH_ENCRYPTION_KEY", TEST_ENCRYPTION_KEY)
             .env("LEASH_LOG", "warn")
+            .env("LEASH_ADMIN_KEY_FILE", dir.path().join("admin.key"))
             .envs(env.iter().copied())
             .stdout(Stdio::null())
             .spawn()
@@ -31,6 +35,7 @@ impl Instance {
         let instance = Self {
             child,
             base: format!("http://127.0.0.1:{port}"),
+            _dir: dir,
         };
         let deadline = Instant::now() + Duration::from_secs(20);
         while reqwest::get(format!("{}/readyz", instance.base))
