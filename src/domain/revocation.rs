@@ -89,6 +89,12 @@ pub enum Selector {
         agent_id: AgentId,
         allowed: ScopeSet,
     },
+    /// The sub-delegations of an agent session whose scopes narrowed (on refresh)
+    /// holding a scope outside its new scopes; the session itself stays.
+    SessionNarrowed {
+        agent_session_id: AgentSessionId,
+        allowed: ScopeSet,
+    },
 }
 
 impl Selector {
@@ -119,7 +125,11 @@ impl Selector {
         match self {
             Self::UserSession(id) => id.as_str(),
             Self::AllOfUser { user_id, .. } => user_id.as_str(),
-            Self::AgentSession(id) => id.as_str(),
+            Self::AgentSession(id)
+            | Self::SessionNarrowed {
+                agent_session_id: id,
+                ..
+            } => id.as_str(),
             Self::Grant(id) | Self::GrantNarrowed { grant_id: id, .. } => id.as_str(),
             Self::Agent(id) | Self::CeilingNarrowed { agent_id: id, .. } => id.as_str(),
         }

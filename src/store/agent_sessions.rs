@@ -378,6 +378,30 @@ pub async fn list(
         .collect()
 }
 
+/// Narrows a session's scopes to `scopes` (a subset of what it holds).
+pub async fn narrow(tx: &mut Tx, id: &AgentSessionId, scopes: &ScopeSet) -> Result<(), StoreError> {
+    on_tx!(tx, |c| sqlx::query(
+        "UPDATE agent_sessions SET scopes = $2 WHERE id = $1"
+    )
+    .bind(id.as_str())
+    .bind(scopes.to_space_separated())
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected()))?;
+    let sql = format!(
+        "DELETE FROM agent_session_scopes WHERE agent_session_id = $1 AND scope NOT IN ({})",
+        placeholders(2, scopes.len())
+    );
+    on_tx!(tx, |c| {
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id.as_str());
+        for scope in scopes.iter() {
+            query = query.bind(scope.as_str());
+        }
+        query.execute(c).await.map(|done| done.rows_affected())
+    })?;
+    Ok(())
+}
+
 /// `seed` picks the sessions an act aims at; every active descendant goes with them.
 fn with_descendants(seed: &str) -> String {
     format!(
@@ -437,6 +461,18 @@ pub async fn revoke(
                 holding_other_than(allowed)
             )),
             grant_id.as_str(),
+            Some(allowed),
+        ),
+        // Direct children suffice as seeds: a grandchild holds no more than its parent.
+        Selector::SessionNarrowed {
+            agent_session_id,
+            allowed,
+        } => (
+            with_descendants(&format!(
+                "s.parent_id = $4 AND {}",
+                holding_other_than(allowed)
+            )),
+            agent_session_id.as_str(),
             Some(allowed),
         ),
         Selector::CeilingNarrowed { agent_id, allowed } => (

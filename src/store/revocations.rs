@@ -13,6 +13,10 @@ fn selector_json(selector: &Selector) -> String {
             json!({ "user_id": user_id, "except_user_session_id": except })
         }
         Selector::AgentSession(id) => json!({ "agent_session_id": id }),
+        Selector::SessionNarrowed {
+            agent_session_id,
+            allowed,
+        } => json!({ "parent_agent_session_id": agent_session_id, "outside_scopes": allowed.to_vec() }),
         Selector::Grant(id) => json!({ "grant_id": id }),
         Selector::GrantNarrowed { grant_id, allowed } => {
             json!({ "grant_id": grant_id, "outside_scopes": allowed.to_vec() })
@@ -46,7 +50,11 @@ pub async fn lock_selected(tx: &mut Tx, selector: &Selector) -> Result<(), Store
             "SELECT u.id FROM users u WHERE u.id = $1 FOR UPDATE OF u",
             user_id.as_str(),
         ),
-        Selector::AgentSession(id) => (
+        Selector::AgentSession(id)
+        | Selector::SessionNarrowed {
+            agent_session_id: id,
+            ..
+        } => (
             "SELECT u.id FROM users u WHERE u.id = \
              (SELECT user_id FROM agent_sessions WHERE id = $1) FOR UPDATE OF u",
             id.as_str(),

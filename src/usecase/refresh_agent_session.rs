@@ -23,7 +23,7 @@ use crate::domain::user::UserStatus;
 use crate::domain::user_session::Liveness;
 use crate::last_use_buffer::UsedSession;
 use crate::store::agent_sessions::AccessToken;
-use crate::store::{self, LockMode};
+use crate::store::{self, LockMode, Tx};
 use crate::usecase::UsecaseError;
 use crate::usecase::delegate_to_agent::lock_agents;
 use crate::usecase::revoke_sessions::{forget_cached, revoke_in};
@@ -68,7 +68,7 @@ pub async fn refresh(
     let token = store::refresh_tokens::find(&mut tx, &hash)
         .await?
         .ok_or(UsecaseError::RefreshTokenInvalid)?;
-    let session = store::agent_sessions::get(&mut tx, &token.agent_session_id)
+    let mut session = store::agent_sessions::get(&mut tx, &token.agent_session_id)
         .await?
         .ok_or(UsecaseError::RefreshTokenInvalid)?;
     if let Some(restated) = &restated {
@@ -106,6 +106,9 @@ pub async fn refresh(
                 expires_at: access_expires_at,
             };
             store::agent_sessions::rotate_access(&mut tx, &session.id, &access).await?;
+            if let Some(narrower) = restated.filter(|r| *r != session.scopes) {
+                narrow(&mut tx, app, actor, &mut session, narrower, &stale).await?;
+            }
             store::refresh_tokens::retire(&mut tx, &hash, now).await?;
             store::refresh_tokens::insert(&mut tx, &refresh_token.hash(), &session.id, now).await?;
             // The old access token is cached as active elsewhere: drop it everywhere.
@@ -147,6 +150,36 @@ pub async fn refresh(
             Err(UsecaseError::RefreshTokenInvalid)
         }
     }
+}
+
+/// RFC 6749 §6: a refresh may ask for fewer scopes. The session keeps only those from
+/// now on, and its sub-delegations that hold more go, with their descendants
+/// (invariant 1: a child holds no more than its parent).
+async fn narrow(
+    tx: &mut Tx,
+    app: &App,
+    actor: &Actor,
+    session: &mut AgentSession,
+    narrower: ScopeSet,
+    stale: &Invalidation,
+) -> Result<(), UsecaseError> {
+    store::agent_sessions::narrow(tx, &session.id, &narrower).await?;
+    let selector = Selector::SessionNarrowed {
+        agent_session_id: session.id.clone(),
+        allowed: narrower.clone(),
+    };
+    revoke_in(
+        tx,
+        app,
+        actor,
+        RevocationCause::ScopeReduced,
+        &selector,
+        None,
+        stale,
+    )
+    .await?;
+    session.scopes = narrower;
+    Ok(())
 }
 
 /// A refresh is a use of the session and of everything it hangs from.

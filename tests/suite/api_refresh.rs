@@ -169,3 +169,49 @@ async fn a_holder_of_an_old_refresh_token_cannot_compute_its_successors() {
         .assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
     assert!(app.is_active(&second.access).await);
 }
+
+#[tokio::test]
+async fn a_refresh_asking_for_fewer_scopes_narrows_the_session_and_its_sub_delegations() {
+    let app = TestApp::start().await;
+    let (agent, first) = delegated(&app).await;
+    let keeps = app.delegate_from(&agent, &first.access, Some("a")).await;
+    let loses = app.delegate_from(&agent, &first.access, Some("b")).await;
+    let answer = app
+        .oauth(
+            "/oauth2/token",
+            &agent,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &first.refresh),
+                ("scope", "a"),
+            ],
+        )
+        .await;
+    assert_eq!(answer.assert_status(StatusCode::OK)["scope"], "a");
+    let second = AgentTokens::from_answer(&answer.body);
+    assert_eq!(app.introspect(&second.access).await["scope"], "a");
+    assert!(app.is_active(&keeps.access).await);
+    assert!(
+        !app.is_active(&loses.access).await,
+        "a child beyond the new scopes survived"
+    );
+    // The session stays narrowed: a later refresh without `scope` answers `a`, and
+    // asking for the dropped scope back is refused.
+    let third = app.refresh(&agent, &second.refresh).await;
+    assert_eq!(third.assert_status(StatusCode::OK)["scope"], "a");
+    let third = AgentTokens::from_answer(&third.body);
+    app.oauth(
+        "/oauth2/token",
+        &agent,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &third.refresh),
+            ("scope", "a b"),
+        ],
+    )
+    .await
+    .assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_scope");
+    app.exchange(&agent, &third.access, Some("b"))
+        .await
+        .assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_scope");
+}
