@@ -118,12 +118,17 @@ impl App {
     /// it once it hears every other instance (`crate::workers::invalidation_listener`).
     pub fn new(db: Db, clock: Arc<dyn Clock>, settings: Settings) -> Self {
         let trusted = db.backend() == Backend::Sqlite;
+        let last_use = Arc::new(LastUseBuffer::default());
         Self {
-            tokens: Arc::new(TokenCache::new(settings.token_cache_capacity, trusted)),
+            tokens: Arc::new(TokenCache::new(
+                settings.token_cache_capacity,
+                trusted,
+                Arc::clone(&last_use),
+            )),
             db,
             clock,
             api_keys: Arc::default(),
-            last_use: Arc::default(),
+            last_use,
             issuance: Arc::default(),
             delivery_metrics: DeliveryMetrics::default(),
             settings: Arc::new(settings),

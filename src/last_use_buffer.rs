@@ -34,6 +34,15 @@ impl LastUseBuffer {
         *entry = (*entry).max(at);
     }
 
+    /// The latest use of `session` waiting to be written, if any.
+    pub fn pending(&self, session: &UsedSession) -> Option<DateTime<Utc>> {
+        self.pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(session)
+            .copied()
+    }
+
     /// Everything recorded since the last call.
     pub fn take(&self) -> Vec<(UsedSession, DateTime<Utc>)> {
         std::mem::take(&mut *self.pending.lock().unwrap_or_else(PoisonError::into_inner))
@@ -70,5 +79,20 @@ mod tests {
         expected.sort();
         assert_eq!(taken, expected);
         assert!(buffer.take().is_empty());
+    }
+
+    #[test]
+    fn uses_whose_write_failed_come_back_unless_newer_ones_arrived() {
+        let buffer = LastUseBuffer::default();
+        let a = UsedSession::User(UserSessionId::generate());
+        let b = UsedSession::Agent(AgentSessionId::generate());
+        let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        buffer.record(&a, at);
+        buffer.record(&b, at);
+        let failed = buffer.take();
+        buffer.record(&a, at + TimeDelta::seconds(3));
+        buffer.restore(failed);
+        assert_eq!(buffer.pending(&a), Some(at + TimeDelta::seconds(3)));
+        assert_eq!(buffer.pending(&b), Some(at));
     }
 }

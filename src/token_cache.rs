@@ -14,7 +14,9 @@
 //! Only facts that never change back are cached: a session's expiry and idle timeout are
 //! fixed, and revocation is final. Last use is tracked here; once per
 //! [`LAST_SEEN_WRITE_INTERVAL`] a session's use is handed to `crate::last_use_buffer`,
-//! which writes it behind the request.
+//! which writes it behind the request. An entry dropped by an invalidation hands its
+//! unwritten use over first, so a session used a moment ago is never judged idle from an
+//! older `last_seen_at` read afterwards.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -27,6 +29,7 @@ use crate::domain::id::UserId;
 use crate::domain::invalidation::Invalidation;
 use crate::domain::token::TokenHash;
 use crate::domain::user_session::{LAST_SEEN_WRITE_INTERVAL, Liveness, Validity};
+use crate::last_use_buffer::{LastUseBuffer, UsedSession};
 
 /// The validity facts of either kind of session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +50,18 @@ impl SessionValidity {
         match self {
             SessionValidity::User(v) => v.liveness(now, last_seen_at),
             SessionValidity::Agent(v) => v.liveness(now, last_seen_at),
+        }
+    }
+
+    /// The sessions a use of this token is a use of: an agent session is used together
+    /// with its ancestors and the user session at its root.
+    pub fn used_sessions(&self) -> Vec<UsedSession> {
+        match self {
+            SessionValidity::User(v) => vec![UsedSession::User(v.session_id.clone())],
+            SessionValidity::Agent(v) => std::iter::once(UsedSession::Agent(v.session_id.clone()))
+                .chain(v.ancestor_ids.iter().cloned().map(UsedSession::Agent))
+                .chain([UsedSession::User(v.user_session_id.clone())])
+                .collect(),
         }
     }
 }
@@ -72,6 +87,14 @@ impl CachedSession {
     pub fn last_seen_at(&self) -> DateTime<Utc> {
         DateTime::from_timestamp_millis(self.last_seen_ms.load(Ordering::Relaxed))
             .unwrap_or_default()
+    }
+
+    /// The last use not yet handed over for writing, if any.
+    fn unwritten_use(&self) -> Option<DateTime<Utc>> {
+        let seen = self.last_seen_ms.load(Ordering::Relaxed);
+        (seen > self.last_written_ms.load(Ordering::Relaxed))
+            .then(|| DateTime::from_timestamp_millis(seen))
+            .flatten()
     }
 
     /// Records a use at `now`. Returns true for exactly one caller per write interval:
@@ -101,6 +124,8 @@ pub enum Lookup {
 pub struct TokenCache {
     state: RwLock<State>,
     capacity: usize,
+    /// Where dropped entries' unwritten uses go.
+    last_use: Arc<LastUseBuffer>,
 }
 
 #[derive(Debug, Default)]
@@ -112,31 +137,50 @@ struct State {
 }
 
 impl State {
-    fn forget_everything(&mut self) {
+    /// Empties the cache; answers what it held.
+    fn forget_everything(&mut self) -> Vec<Arc<CachedSession>> {
         self.generation += 1;
-        self.entries.clear();
         self.by_user.clear();
+        self.entries.drain().map(|(_, entry)| entry).collect()
     }
 }
 
 impl TokenCache {
     /// A cache of at most `capacity` tokens, trusted from the start (`trusted = false`
     /// waits for [`TokenCache::resync`], for an instance that must first listen).
-    pub fn new(capacity: usize, trusted: bool) -> Self {
+    pub fn new(capacity: usize, trusted: bool, last_use: Arc<LastUseBuffer>) -> Self {
         Self {
             state: RwLock::new(State {
                 trusted,
                 ..State::default()
             }),
             capacity,
+            last_use,
         }
     }
 
+    /// Hands the unwritten uses of dropped entries to the write-behind buffer (outside
+    /// the cache's lock).
+    fn keep_uses_of(&self, dropped: Vec<Arc<CachedSession>>) {
+        for entry in dropped {
+            if let Some(at) = entry.unwritten_use() {
+                for session in entry.validity.used_sessions() {
+                    self.last_use.record(&session, at);
+                }
+            }
+        }
+    }
+
+    /// The cached entry for `hash`. An untrusted cache is always empty ([`distrust`]
+    /// empties it and [`offer`] adds nothing to it), so every lookup then misses.
+    ///
+    /// [`distrust`]: TokenCache::distrust
+    /// [`offer`]: TokenCache::offer
     pub fn get(&self, hash: &TokenHash) -> Lookup {
         let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
         match state.entries.get(hash) {
-            Some(entry) if state.trusted => Lookup::Hit(Arc::clone(entry)),
-            _ => Lookup::Miss {
+            Some(entry) => Lookup::Hit(Arc::clone(entry)),
+            None => Lookup::Miss {
                 generation: state.generation,
             },
         }
@@ -150,43 +194,55 @@ impl TokenCache {
         if !state.trusted || state.generation != generation {
             return;
         }
-        if state.entries.len() >= self.capacity {
-            state.forget_everything();
-        }
+        let dropped = if state.entries.len() >= self.capacity {
+            state.forget_everything()
+        } else {
+            Vec::new()
+        };
         state
             .by_user
             .entry(entry.validity.user_id().clone())
             .or_default()
             .push(hash);
         state.entries.insert(hash, entry);
+        drop(state);
+        self.keep_uses_of(dropped);
     }
 
     /// Drops what `message` says may be stale.
     pub fn invalidate(&self, message: &Invalidation) {
         let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
         state.generation += 1;
-        match message {
-            Invalidation::User(user_id) => {
-                for hash in state.by_user.remove(user_id).unwrap_or_default() {
-                    state.entries.remove(&hash);
-                }
-            }
+        let dropped = match message {
+            Invalidation::User(user_id) => state
+                .by_user
+                .remove(user_id)
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|hash| state.entries.remove(&hash))
+                .collect(),
             Invalidation::Everything => state.forget_everything(),
-        }
+        };
+        drop(state);
+        self.keep_uses_of(dropped);
     }
 
     /// Stops trusting anything cached: changes may have been missed.
     pub fn distrust(&self) {
         let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
         state.trusted = false;
-        state.forget_everything();
+        let dropped = state.forget_everything();
+        drop(state);
+        self.keep_uses_of(dropped);
     }
 
     /// Starts over empty and trusted; called once the instance hears every change again.
     pub fn resync(&self) {
         let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
-        state.forget_everything();
+        let dropped = state.forget_everything();
         state.trusted = true;
+        drop(state);
+        self.keep_uses_of(dropped);
     }
 
     pub fn is_trusted(&self) -> bool {
@@ -242,7 +298,7 @@ mod tests {
 
     #[test]
     fn a_lookup_that_raced_an_invalidation_is_not_cached() {
-        let cache = TokenCache::new(10, true);
+        let cache = TokenCache::new(10, true, Arc::default());
         let user = UserId::generate();
         let hash = TokenHash::of("leash_ust_a");
         let before = generation(&cache, &hash);
@@ -253,7 +309,7 @@ mod tests {
 
     #[test]
     fn invalidating_a_user_drops_only_their_tokens() {
-        let cache = TokenCache::new(10, true);
+        let cache = TokenCache::new(10, true, Arc::default());
         let (alice, bob) = (UserId::generate(), UserId::generate());
         let (a, b) = (TokenHash::of("leash_ust_a"), TokenHash::of("leash_ust_b"));
         cache.offer(generation(&cache, &a), a, entry(&alice));
@@ -265,7 +321,7 @@ mod tests {
 
     #[test]
     fn an_untrusted_cache_answers_nothing_until_resynchronised() {
-        let cache = TokenCache::new(10, true);
+        let cache = TokenCache::new(10, true, Arc::default());
         let user = UserId::generate();
         let a = TokenHash::of("leash_ust_a");
         cache.offer(generation(&cache, &a), a, entry(&user));
@@ -280,7 +336,7 @@ mod tests {
 
     #[test]
     fn a_full_cache_starts_over() {
-        let cache = TokenCache::new(2, true);
+        let cache = TokenCache::new(2, true, Arc::default());
         let user = UserId::generate();
         for name in ["a", "b", "c"] {
             let hash = TokenHash::of(name);
@@ -294,9 +350,67 @@ mod tests {
         let user = UserId::generate();
         let cached = entry(&user);
         let start = cached.last_seen_at();
-        assert!(!cached.record_use(start + TimeDelta::seconds(30)));
-        assert!(cached.record_use(start + TimeDelta::seconds(61)));
-        assert!(!cached.record_use(start + TimeDelta::seconds(62)));
-        assert_eq!(cached.last_seen_at(), start + TimeDelta::seconds(62));
+        let interval = LAST_SEEN_WRITE_INTERVAL;
+        assert!(!cached.record_use(start + interval / 2));
+        assert!(cached.record_use(start + interval + TimeDelta::seconds(1)));
+        assert!(!cached.record_use(start + interval + TimeDelta::seconds(2)));
+        assert_eq!(
+            cached.last_seen_at(),
+            start + interval + TimeDelta::seconds(2)
+        );
+    }
+
+    /// The resync race: a lookup that read the database while the notification
+    /// connection was down must not be cached once trust is restored, since a revocation
+    /// missed during the outage may be in what it read.
+    #[test]
+    fn a_lookup_read_during_an_outage_is_not_cached_after_resync() {
+        let cache = TokenCache::new(10, true, Arc::default());
+        let user = UserId::generate();
+        let hash = TokenHash::of("leash_ust_a");
+        cache.distrust();
+        let during_outage = generation(&cache, &hash);
+        cache.resync();
+        cache.offer(during_outage, hash, entry(&user));
+        assert!(matches!(cache.get(&hash), Lookup::Miss { .. }));
+        assert!(cache.is_trusted());
+        cache.offer(generation(&cache, &hash), hash, entry(&user));
+        assert!(matches!(cache.get(&hash), Lookup::Hit(_)));
+    }
+
+    #[test]
+    fn a_cache_below_capacity_keeps_every_entry() {
+        let cache = TokenCache::new(10, true, Arc::default());
+        let user = UserId::generate();
+        let hashes: Vec<TokenHash> = (0..10)
+            .map(|i| TokenHash::of(&format!("leash_ust_{i}")))
+            .collect();
+        for hash in &hashes {
+            cache.offer(generation(&cache, hash), *hash, entry(&user));
+        }
+        let hits = hashes
+            .iter()
+            .filter(|h| matches!(cache.get(h), Lookup::Hit(_)))
+            .count();
+        assert_eq!(hits, 10, "every offered entry is a hit");
+        assert!(!cache.is_empty());
+    }
+
+    #[test]
+    fn dropped_entries_hand_their_unwritten_use_to_the_buffer() {
+        let buffer = Arc::new(LastUseBuffer::default());
+        let cache = TokenCache::new(10, true, Arc::clone(&buffer));
+        let user = UserId::generate();
+        let hash = TokenHash::of("leash_ust_a");
+        let cached = entry(&user);
+        cache.offer(generation(&cache, &hash), hash, Arc::clone(&cached));
+        let used_at = cached.last_seen_at() + TimeDelta::seconds(5);
+        assert!(
+            !cached.record_use(used_at),
+            "within the interval: not written"
+        );
+        cache.invalidate(&Invalidation::User(user));
+        let session = cached.validity.used_sessions().remove(0);
+        assert_eq!(buffer.pending(&session), Some(used_at));
     }
 }

@@ -90,9 +90,11 @@ impl UserSession {
 
 /// How long `last_seen_at` may lag in the database. Introspection records use in memory
 /// and queues it for writing at most this often per session, so a busy session costs
-/// one write a minute, not one per request; an idle timeout judged from the database is
-/// therefore exact to within this lag (plus the second the write-behind buffer waits).
-pub const LAST_SEEN_WRITE_INTERVAL: TimeDelta = TimeDelta::seconds(60);
+/// one write per interval, not one per request; an idle timeout judged from the database
+/// (by another instance, or after a cache invalidation) is therefore exact to within this
+/// lag plus the second the write-behind buffer waits. Idle timeouts are at least
+/// [`Lifetime::MIN_IDLE_SECONDS`], twenty times this, so the lag never ends a session in use.
+pub const LAST_SEEN_WRITE_INTERVAL: TimeDelta = TimeDelta::seconds(15);
 
 /// Absolute lifetime and idle timeout of a new session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +113,9 @@ pub enum LifetimeRefused {
 
 impl Lifetime {
     pub const MIN_SECONDS: i64 = 60;
+    /// The shortest idle timeout, unless the session's whole lifetime is shorter (then
+    /// the idle timeout is its lifetime): well above [`LAST_SEEN_WRITE_INTERVAL`].
+    pub const MIN_IDLE_SECONDS: i64 = 300;
     pub const MAX_TTL_SECONDS: i64 = 400 * 24 * 3600;
 
     /// The lifetime a caller asked for, falling back to `defaults` field by field.
@@ -127,9 +132,10 @@ impl Lifetime {
             });
         }
         let idle = idle_timeout_seconds.unwrap_or(defaults.idle_timeout.num_seconds().min(ttl));
-        if !(Self::MIN_SECONDS..=ttl).contains(&idle) {
+        let min_idle = Self::MIN_IDLE_SECONDS.min(ttl);
+        if !(min_idle..=ttl).contains(&idle) {
             return Err(LifetimeRefused::IdleTimeoutOutOfRange {
-                min: Self::MIN_SECONDS,
+                min: min_idle,
                 max: ttl,
             });
         }
@@ -192,5 +198,11 @@ mod tests {
         assert_eq!(short.idle_timeout, TimeDelta::seconds(3600));
         assert!(Lifetime::requested(Some(10), None, defaults).is_err());
         assert!(Lifetime::requested(Some(3600), Some(7200), defaults).is_err());
+        // Idle timeouts stay well above the interval at which last use is written.
+        assert!(Lifetime::requested(Some(3600), Some(60), defaults).is_err());
+        assert!(Lifetime::requested(Some(3600), Some(299), defaults).is_err());
+        assert!(Lifetime::MIN_IDLE_SECONDS >= 20 * LAST_SEEN_WRITE_INTERVAL.num_seconds());
+        let brief = Lifetime::requested(Some(120), None, defaults).unwrap();
+        assert_eq!(brief.idle_timeout, TimeDelta::seconds(120));
     }
 }

@@ -13,7 +13,6 @@ use crate::domain::id::{AgentId, AgentSessionId, UserId, UserSessionId};
 use crate::domain::scope::ScopeSet;
 use crate::domain::token::{TokenHash, TokenKind};
 use crate::domain::user_session::Liveness;
-use crate::last_use_buffer::UsedSession;
 use crate::store::{self, Reader};
 use crate::token_cache::{CachedSession, Lookup, SessionValidity};
 use crate::usecase::UsecaseError;
@@ -133,8 +132,8 @@ async fn fresh_active(
 }
 
 /// The validity of a token read fresh from the database, if it is active at `now`,
-/// taking the latest use this instance knows of (its cache may hold a use not yet
-/// written).
+/// taking the latest use this instance knows of (its cache, or the write-behind buffer,
+/// may hold a use not yet written).
 pub(super) fn if_active(
     app: &App,
     hash: &TokenHash,
@@ -146,25 +145,16 @@ pub(super) fn if_active(
     if let Lookup::Hit(cached) = app.tokens.get(hash) {
         last_seen = last_seen.max(cached.last_seen_at());
     }
+    if let Some(own) = validity.used_sessions().first() {
+        last_seen = last_seen.max(app.last_use.pending(own).unwrap_or(last_seen));
+    }
     (validity.liveness(now, last_seen) == Liveness::Active).then_some(validity)
 }
 
 /// Queues the use of a session, and of everything it hangs from.
 pub(super) fn record_use(app: &App, validity: &SessionValidity, now: DateTime<Utc>) {
-    match validity {
-        SessionValidity::User(v) => app
-            .last_use
-            .record(&UsedSession::User(v.session_id.clone()), now),
-        SessionValidity::Agent(v) => {
-            app.last_use
-                .record(&UsedSession::Agent(v.session_id.clone()), now);
-            for ancestor in &v.ancestor_ids {
-                app.last_use
-                    .record(&UsedSession::Agent(ancestor.clone()), now);
-            }
-            app.last_use
-                .record(&UsedSession::User(v.user_session_id.clone()), now);
-        }
+    for session in validity.used_sessions() {
+        app.last_use.record(&session, now);
     }
 }
 

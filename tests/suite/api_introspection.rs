@@ -223,3 +223,40 @@ async fn a_malformed_introspection_request_is_a_problem() {
         "unknown parameters are ignored, as OAuth asks"
     );
 }
+
+/// A use not yet written when a cache invalidation drops its entry still counts: the
+/// session is not judged idle from the older `last_seen_at` in the database.
+#[tokio::test]
+async fn a_recent_use_survives_a_cache_invalidation() {
+    let app = TestApp::start().await;
+    let alice = app.create_user("alice").await;
+    let device = app
+        .sign_in_with(
+            &alice,
+            json!({ "ttl_seconds": 86400, "idle_timeout_seconds": 300 }),
+        )
+        .await;
+    let other = app.sign_in(&alice).await;
+    assert!(app.is_active(&device.token).await);
+    app.advance(TimeDelta::seconds(290));
+    assert!(app.is_active(&device.token).await); // written behind
+    leash::usecase::record_last_use::flush(&app.app)
+        .await
+        .unwrap();
+    app.advance(TimeDelta::seconds(10));
+    assert!(app.is_active(&device.token).await); // used at 300, not yet written
+    // Revoking another session of Alice's drops her cached tokens.
+    app.post_empty(&format!("/v1/user-sessions/{}/revoke", other.id))
+        .await
+        .assert_status(StatusCode::OK);
+    app.advance(TimeDelta::seconds(295));
+    assert!(
+        app.is_active(&device.token).await,
+        "used 295 s ago with a 300 s idle timeout, yet judged idle"
+    );
+    leash::usecase::record_last_use::flush(&app.app)
+        .await
+        .unwrap();
+    app.advance(TimeDelta::seconds(301));
+    assert!(!app.is_active(&device.token).await);
+}

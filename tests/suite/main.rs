@@ -22,6 +22,7 @@ mod audit_chain;
 mod cli;
 mod concurrency;
 mod concurrency_revocation;
+mod invalidation_listener;
 mod operations;
 mod properties;
 mod properties_delegation;
