@@ -114,11 +114,11 @@ async fn issue(app: Arc<TestApp>, scene: Arc<Scene>, started: Arc<AtomicUsize>) 
                 mine.push(tokens);
             }
         }
-        if let Some(last) = mine.pop() {
-            if let Some(tokens) = issued(&app.refresh(&scene.agent, &last.refresh).await) {
-                received.push(tokens.access.clone());
-                mine.push(tokens);
-            }
+        if let Some(last) = mine.pop()
+            && let Some(tokens) = issued(&app.refresh(&scene.agent, &last.refresh).await)
+        {
+            received.push(tokens.access.clone());
+            mine.push(tokens);
         }
         if step == 0 {
             started.fetch_add(1, Ordering::SeqCst);
