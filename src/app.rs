@@ -1,15 +1,14 @@
 //! What every use case needs: the database, the clock, the caches and the settings.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::TimeDelta;
 
+use crate::api_key_cache::ApiKeyCache;
 use crate::clock::Clock;
 use crate::delivery_metrics::DeliveryMetrics;
-use crate::domain::api_key::ApiKey;
-use crate::domain::token::TokenHash;
+use crate::domain::invalidation::Invalidation;
 use crate::domain::user_session::Lifetime;
 use crate::last_use_buffer::LastUseBuffer;
 use crate::secret_box::EncryptionKey;
@@ -103,9 +102,8 @@ pub struct App {
     pub tokens: Arc<TokenCache>,
     /// Last uses of sessions waiting to be written.
     pub last_use: Arc<LastUseBuffer>,
-    /// Keys already verified against the database. Keys cannot be revoked yet; when
-    /// they can, revoking one must invalidate this map like the token cache.
-    pub api_keys: Arc<RwLock<HashMap<TokenHash, ApiKey>>>,
+    /// Keys already verified against the database.
+    pub api_keys: Arc<ApiKeyCache>,
     pub settings: Arc<Settings>,
     /// Token exchanges waiting to be issued together (SQLite).
     pub issuance: Arc<IssuanceBatch>,
@@ -114,6 +112,20 @@ pub struct App {
 }
 
 impl App {
+    /// Drops what `message` says may be stale from this instance's caches.
+    pub fn invalidate(&self, message: &Invalidation) {
+        match message {
+            Invalidation::ApiKeys => self.api_keys.forget(),
+            other => self.tokens.invalidate(other),
+        }
+    }
+
+    /// Empties the caches and trusts them again, once the instance hears every change.
+    pub fn resync(&self) {
+        self.api_keys.forget();
+        self.tokens.resync();
+    }
+
     /// On PostgreSQL the token cache starts untrusted: the invalidation listener trusts
     /// it once it hears every other instance (`crate::workers::invalidation_listener`).
     pub fn new(db: Db, clock: Arc<dyn Clock>, settings: Settings) -> Self {

@@ -9,9 +9,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 use tokio::sync::watch;
 
 use crate::app::{App, Settings, WebhookSettings};
-use crate::clock::SystemClock;
+use crate::clock::{Clock as _, SystemClock};
 use crate::domain::actor::Actor;
 use crate::domain::api_key::Role;
+use crate::domain::id::ApiKeyId;
 use crate::domain::user_session::Lifetime;
 use crate::http::{self, AppState};
 use crate::instance_lock::InstanceLock;
@@ -144,6 +145,17 @@ pub enum KeysCommand {
     Create {
         #[arg(long, value_enum)]
         role: RoleArg,
+        /// Refuse the key after this many days (it never expires when absent).
+        #[arg(long, value_parser = clap::value_parser!(i64).range(1..=3650))]
+        expires_in_days: Option<i64>,
+    },
+    /// List API keys: id, role, status, created, last used, expiry; never a secret.
+    List,
+    /// Revoke an API key; refused at once on every instance. The last active admin key
+    /// cannot be revoked.
+    Revoke {
+        /// The key's id (`ak_…`).
+        id: String,
     },
 }
 
@@ -254,12 +266,31 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             cli.open().await?;
             tracing::info!("migrations applied");
         }
-        Command::Keys(KeysCommand::Create { role }) => {
+        Command::Keys(KeysCommand::Create {
+            role,
+            expires_in_days,
+        }) => {
             let app = cli.open().await?;
+            let expires_at = expires_in_days.map(|days| SystemClock.now() + TimeDelta::days(days));
             let (key, secret) =
-                usecase::api_keys::create(&app, &Actor::operator(), (*role).into()).await?;
+                usecase::api_keys::create(&app, &Actor::operator(), (*role).into(), expires_at)
+                    .await?;
             tracing::info!(key_id = %key.id, role = key.role.as_str(), "API key created");
             println!("{}", secret.expose());
+        }
+        Command::Keys(KeysCommand::List) => {
+            let app = cli.open().await?;
+            list_keys(&app).await?;
+        }
+        Command::Keys(KeysCommand::Revoke { id }) => {
+            // On SQLite a running server caches verified keys and hears nothing from
+            // this process: revoke through its API instead.
+            let _one_instance = InstanceLock::acquire(&cli.database_url)?;
+            let app = cli.open().await?;
+            let id = ApiKeyId::parse(id)
+                .ok_or_else(|| CliError::Config(format!("{id:?} is not an API key id")))?;
+            let key = usecase::api_keys::revoke(&app, &Actor::operator(), &id).await?;
+            println!("revoked {}", key.id);
         }
         Command::Audit(AuditCommand::Verify) => {
             let db = Db::connect(&cli.database_url).await?;
@@ -313,6 +344,34 @@ async fn serve(cli: &Cli) -> Result<(), CliError> {
     }
     app.db.close().await;
     Ok(())
+}
+
+/// Prints every key, one per line, newest first.
+async fn list_keys(app: &App) -> Result<(), CliError> {
+    let now = app.clock.now();
+    let mut cursor: Option<String> = None;
+    println!("id\trole\tstatus\tcreated\tlast_used\texpires");
+    loop {
+        let page = usecase::api_keys::list(app, cursor.as_deref(), Some(200)).await?;
+        for key in &page.items {
+            let when = |at: Option<chrono::DateTime<chrono::Utc>>| {
+                at.map_or_else(|| "-".to_owned(), |at| at.to_rfc3339())
+            };
+            println!(
+                "{}\t{}\t{}\t{}\t{}\t{}",
+                key.id,
+                key.role.as_str(),
+                key.status(now).as_str(),
+                key.created_at.to_rfc3339(),
+                when(key.last_used_at),
+                when(key.expires_at),
+            );
+        }
+        match page.next {
+            Some(next) => cursor = Some(next.encode()),
+            None => return Ok(()),
+        }
+    }
 }
 
 /// On a first start (no API key exists), creates an admin key and writes its secret to

@@ -1,5 +1,6 @@
 //! Leash: a credential broker for AI agents. See `ARCHITECTURE.md` for the map.
 
+pub mod api_key_cache;
 pub mod app;
 pub mod cli;
 pub mod clock;

@@ -222,6 +222,7 @@ impl TokenCache {
                 .filter_map(|hash| state.entries.remove(&hash))
                 .collect(),
             Invalidation::Everything => state.forget_everything(),
+            Invalidation::ApiKeys => Vec::new(),
         };
         drop(state);
         self.keep_uses_of(dropped);

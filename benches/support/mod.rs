@@ -154,7 +154,7 @@ pub fn app(db: &Db, settings: Settings) -> App {
 }
 
 pub async fn key(app: &App, role: Role) -> String {
-    usecase::api_keys::create(app, &Actor::operator(), role)
+    usecase::api_keys::create(app, &Actor::operator(), role, None)
         .await
         .unwrap()
         .1

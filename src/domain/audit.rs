@@ -9,6 +9,7 @@ use super::revocation::RevocationCause;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuditAction {
     ApiKeyCreated,
+    ApiKeyRevoked,
     AgentRegistered,
     AgentSecretRotated,
     AgentUpdated,
@@ -40,6 +41,7 @@ impl AuditAction {
     pub fn as_str(self) -> &'static str {
         match self {
             AuditAction::ApiKeyCreated => "api_key.created",
+            AuditAction::ApiKeyRevoked => "api_key.revoked",
             AuditAction::AgentRegistered => "agent.registered",
             AuditAction::AgentSecretRotated => "agent.secret_rotated",
             AuditAction::AgentUpdated => "agent.updated",

@@ -10,6 +10,8 @@ pub enum Invalidation {
     /// An act reached across users (an agent disabled, a ceiling narrowed): forget
     /// every cached token. Such acts are rare; the cache refills from the database.
     Everything,
+    /// An API key was revoked: forget every verified API key.
+    ApiKeys,
 }
 
 impl Invalidation {
@@ -17,12 +19,15 @@ impl Invalidation {
         match self {
             Invalidation::User(id) => format!("user:{id}"),
             Invalidation::Everything => "all".to_owned(),
+            Invalidation::ApiKeys => "api_keys".to_owned(),
         }
     }
 
     pub fn decode(payload: &str) -> Option<Self> {
-        if payload == "all" {
-            return Some(Invalidation::Everything);
+        match payload {
+            "all" => return Some(Invalidation::Everything),
+            "api_keys" => return Some(Invalidation::ApiKeys),
+            _ => {}
         }
         let id = payload.strip_prefix("user:")?;
         UserId::parse(id).map(Invalidation::User)
@@ -38,6 +43,7 @@ mod tests {
         for message in [
             Invalidation::User(UserId::generate()),
             Invalidation::Everything,
+            Invalidation::ApiKeys,
         ] {
             assert_eq!(Invalidation::decode(&message.encode()), Some(message));
         }

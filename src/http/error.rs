@@ -140,6 +140,8 @@ impl From<UsecaseError> for ApiError {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", detail)
             }
             E::WebhookEndpointNotFound => Self::not_found("webhook_endpoint_not_found"),
+            E::ApiKeyNotFound => Self::not_found("api_key_not_found"),
+            E::LastAdminKey => Self::new(StatusCode::CONFLICT, "last_admin_key", detail),
             E::TooManyWebhookEndpoints => {
                 Self::new(StatusCode::CONFLICT, "too_many_webhook_endpoints", detail)
             }

@@ -61,6 +61,7 @@ impl AppState {
 
 fn api_routes() -> ApiRouter<AppState> {
     ApiRouter::new()
+        .merge(routes::api_keys::router())
         .merge(routes::users::router())
         .merge(routes::user_sessions::router())
         .merge(routes::agents::router())

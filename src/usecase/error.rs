@@ -56,6 +56,10 @@ pub enum UsecaseError {
     },
     #[error("no such webhook endpoint")]
     WebhookEndpointNotFound,
+    #[error("no such API key")]
+    ApiKeyNotFound,
+    #[error("this is the last active admin key; create another admin key before revoking it")]
+    LastAdminKey,
     #[error(
         "there are as many webhook endpoints as allowed ({}); delete one first",
         crate::domain::webhook::MAX_ENDPOINTS

@@ -65,5 +65,5 @@ pub(super) fn checked_reason(raw: Option<&str>) -> Result<Option<String>, Usecas
 
 /// Drops this instance's cached tokens that `stale` names; call after the commit.
 pub(super) fn forget_cached(app: &App, stale: &Invalidation) {
-    app.tokens.invalidate(stale);
+    app.invalidate(stale);
 }

@@ -28,7 +28,7 @@ pub async fn run(app: App, mut shutdown: watch::Receiver<bool>) {
             }
         }
     };
-    app.tokens.resync();
+    app.resync();
     tracing::info!("invalidation listener connected; token cache on");
     loop {
         let heard = tokio::select! {
@@ -36,14 +36,14 @@ pub async fn run(app: App, mut shutdown: watch::Receiver<bool>) {
             _ = shutdown.changed() => return,
         };
         match heard {
-            Ok(Heard::Message(message)) => app.tokens.invalidate(&message),
+            Ok(Heard::Message(message)) => app.invalidate(&message),
             Ok(Heard::Quiet) if !app.tokens.is_trusted() => {
-                app.tokens.resync();
+                app.resync();
                 tracing::info!("invalidation listener reconnected; token cache on");
             }
             Ok(Heard::Quiet) => {}
             Ok(Heard::Reconnected) => {
-                app.tokens.resync();
+                app.resync();
                 tracing::warn!(
                     "invalidation listener reconnected after a drop; token cache emptied"
                 );

@@ -50,6 +50,9 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("POST", "/v1/webhook-endpoints/{webhook}/replay"),
     ("GET", "/v1/webhook-endpoints/{webhook}/attempts"),
     ("GET", "/v1/audit"),
+    ("GET", "/v1/api-keys"),
+    ("POST", "/v1/api-keys"),
+    ("POST", "/v1/api-keys/{api_key}/revoke"),
 ];
 
 fn json_value() -> impl Strategy<Value = Value> {
@@ -81,6 +84,8 @@ fn json_value() -> impl Strategy<Value = Value> {
                     Just("event_types".to_owned()),
                     Just("since".to_owned()),
                     Just("overlap_seconds".to_owned()),
+                    Just("role".to_owned()),
+                    Just("expires_at".to_owned()),
                     "[a-z_]{1,12}",
                 ],
                 inner,
@@ -142,7 +147,7 @@ proptest! {
     ) {
         let (runtime, app) = shared();
         runtime.block_on(async {
-            let path = ["{user}", "{session}", "{agent}", "{grant}", "{agent_session}", "{webhook}"].iter().fold(endpoint.1.to_owned(), |path, slot| path.replace(slot, &id));
+            let path = ["{user}", "{session}", "{agent}", "{grant}", "{agent_session}", "{webhook}", "{api_key}"].iter().fold(endpoint.1.to_owned(), |path, slot| path.replace(slot, &id));
             let path = if query.is_empty() { path } else { format!("{path}?{query}") };
             let body = match &payload {
                 Payload::Json(value) => Body::from(value.to_string()),

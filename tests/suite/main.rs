@@ -6,6 +6,7 @@
 
 mod api_agent_sessions;
 mod api_agents;
+mod api_api_keys;
 mod api_cascades;
 mod api_errors;
 mod api_events;

@@ -413,6 +413,9 @@ async fn api_keys_are_found_by_hash_only() {
         id: ApiKeyId::generate(),
         role: Role::Risk,
         created_at: epoch(),
+        expires_at: Some(epoch() + chrono::TimeDelta::days(1)),
+        revoked_at: None,
+        last_used_at: None,
     };
     let mut tx = db.begin().await.unwrap();
     assert_eq!(store::api_keys::count(&mut tx).await.unwrap(), 0);
@@ -433,6 +436,23 @@ async fn api_keys_are_found_by_hash_only() {
             .unwrap()
             .is_none()
     );
+    // A use and a revocation are kept; the list shows the key, never its hash.
+    let used = epoch() + chrono::TimeDelta::minutes(5);
+    store::api_keys::touch(&db, &key.id, used).await.unwrap();
+    let mut tx = db.begin().await.unwrap();
+    let (locked, usable_admins) = store::api_keys::lock_with_admins(&mut tx, &key.id, used)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(locked.last_used_at, Some(used));
+    assert_eq!(usable_admins, 0, "a risk key is no admin");
+    store::api_keys::set_revoked(&mut tx, &key.id, used)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let listed = store::api_keys::list(&db, None, 10).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].revoked_at, Some(used));
 }
 
 fn agent(scopes: &[&str]) -> leash::domain::agent::Agent {

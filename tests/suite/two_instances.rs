@@ -234,3 +234,49 @@ async fn an_agent_disabled_through_one_instance_is_seen_by_the_other() {
         "two_instances: agent token inactive on B {took:?} after the agent was disabled on A"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_key_revoked_through_one_instance_is_refused_by_the_other() {
+    let Some((_database, _base_url, client, a, b, _user_id)) = two_instances().await else {
+        return;
+    };
+    let created = client
+        .post(&a, "/v1/api-keys", json!({ "role": "introspect" }))
+        .await;
+    let resource_server = Client {
+        http: reqwest::Client::new(),
+        key: created["secret"].as_str().unwrap().to_owned(),
+    };
+    let id = created["api_key"]["id"].as_str().unwrap();
+    // B verifies and remembers the key.
+    for _ in 0..3 {
+        assert!(!resource_server.is_active(&b, "leash_ust_nothing").await);
+    }
+    client
+        .post(&a, &format!("/v1/api-keys/{id}/revoke"), json!({}))
+        .await;
+    let started = Instant::now();
+    loop {
+        let answer = resource_server
+            .http
+            .post(format!("{}/oauth2/introspect", b.base))
+            .bearer_auth(&resource_server.key)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("token=leash_ust_nothing")
+            .send()
+            .await
+            .unwrap();
+        if answer.status() == 401 {
+            break;
+        }
+        assert!(
+            started.elapsed() < BOUND,
+            "B still accepts a revoked key after {BOUND:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    eprintln!(
+        "two_instances: revoked API key refused on B {:?} after the revoke returned on A",
+        started.elapsed()
+    );
+}

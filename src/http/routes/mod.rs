@@ -3,6 +3,7 @@
 
 pub mod agent_sessions;
 pub mod agents;
+pub mod api_keys;
 pub mod audit;
 pub mod events;
 pub mod grants;

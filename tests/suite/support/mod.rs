@@ -108,7 +108,7 @@ impl TestApp {
             app.clone(),
             shutdown_rx,
         ));
-        let (_, secret) = usecase::api_keys::create(&app, &Actor::operator(), Role::Admin)
+        let (_, secret) = usecase::api_keys::create(&app, &Actor::operator(), Role::Admin, None)
             .await
             .unwrap();
         let router = http::router(AppState::new(app.clone()));
@@ -167,7 +167,7 @@ impl TestApp {
     }
 
     pub async fn key(&self, role: Role) -> String {
-        let (_, secret) = usecase::api_keys::create(&self.app, &Actor::operator(), role)
+        let (_, secret) = usecase::api_keys::create(&self.app, &Actor::operator(), role, None)
             .await
             .unwrap();
         secret.into_exposed()

@@ -1,0 +1,91 @@
+//! API keys already verified against the database, so a resource server's key costs one
+//! hash per request, not a query. It keeps the same promise as the token cache
+//! (`crate::token_cache`): a revoked key is forgotten on the instance that revoked it
+//! before the revoke is answered, and on every other instance when the notification
+//! arrives; while the notification connection is down the map is not used at all (the
+//! caller checks the token cache's trust), and it is emptied when trust returns. An
+//! insert carries the generation it started from and is refused if the map was emptied
+//! since, so a key read before a revoke cannot be cached after it.
+
+use std::collections::HashMap;
+use std::sync::{PoisonError, RwLock};
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::api_key::ApiKey;
+use crate::domain::token::TokenHash;
+
+#[derive(Debug, Default)]
+pub struct ApiKeyCache {
+    state: RwLock<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    generation: u64,
+    keys: HashMap<TokenHash, ApiKey>,
+}
+
+impl ApiKeyCache {
+    /// The cached key, or the generation to offer a fresh read with.
+    pub fn get(&self, hash: &TokenHash) -> Result<ApiKey, u64> {
+        let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
+        state.keys.get(hash).cloned().ok_or(state.generation)
+    }
+
+    /// Caches `key` unless the map was emptied since `generation` was read.
+    pub fn offer(&self, generation: u64, hash: TokenHash, key: ApiKey) {
+        let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        if state.generation == generation {
+            state.keys.insert(hash, key);
+        }
+    }
+
+    /// Notes on the cached key that its use at `at` was written.
+    pub fn mark_used(&self, hash: &TokenHash, at: DateTime<Utc>) {
+        let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(key) = state.keys.get_mut(hash) {
+            key.last_used_at = Some(at);
+        }
+    }
+
+    /// Forgets every key: one was revoked, or changes may have been missed.
+    pub fn forget(&self) {
+        let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        state.generation += 1;
+        state.keys.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::api_key::Role;
+    use crate::domain::id::ApiKeyId;
+
+    fn key() -> ApiKey {
+        ApiKey {
+            id: ApiKeyId::generate(),
+            role: Role::Admin,
+            created_at: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+            expires_at: None,
+            revoked_at: None,
+            last_used_at: None,
+        }
+    }
+
+    #[test]
+    fn a_read_that_raced_a_forget_is_not_cached() {
+        let cache = ApiKeyCache::default();
+        let hash = TokenHash::of("leash_ak_a");
+        let before = cache.get(&hash).unwrap_err();
+        cache.forget();
+        cache.offer(before, hash, key());
+        assert!(cache.get(&hash).is_err());
+        let now = cache.get(&hash).unwrap_err();
+        cache.offer(now, hash, key());
+        assert!(cache.get(&hash).is_ok());
+        cache.forget();
+        assert!(cache.get(&hash).is_err());
+    }
+}
