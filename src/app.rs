@@ -9,12 +9,14 @@ use crate::api_key_cache::ApiKeyCache;
 use crate::clock::Clock;
 use crate::delivery_metrics::DeliveryMetrics;
 use crate::domain::invalidation::Invalidation;
+use crate::domain::limits::Limits;
 use crate::domain::user_session::Lifetime;
 use crate::last_use_buffer::LastUseBuffer;
 use crate::secret_box::EncryptionKey;
 use crate::store::{Backend, Db};
 use crate::token_cache::TokenCache;
 use crate::usecase::issuance_batch::IssuanceBatch;
+use crate::usecase::issuance_rate::IssuanceRate;
 
 /// Tunables, from the command line or the environment (see `crate::cli`).
 #[derive(Debug, Clone)]
@@ -40,6 +42,8 @@ pub struct Settings {
     /// How long events (and finished webhook deliveries and attempts) are kept.
     pub event_retention: TimeDelta,
     pub webhooks: WebhookSettings,
+    /// Bounds on sessions a caller can grow.
+    pub limits: Limits,
 }
 
 /// How webhooks are sent.
@@ -91,6 +95,7 @@ impl Default for Settings {
             encryption_key: EncryptionKey::generate(),
             event_retention: TimeDelta::days(30),
             webhooks: WebhookSettings::default(),
+            limits: Limits::default(),
         }
     }
 }
@@ -109,6 +114,8 @@ pub struct App {
     pub issuance: Arc<IssuanceBatch>,
     /// Counters of webhook delivery, for `/metrics`.
     pub delivery_metrics: DeliveryMetrics,
+    /// Each agent's issuance rate.
+    pub issuance_rate: Arc<IssuanceRate>,
 }
 
 impl App {
@@ -143,6 +150,9 @@ impl App {
             last_use,
             issuance: Arc::default(),
             delivery_metrics: DeliveryMetrics::default(),
+            issuance_rate: Arc::new(IssuanceRate::new(
+                settings.limits.issuance_per_agent_per_second,
+            )),
             settings: Arc::new(settings),
         }
     }

@@ -13,6 +13,7 @@ use crate::clock::{Clock as _, SystemClock};
 use crate::domain::actor::Actor;
 use crate::domain::api_key::Role;
 use crate::domain::id::ApiKeyId;
+use crate::domain::limits::Limits;
 use crate::domain::user_session::Lifetime;
 use crate::http::{self, AppState};
 use crate::instance_lock::InstanceLock;
@@ -114,6 +115,18 @@ pub struct Cli {
     /// worker sends them again. Must exceed the webhook timeout.
     #[arg(long, env = "LEASH_WEBHOOK_LEASE_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(i64).range(2..=3600), global = true)]
     pub webhook_lease_seconds: i64,
+    /// Active user sessions one user may hold (0: no limit).
+    #[arg(long, env = "LEASH_LIMIT_USER_SESSIONS_PER_USER", default_value_t = Limits::default().user_sessions_per_user, global = true)]
+    pub limit_user_sessions_per_user: u32,
+    /// Active agent sessions one user may have delegated (0: no limit).
+    #[arg(long, env = "LEASH_LIMIT_AGENT_SESSIONS_PER_USER", default_value_t = Limits::default().agent_sessions_per_user, global = true)]
+    pub limit_agent_sessions_per_user: u32,
+    /// Active sub-delegations of one agent session (0: no limit).
+    #[arg(long, env = "LEASH_LIMIT_CHILDREN_PER_AGENT_SESSION", default_value_t = Limits::default().children_per_agent_session, global = true)]
+    pub limit_children_per_agent_session: u32,
+    /// New agent sessions one agent may have issued per second (0: no limit).
+    #[arg(long, env = "LEASH_LIMIT_ISSUANCE_PER_AGENT_PER_SECOND", default_value_t = Limits::default().issuance_per_agent_per_second, global = true)]
+    pub limit_issuance_per_agent_per_second: u32,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -231,6 +244,12 @@ impl Cli {
                 request_timeout: std::time::Duration::from_secs(self.webhook_timeout_seconds),
                 lease: TimeDelta::seconds(self.webhook_lease_seconds),
                 ..WebhookSettings::default()
+            },
+            limits: Limits {
+                user_sessions_per_user: self.limit_user_sessions_per_user,
+                agent_sessions_per_user: self.limit_agent_sessions_per_user,
+                children_per_agent_session: self.limit_children_per_agent_session,
+                issuance_per_agent_per_second: self.limit_issuance_per_agent_per_second,
             },
             ..Settings::default()
         })

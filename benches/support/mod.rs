@@ -149,7 +149,13 @@ pub fn spawn_serve_workers(
     stop
 }
 
+/// An app for a benchmark: the session limits are off, since benchmarks pile up far
+/// more sessions per user, and issue faster per agent, than a deployment allows.
 pub fn app(db: &Db, settings: Settings) -> App {
+    let settings = Settings {
+        limits: leash::domain::limits::Limits::unlimited(),
+        ..settings
+    };
     App::new(db.clone(), Arc::new(SystemClock), settings)
 }
 

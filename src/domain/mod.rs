@@ -13,6 +13,7 @@ pub mod event;
 pub mod grant;
 pub mod id;
 pub mod invalidation;
+pub mod limits;
 pub mod network;
 pub mod pagination;
 pub mod revocation;

@@ -22,6 +22,8 @@ pub struct ApiError {
     detail: Option<String>,
     /// Logged once, never sent: the cause of a 5xx.
     cause: Option<String>,
+    /// Sent as `Retry-After` (whole seconds, rounded up).
+    retry_after: Option<std::time::Duration>,
 }
 
 impl ApiError {
@@ -31,6 +33,7 @@ impl ApiError {
             code,
             detail: Some(detail.into()),
             cause: None,
+            retry_after: None,
         }
     }
 
@@ -40,6 +43,7 @@ impl ApiError {
             code,
             detail: None,
             cause: None,
+            retry_after: None,
         }
     }
 
@@ -49,6 +53,7 @@ impl ApiError {
             code: "internal",
             detail: None,
             cause: Some(cause),
+            retry_after: None,
         }
     }
 
@@ -141,6 +146,13 @@ impl From<UsecaseError> for ApiError {
             }
             E::WebhookEndpointNotFound => Self::not_found("webhook_endpoint_not_found"),
             E::ApiKeyNotFound => Self::not_found("api_key_not_found"),
+            E::TooManySessions { .. } => {
+                Self::new(StatusCode::CONFLICT, "too_many_sessions", detail)
+            }
+            E::RateLimited { retry_after } => Self {
+                retry_after: Some(retry_after),
+                ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", detail)
+            },
             E::LastAdminKey => Self::new(StatusCode::CONFLICT, "last_admin_key", detail),
             E::TooManyWebhookEndpoints => {
                 Self::new(StatusCode::CONFLICT, "too_many_webhook_endpoints", detail)
@@ -173,10 +185,17 @@ impl From<StoreError> for ApiError {
                 code: "unavailable",
                 detail: Some("the database is unavailable; retry later".to_owned()),
                 cause: Some(error.to_string()),
+                retry_after: None,
             },
             other => Self::internal(other.to_string()),
         }
     }
+}
+
+/// A `Retry-After` value: whole seconds, rounded up, at least 1.
+pub(super) fn retry_after(wait: std::time::Duration) -> HeaderValue {
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    HeaderValue::from(seconds.max(1))
 }
 
 impl IntoResponse for ApiError {
@@ -198,6 +217,11 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static(PROBLEM_CONTENT_TYPE),
         );
+        if let Some(wait) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, retry_after(wait));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             // RFC 6750 §3: a 401 names the scheme the caller should use.
             response.headers_mut().insert(

@@ -33,6 +33,7 @@ pub struct OAuthError {
     status: StatusCode,
     error: &'static str,
     description: Option<String>,
+    retry_after: Option<std::time::Duration>,
 }
 
 impl OAuthError {
@@ -41,6 +42,7 @@ impl OAuthError {
             status,
             error,
             description: Some(description.into()),
+            retry_after: None,
         }
     }
 
@@ -63,6 +65,12 @@ impl From<UsecaseError> for OAuthError {
                 Self::invalid_client(description)
             }
             E::ConsentRequired => bad("consent_required"),
+            // Extension error codes (RFC 6749 §8.5): the limits of Leash's own API.
+            E::TooManySessions { .. } => bad("too_many_sessions"),
+            E::RateLimited { retry_after } => Self {
+                retry_after: Some(retry_after),
+                ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", description)
+            },
             E::ScopeRefused(_)
             | E::DelegationRefused(
                 DelegationRefused::ScopesNotHeld(_) | DelegationRefused::NoScopesInCommon,
@@ -81,6 +89,7 @@ impl From<UsecaseError> for OAuthError {
                     status: StatusCode::INTERNAL_SERVER_ERROR,
                     error: "server_error",
                     description: None,
+                    retry_after: None,
                 }
             }
             E::Store(cause) => {
@@ -89,6 +98,7 @@ impl From<UsecaseError> for OAuthError {
                     status: StatusCode::INTERNAL_SERVER_ERROR,
                     error: "server_error",
                     description: None,
+                    retry_after: None,
                 }
             }
             // The subject or refresh token is dead, unknown, too deep to delegate from,
@@ -105,6 +115,12 @@ impl IntoResponse for OAuthError {
             error_description: self.description,
         };
         let mut response = (self.status, no_store(Json(body))).into_response();
+        if let Some(wait) = self.retry_after {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                super::error::retry_after(wait),
+            );
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             // RFC 6749 §5.2: invalid_client answers 401 with the scheme to use.
             response.headers_mut().insert(

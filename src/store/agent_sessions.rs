@@ -378,6 +378,42 @@ pub async fn list(
         .collect()
 }
 
+/// How many active agent sessions the user holds, counting no further than `cap`.
+pub async fn count_active_of_user(
+    tx: &mut Tx,
+    user_id: &UserId,
+    now: DateTime<Utc>,
+    cap: u32,
+) -> Result<u64, StoreError> {
+    super::count_capped(
+        tx,
+        "SELECT COUNT(*) FROM (SELECT 1 FROM agent_sessions WHERE user_id = $1 \
+         AND status = 'active' AND expires_at > $2 LIMIT $3) c",
+        user_id.as_str(),
+        now,
+        cap,
+    )
+    .await
+}
+
+/// How many active sub-delegations `parent` has, counting no further than `cap`.
+pub async fn count_active_children(
+    tx: &mut Tx,
+    parent: &AgentSessionId,
+    now: DateTime<Utc>,
+    cap: u32,
+) -> Result<u64, StoreError> {
+    super::count_capped(
+        tx,
+        "SELECT COUNT(*) FROM (SELECT 1 FROM agent_sessions WHERE parent_id = $1 \
+         AND status = 'active' AND expires_at > $2 LIMIT $3) c",
+        parent.as_str(),
+        now,
+        cap,
+    )
+    .await
+}
+
 /// Narrows a session's scopes to `scopes` (a subset of what it holds).
 pub async fn narrow(tx: &mut Tx, id: &AgentSessionId, scopes: &ScopeSet) -> Result<(), StoreError> {
     on_tx!(tx, |c| sqlx::query(

@@ -27,6 +27,7 @@ pub mod webhook_endpoints;
 use std::str::FromStr as _;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
@@ -142,6 +143,23 @@ pub enum Tx {
 
 /// Rows per multi-row statement (`INSERT … VALUES`, `UPDATE … FROM (VALUES …)`).
 const INSERT_CHUNK: usize = 500;
+
+/// Runs a `COUNT(*)` over a subquery bounded by `LIMIT $3`: its cost stops at the cap.
+async fn count_capped(
+    tx: &mut Tx,
+    sql: &'static str,
+    key: &str,
+    now: DateTime<Utc>,
+    cap: u32,
+) -> Result<u64, StoreError> {
+    let count: i64 = on_tx!(tx, |c| sqlx::query_scalar(sql)
+        .bind(key)
+        .bind(time::to_ms(now))
+        .bind(i64::from(cap))
+        .fetch_one(c)
+        .await)?;
+    Ok(u64::try_from(count).unwrap_or(0))
+}
 
 /// `$first, $first+1, …` for `count` parameters, for an `IN (…)` list.
 fn placeholders(first: usize, count: usize) -> String {

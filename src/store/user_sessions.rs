@@ -224,6 +224,24 @@ pub enum ListFilter {
 }
 
 /// A user's sessions, newest first, after `after` (a session id), at most `limit`.
+/// How many active user sessions the user holds, counting no further than `cap`.
+pub async fn count_active(
+    tx: &mut Tx,
+    user_id: &UserId,
+    now: DateTime<Utc>,
+    cap: u32,
+) -> Result<u64, StoreError> {
+    super::count_capped(
+        tx,
+        "SELECT COUNT(*) FROM (SELECT 1 FROM user_sessions WHERE user_id = $1 \
+         AND status = 'active' AND expires_at > $2 LIMIT $3) c",
+        user_id.as_str(),
+        now,
+        cap,
+    )
+    .await
+}
+
 pub async fn list(
     db: &Db,
     user_id: &UserId,

@@ -22,7 +22,8 @@ use crate::domain::agent_session::{
 };
 use crate::domain::audit::{AuditAction, AuditEntry};
 use crate::domain::grant::Grant;
-use crate::domain::id::{AgentId, UserId, UserSessionId};
+use crate::domain::id::{AgentId, AgentSessionId, UserId, UserSessionId};
+use crate::domain::limits::{self, Limited};
 use crate::domain::scope::ScopeSet;
 use crate::domain::secret::Secret;
 use crate::domain::token::{SecretToken, TokenHash, TokenKind};
@@ -62,6 +63,9 @@ pub async fn exchange(
     subject_token: &str,
     scope: Option<&str>,
 ) -> Result<IssuedAgentSession, UsecaseError> {
+    app.issuance_rate
+        .check(&client.id)
+        .map_err(|retry_after| UsecaseError::RateLimited { retry_after })?;
     let exchange = Exchange {
         client: client.clone(),
         actor: actor.clone(),
@@ -95,11 +99,15 @@ async fn exchange_alone(
     let Some(subject) = active_subject(app, &mut tx, exchange.subject_token.expose()).await? else {
         return Err(UsecaseError::SubjectTokenInactive);
     };
+    let upstream = upstream_of(subject);
+    Room::read(&mut tx, app, [&upstream])
+        .await?
+        .take(app, &upstream)?;
     let planned = plan_in(
         &mut tx,
         app,
         &exchange.actor,
-        &upstream_of(subject),
+        &upstream,
         &agent,
         exchange.requested.as_ref(),
     )
@@ -180,26 +188,31 @@ pub(super) async fn plan_exchanges_in(
             .map(|g| ((g.user_id.clone(), g.agent_id.clone()), g))
             .collect();
 
+    let upstreams: Vec<Option<Upstream>> =
+        subjects.into_iter().map(|s| s.map(upstream_of)).collect();
+    let mut room = Room::read(tx, app, upstreams.iter().flatten()).await?;
     Ok(exchanges
         .iter()
-        .zip(subjects)
-        .map(|(exchange, subject)| {
-            let subject = subject.ok_or(UsecaseError::SubjectTokenInactive)?;
+        .zip(upstreams)
+        .map(|(exchange, upstream)| {
+            let upstream = upstream.ok_or(UsecaseError::SubjectTokenInactive)?;
             let agent = agents
                 .get(&exchange.client.id)
                 .ok_or(UsecaseError::AgentNotFound)?;
             if agent.status == AgentStatus::Disabled {
                 return Err(UsecaseError::AgentDisabled);
             }
-            let grant = grants.get(&(subject.user_id().clone(), agent.id.clone()));
-            plan(
+            let grant = grants.get(&(upstream.user_id.clone(), agent.id.clone()));
+            let planned = plan(
                 app,
                 &exchange.actor,
-                &upstream_of(subject),
+                &upstream,
                 agent,
                 grant,
                 exchange.requested.as_ref(),
-            )
+            )?;
+            room.take(app, &upstream)?;
+            Ok(planned)
         })
         .collect())
 }
@@ -215,6 +228,9 @@ pub async fn mint_for_user(
     user_session_id: &UserSessionId,
 ) -> Result<IssuedAgentSession, UsecaseError> {
     let requested = ScopeSet::from_list(scopes)?;
+    app.issuance_rate
+        .check(agent_id)
+        .map_err(|retry_after| UsecaseError::RateLimited { retry_after })?;
     let mut tx = app.db.begin().await?;
     let user = store::users::lock(&mut tx, user_id, LockMode::Share)
         .await?
@@ -235,10 +251,93 @@ pub async fn mint_for_user(
         expires_at: session.expires_at,
         idle_timeout: session.idle_timeout,
     };
+    Room::read(&mut tx, app, [&upstream])
+        .await?
+        .take(app, &upstream)?;
     let planned = plan_in(&mut tx, app, actor, &upstream, &agent, Some(&requested)).await?;
     write_in(&mut tx, std::slice::from_ref(&planned)).await?;
     tx.commit().await?;
     Ok(planned.issued)
+}
+
+/// What new sessions would add to, read under the issuance's locks: each user's active
+/// agent sessions and each parent's active children, counted only as far as the limits
+/// (so a count costs no more than the limit), then kept up to date in memory as a batch
+/// plans one session after another.
+///
+/// On PostgreSQL, issuances under one user hold its row in share mode and run side by
+/// side, so concurrent ones may each see room for one more: the limit can be passed by
+/// the number of issuances in flight at that moment, never more.
+#[derive(Default)]
+struct Room {
+    of_user: HashMap<UserId, u64>,
+    of_parent: HashMap<AgentSessionId, u64>,
+}
+
+impl Room {
+    async fn read<'a>(
+        tx: &mut Tx,
+        app: &App,
+        upstreams: impl IntoIterator<Item = &'a Upstream>,
+    ) -> Result<Self, UsecaseError> {
+        let limits = app.settings.limits;
+        let now = app.clock.now();
+        let mut room = Room::default();
+        for upstream in upstreams {
+            if limits.agent_sessions_per_user > 0 && !room.of_user.contains_key(&upstream.user_id) {
+                let count = store::agent_sessions::count_active_of_user(
+                    tx,
+                    &upstream.user_id,
+                    now,
+                    limits.agent_sessions_per_user,
+                )
+                .await?;
+                room.of_user.insert(upstream.user_id.clone(), count);
+            }
+            if let Some(parent) = &upstream.parent
+                && limits.children_per_agent_session > 0
+                && !room.of_parent.contains_key(&parent.id)
+            {
+                let count = store::agent_sessions::count_active_children(
+                    tx,
+                    &parent.id,
+                    now,
+                    limits.children_per_agent_session,
+                )
+                .await?;
+                room.of_parent.insert(parent.id.clone(), count);
+            }
+        }
+        Ok(room)
+    }
+
+    /// Takes room for one more session under `upstream`, or says which limit it hits.
+    fn take(&mut self, app: &App, upstream: &Upstream) -> Result<(), UsecaseError> {
+        let limits = app.settings.limits;
+        let user = self.of_user.get(&upstream.user_id).copied().unwrap_or(0);
+        if !limits::one_more_fits(limits.agent_sessions_per_user, user) {
+            return Err(UsecaseError::TooManySessions {
+                what: Limited::AgentSessionsPerUser,
+                limit: limits.agent_sessions_per_user,
+            });
+        }
+        let parent = upstream.parent.as_ref().map(|p| &p.id);
+        let children = parent
+            .and_then(|p| self.of_parent.get(p))
+            .copied()
+            .unwrap_or(0);
+        if !limits::one_more_fits(limits.children_per_agent_session, children) {
+            return Err(UsecaseError::TooManySessions {
+                what: Limited::ChildrenPerAgentSession,
+                limit: limits.children_per_agent_session,
+            });
+        }
+        *self.of_user.entry(upstream.user_id.clone()).or_default() += 1;
+        if let Some(parent) = parent {
+            *self.of_parent.entry(parent.clone()).or_default() += 1;
+        }
+        Ok(())
+    }
 }
 
 /// The agents a new session's chain holds: the issuing one and the subject's.

@@ -58,6 +58,13 @@ pub enum UsecaseError {
     WebhookEndpointNotFound,
     #[error("no such API key")]
     ApiKeyNotFound,
+    #[error("too many {}: the limit is {limit}", .what.describe())]
+    TooManySessions {
+        what: crate::domain::limits::Limited,
+        limit: u32,
+    },
+    #[error("this agent is issuing sessions faster than allowed; retry later")]
+    RateLimited { retry_after: std::time::Duration },
     #[error("this is the last active admin key; create another admin key before revoking it")]
     LastAdminKey,
     #[error(

@@ -13,6 +13,7 @@ pub mod events;
 pub mod grants;
 pub mod introspect;
 pub mod issuance_batch;
+pub mod issuance_rate;
 pub mod record_last_use;
 pub mod refresh_agent_session;
 pub mod revoke_agent_session;

@@ -4,6 +4,7 @@ use crate::app::App;
 use crate::domain::actor::Actor;
 use crate::domain::audit::{AuditAction, AuditEntry};
 use crate::domain::id::{UserId, UserSessionId};
+use crate::domain::limits::{self, Limited};
 use crate::domain::pagination::{Cursor, Page, PageSize};
 use crate::domain::text;
 use crate::domain::token::{SecretToken, TokenKind};
@@ -61,6 +62,17 @@ pub async fn create(
         .ok_or(UsecaseError::UserNotFound)?;
     if user.status == UserStatus::Disabled {
         return Err(UsecaseError::UserDisabled);
+    }
+    // Under the user's row lock, so concurrent sign-ins count each other.
+    let limit = app.settings.limits.user_sessions_per_user;
+    if limit > 0 {
+        let active = store::user_sessions::count_active(&mut tx, user_id, now, limit).await?;
+        if !limits::one_more_fits(limit, active) {
+            return Err(UsecaseError::TooManySessions {
+                what: Limited::UserSessionsPerUser,
+                limit,
+            });
+        }
     }
     let token = SecretToken::generate(TokenKind::UserSession);
     let session = UserSession {

@@ -11,6 +11,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::http::Method;
+use leash::app::Settings;
+use leash::domain::limits::Limits;
 use serde_json::{Value, json};
 
 use crate::support::agents::{AgentTokens, TestAgent};
@@ -192,7 +194,14 @@ async fn revoke(app: &TestApp, scene: &Scene, act: Revoke) {
 }
 
 async fn race(act: Revoke) {
-    let app = Arc::new(TestApp::start().await);
+    // The races need many issuances at once, past the default rate per agent.
+    let app = Arc::new(
+        TestApp::start_with(Settings {
+            limits: Limits::unlimited(),
+            ..Settings::default()
+        })
+        .await,
+    );
     for round in 0..ROUNDS {
         let scene = Arc::new(scene(&app, &format!("{act:?}-{round}").to_lowercase()).await);
         let started = Arc::new(AtomicUsize::new(0));

@@ -52,6 +52,7 @@ pub struct Answer {
     pub status: StatusCode,
     pub content_type: String,
     pub www_authenticate: Option<String>,
+    pub retry_after: Option<String>,
     pub body: Value,
 }
 
@@ -219,12 +220,17 @@ impl TestApp {
             .headers()
             .get(header::WWW_AUTHENTICATE)
             .map(|v| v.to_str().unwrap().to_owned());
+        let retry_after = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .map(|v| v.to_str().unwrap().to_owned());
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         Answer {
             status,
             content_type,
             www_authenticate,
+            retry_after,
             body,
         }
     }
