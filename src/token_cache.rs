@@ -194,19 +194,20 @@ impl TokenCache {
         if !state.trusted || state.generation != generation {
             return;
         }
-        let dropped = if state.entries.len() >= self.capacity {
-            state.forget_everything()
-        } else {
-            Vec::new()
-        };
+        if state.entries.len() >= self.capacity {
+            // Unlike an invalidation, starting over for room does not queue the dropped
+            // entries' unwritten uses: each is at most one write interval newer than
+            // what the database holds (the bound idle timeouts are set well above), and
+            // queueing them would turn every eviction of a full cache into a write of
+            // every entry.
+            state.forget_everything();
+        }
         state
             .by_user
             .entry(entry.validity.user_id().clone())
             .or_default()
             .push(hash);
         state.entries.insert(hash, entry);
-        drop(state);
-        self.keep_uses_of(dropped);
     }
 
     /// Drops what `message` says may be stale.

@@ -47,11 +47,11 @@ async fn a_session_ends_at_its_absolute_expiry_even_when_used() {
     let session = app
         .sign_in_with(
             &alice,
-            json!({ "ttl_seconds": 600, "idle_timeout_seconds": 300 }),
+            json!({ "ttl_seconds": 1200, "idle_timeout_seconds": 600 }),
         )
         .await;
     for _ in 0..3 {
-        app.advance(TimeDelta::seconds(199));
+        app.advance(TimeDelta::seconds(399));
         assert!(app.is_active(&session.token).await);
     }
     app.advance(TimeDelta::seconds(3));
@@ -241,30 +241,30 @@ async fn a_recent_use_survives_a_cache_invalidation() {
     let device = app
         .sign_in_with(
             &alice,
-            json!({ "ttl_seconds": 86400, "idle_timeout_seconds": 300 }),
+            json!({ "ttl_seconds": 86400, "idle_timeout_seconds": 600 }),
         )
         .await;
     let other = app.sign_in(&alice).await;
     assert!(app.is_active(&device.token).await);
-    app.advance(TimeDelta::seconds(290));
+    app.advance(TimeDelta::seconds(570));
     assert!(app.is_active(&device.token).await); // written behind
     leash::usecase::record_last_use::flush(&app.app)
         .await
         .unwrap();
-    app.advance(TimeDelta::seconds(10));
-    assert!(app.is_active(&device.token).await); // used at 300, not yet written
+    app.advance(TimeDelta::seconds(30));
+    assert!(app.is_active(&device.token).await); // used at 600, not yet written
     // Revoking another session of Alice's drops her cached tokens.
     app.post_empty(&format!("/v1/user-sessions/{}/revoke", other.id))
         .await
         .assert_status(StatusCode::OK);
-    app.advance(TimeDelta::seconds(295));
+    app.advance(TimeDelta::seconds(590));
     assert!(
         app.is_active(&device.token).await,
-        "used 295 s ago with a 300 s idle timeout, yet judged idle"
+        "used 590 s ago with a 600 s idle timeout, yet judged idle"
     );
     leash::usecase::record_last_use::flush(&app.app)
         .await
         .unwrap();
-    app.advance(TimeDelta::seconds(301));
+    app.advance(TimeDelta::seconds(601));
     assert!(!app.is_active(&device.token).await);
 }
