@@ -191,3 +191,34 @@ async fn keys_list_and_revoke_from_the_command_line() {
     assert!(!last.status.success());
     assert!(String::from_utf8_lossy(&last.stderr).contains("last active admin key"));
 }
+
+/// A key's use is written at most once a minute: the cached key carries the written use.
+#[tokio::test]
+async fn a_key_use_is_written_at_most_once_a_minute() {
+    let app = TestApp::start().await;
+    let created = app
+        .post("/v1/api-keys", json!({ "role": "introspect" }))
+        .await;
+    let secret = created.body["secret"].as_str().unwrap().to_owned();
+    let id = created.body["api_key"]["id"].as_str().unwrap().to_owned();
+    let last_used = || async {
+        let listed = app.get("/v1/api-keys").await;
+        listed.body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["id"] == id.as_str())
+            .unwrap()["last_used_at"]
+            .clone()
+    };
+    app.introspect_with(&secret, "leash_ust_nothing").await;
+    let first = last_used().await;
+    assert!(first.is_string());
+    app.advance(TimeDelta::seconds(61));
+    app.introspect_with(&secret, "leash_ust_nothing").await;
+    let second = last_used().await;
+    assert_ne!(second, first);
+    app.advance(TimeDelta::seconds(30));
+    app.introspect_with(&secret, "leash_ust_nothing").await;
+    assert_eq!(last_used().await, second, "written again within the minute");
+}
