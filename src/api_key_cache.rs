@@ -2,10 +2,10 @@
 //! hash per request, not a query. It keeps the same promise as the token cache
 //! (`crate::token_cache`): a revoked key is forgotten on the instance that revoked it
 //! before the revoke is answered, and on every other instance when the notification
-//! arrives; while the notification connection is down the map is not used at all (the
-//! caller checks the token cache's trust), and it is emptied when trust returns. An
-//! insert carries the generation it started from and is refused if the map was emptied
-//! since, so a key read before a revoke cannot be cached after it.
+//! arrives; while the notification connection is down it is empty and takes nothing
+//! ([`ApiKeyCache::distrust`]), and it starts over when trust returns. An insert carries
+//! the generation it started from and is refused if the map was emptied since, so a key
+//! read before a revoke cannot be cached after it.
 
 use std::collections::HashMap;
 use std::sync::{PoisonError, RwLock};
@@ -15,18 +15,29 @@ use chrono::{DateTime, Utc};
 use crate::domain::api_key::ApiKey;
 use crate::domain::token::TokenHash;
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ApiKeyCache {
     state: RwLock<State>,
 }
 
 #[derive(Debug, Default)]
 struct State {
+    trusted: bool,
     generation: u64,
     keys: HashMap<TokenHash, ApiKey>,
 }
 
 impl ApiKeyCache {
+    /// An empty map, trusted from the start or only after [`ApiKeyCache::resync`].
+    pub fn new(trusted: bool) -> Self {
+        Self {
+            state: RwLock::new(State {
+                trusted,
+                ..State::default()
+            }),
+        }
+    }
+
     /// The cached key, or the generation to offer a fresh read with.
     pub fn get(&self, hash: &TokenHash) -> Result<ApiKey, u64> {
         let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
@@ -36,7 +47,7 @@ impl ApiKeyCache {
     /// Caches `key` unless the map was emptied since `generation` was read.
     pub fn offer(&self, generation: u64, hash: TokenHash, key: ApiKey) {
         let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
-        if state.generation == generation {
+        if state.trusted && state.generation == generation {
             state.keys.insert(hash, key);
         }
     }
@@ -49,11 +60,30 @@ impl ApiKeyCache {
         }
     }
 
-    /// Forgets every key: one was revoked, or changes may have been missed.
+    /// Forgets every key: one was revoked.
     pub fn forget(&self) {
         let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
         state.generation += 1;
         state.keys.clear();
+    }
+
+    /// Forgets every key and takes none until [`ApiKeyCache::resync`]: revocations may
+    /// be missed.
+    pub fn distrust(&self) {
+        self.forget();
+        self.state
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .trusted = false;
+    }
+
+    /// Starts over empty and trusted, once the instance hears every change again.
+    pub fn resync(&self) {
+        self.forget();
+        self.state
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .trusted = true;
     }
 }
 
@@ -76,7 +106,7 @@ mod tests {
 
     #[test]
     fn a_read_that_raced_a_forget_is_not_cached() {
-        let cache = ApiKeyCache::default();
+        let cache = ApiKeyCache::new(true);
         let hash = TokenHash::of("leash_ak_a");
         let before = cache.get(&hash).unwrap_err();
         cache.forget();
@@ -87,5 +117,20 @@ mod tests {
         assert!(cache.get(&hash).is_ok());
         cache.forget();
         assert!(cache.get(&hash).is_err());
+    }
+
+    #[test]
+    fn a_distrusted_map_takes_nothing_until_resynchronised() {
+        let cache = ApiKeyCache::new(true);
+        let hash = TokenHash::of("leash_ak_a");
+        cache.distrust();
+        let during_outage = cache.get(&hash).unwrap_err();
+        cache.offer(during_outage, hash, key());
+        assert!(cache.get(&hash).is_err());
+        cache.resync();
+        cache.offer(during_outage, hash, key());
+        assert!(cache.get(&hash).is_err(), "read during the outage");
+        cache.offer(cache.get(&hash).unwrap_err(), hash, key());
+        assert!(cache.get(&hash).is_ok());
     }
 }

@@ -129,8 +129,14 @@ impl App {
 
     /// Empties the caches and trusts them again, once the instance hears every change.
     pub fn resync(&self) {
-        self.api_keys.forget();
+        self.api_keys.resync();
         self.tokens.resync();
+    }
+
+    /// Stops trusting anything cached: changes may have been missed.
+    pub fn distrust(&self) {
+        self.api_keys.distrust();
+        self.tokens.distrust();
     }
 
     /// On PostgreSQL the token cache starts untrusted: the invalidation listener trusts
@@ -146,7 +152,7 @@ impl App {
             )),
             db,
             clock,
-            api_keys: Arc::default(),
+            api_keys: Arc::new(ApiKeyCache::new(trusted)),
             last_use,
             issuance: Arc::default(),
             delivery_metrics: DeliveryMetrics::default(),

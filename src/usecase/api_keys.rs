@@ -57,14 +57,17 @@ pub async fn list(
 pub async fn revoke(app: &App, actor: &Actor, id: &ApiKeyId) -> Result<ApiKey, UsecaseError> {
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
-    let (mut key, usable_admins) = store::api_keys::lock_with_admins(&mut tx, id, now)
-        .await?
+    let locked = store::api_keys::lock_with_admins(&mut tx, id, now).await?;
+    let usable_admin = |k: &ApiKey| k.role == Role::Admin && k.status(now) == KeyStatus::Active;
+    let usable_admins = locked.iter().filter(|k| usable_admin(k)).count();
+    let mut key = locked
+        .into_iter()
+        .find(|k| &k.id == id)
         .ok_or(UsecaseError::ApiKeyNotFound)?;
     if key.revoked_at.is_some() {
         return Ok(key);
     }
-    let usable_admin = key.role == Role::Admin && key.status(now) == KeyStatus::Active;
-    if usable_admin && usable_admins <= 1 {
+    if usable_admin(&key) && usable_admins <= 1 {
         return Err(UsecaseError::LastAdminKey);
     }
     store::api_keys::set_revoked(&mut tx, id, now).await?;
@@ -128,18 +131,12 @@ async fn insert(
 
 /// The key a caller presented, if it is one of ours and usable now. Verified keys are
 /// remembered (`crate::api_key_cache`), so a resource server's key costs one hash per
-/// request, not a query; the map is used only while the token cache is trusted, which
-/// is when this instance hears every revocation.
+/// request, not a query; the map holds keys only while this instance hears every
+/// revocation.
 #[tracing::instrument(skip_all)]
 pub async fn authenticate(app: &App, presented: &str) -> Result<Option<ApiKey>, UsecaseError> {
     let hash = TokenHash::of(presented);
-    let trusted = app.tokens.is_trusted();
-    let cached = if trusted {
-        app.api_keys.get(&hash)
-    } else {
-        Err(u64::MAX)
-    };
-    let key = match cached {
+    let key = match app.api_keys.get(&hash) {
         Ok(key) => key,
         Err(generation) => {
             let Some((key, stored)) = store::api_keys::find_by_hash(&app.db, &hash).await? else {
@@ -148,9 +145,7 @@ pub async fn authenticate(app: &App, presented: &str) -> Result<Option<ApiKey>, 
             if !stored.matches(&hash) {
                 return Ok(None);
             }
-            if trusted {
-                app.api_keys.offer(generation, hash, key.clone());
-            }
+            app.api_keys.offer(generation, hash, key.clone());
             key
         }
     };

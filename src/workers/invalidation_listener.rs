@@ -49,7 +49,7 @@ pub async fn run(app: App, mut shutdown: watch::Receiver<bool>) {
                 );
             }
             Err(error) => {
-                app.tokens.distrust();
+                app.distrust();
                 tracing::warn!(%error, "invalidation listener lost its connection; token cache off");
                 if sleep_or_shutdown(backoff, &mut shutdown).await {
                     return;
