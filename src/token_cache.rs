@@ -53,12 +53,20 @@ impl SessionValidity {
         }
     }
 
+    /// The session this token belongs to.
+    pub fn own_session(&self) -> UsedSession {
+        match self {
+            SessionValidity::User(v) => UsedSession::User(v.session_id.clone()),
+            SessionValidity::Agent(v) => UsedSession::Agent(v.session_id.clone()),
+        }
+    }
+
     /// The sessions a use of this token is a use of: an agent session is used together
     /// with its ancestors and the user session at its root.
     pub fn used_sessions(&self) -> Vec<UsedSession> {
         match self {
-            SessionValidity::User(v) => vec![UsedSession::User(v.session_id.clone())],
-            SessionValidity::Agent(v) => std::iter::once(UsedSession::Agent(v.session_id.clone()))
+            SessionValidity::User(_) => vec![self.own_session()],
+            SessionValidity::Agent(v) => std::iter::once(self.own_session())
                 .chain(v.ancestor_ids.iter().cloned().map(UsedSession::Agent))
                 .chain([UsedSession::User(v.user_session_id.clone())])
                 .collect(),
@@ -200,7 +208,9 @@ impl TokenCache {
             // what the database holds (the bound idle timeouts are set well above), and
             // queueing them would turn every eviction of a full cache into a write of
             // every entry.
-            state.forget_everything();
+            state.generation += 1;
+            state.entries.clear();
+            state.by_user.clear();
         }
         state
             .by_user
@@ -412,7 +422,9 @@ mod tests {
             "within the interval: not written"
         );
         cache.invalidate(&Invalidation::User(user));
-        let session = cached.validity.used_sessions().remove(0);
-        assert_eq!(buffer.pending(&session), Some(used_at));
+        assert_eq!(
+            buffer.pending(&cached.validity.own_session()),
+            Some(used_at)
+        );
     }
 }

@@ -145,8 +145,8 @@ pub(super) fn if_active(
     if let Lookup::Hit(cached) = app.tokens.get(hash) {
         last_seen = last_seen.max(cached.last_seen_at());
     }
-    if let Some(own) = validity.used_sessions().first() {
-        last_seen = last_seen.max(app.last_use.pending(own).unwrap_or(last_seen));
+    if let Some(pending) = app.last_use.pending(&validity.own_session()) {
+        last_seen = last_seen.max(pending);
     }
     (validity.liveness(now, last_seen) == Liveness::Active).then_some(validity)
 }
