@@ -87,14 +87,14 @@ pub async fn list(db: &Db, after: Option<&str>, limit: u32) -> Result<Vec<ApiKey
         .collect()
 }
 
-/// The key `id`, locked for a change, with every other admin key still usable at `now`
-/// locked too: revoking the last usable admin key is refused, and two revokes of two
-/// admin keys must not each see the other as the one that remains.
+/// Locks, for a change, the key `id` and every admin key neither revoked nor expired at
+/// `now`, and answers them: two revokes of two admin keys must not each see the other
+/// as the one that remains.
 pub async fn lock_with_admins(
     tx: &mut Tx,
     id: &ApiKeyId,
     now: DateTime<Utc>,
-) -> Result<Option<(ApiKey, usize)>, StoreError> {
+) -> Result<Vec<ApiKey>, StoreError> {
     let lock = tx.lock_clause(super::LockMode::Update);
     let rows = on_tx!(tx, |c| sqlx::query_as::<_, ApiKeyRow>(sqlx::AssertSqlSafe(
         format!(
@@ -107,20 +107,9 @@ pub async fn lock_with_admins(
     .bind(to_ms(now))
     .fetch_all(c)
     .await)?;
-    let keys = rows
-        .into_iter()
+    rows.into_iter()
         .map(|row| row.into_key().map(|(key, _)| key))
-        .collect::<Result<Vec<_>, _>>()?;
-    let usable_admins = keys
-        .iter()
-        .filter(|k| {
-            k.role == Role::Admin && k.status(now) == crate::domain::api_key::KeyStatus::Active
-        })
-        .count();
-    Ok(keys
-        .into_iter()
-        .find(|k| &k.id == id)
-        .map(|key| (key, usable_admins)))
+        .collect()
 }
 
 pub async fn set_revoked(tx: &mut Tx, id: &ApiKeyId, at: DateTime<Utc>) -> Result<(), StoreError> {
