@@ -9,8 +9,8 @@ use leash::app::Settings;
 use leash::domain::limits::Limits;
 use serde_json::json;
 
-use crate::support::TestApp;
-use crate::support::agents::AgentTokens;
+use crate::support::agents::{AgentTokens, TestAgent};
+use crate::support::{TestApp, TestSession, TestUser};
 
 async fn app_with(limits: Limits) -> TestApp {
     TestApp::start_with(Settings {
@@ -18,6 +18,15 @@ async fn app_with(limits: Limits) -> TestApp {
         ..Settings::default()
     })
     .await
+}
+
+/// Alice signed in on one device, and a planner she consents to for scope `a`.
+async fn planner_for_alice(app: &TestApp) -> (TestUser, TestSession, TestAgent) {
+    let alice = app.create_user("alice").await;
+    let device = app.sign_in(&alice).await;
+    let agent = app.register_agent("planner", &["a"]).await;
+    app.consent(&alice, &agent, &["a"]).await;
+    (alice, device, agent)
 }
 
 #[tokio::test]
@@ -51,10 +60,7 @@ async fn a_user_delegates_at_most_the_configured_agent_sessions() {
         ..Limits::unlimited()
     })
     .await;
-    let alice = app.create_user("alice").await;
-    let device = app.sign_in(&alice).await;
-    let agent = app.register_agent("planner", &["a"]).await;
-    app.consent(&alice, &agent, &["a"]).await;
+    let (alice, device, agent) = planner_for_alice(&app).await;
     let first = app.delegate(&agent, &device, None).await;
     app.delegate(&agent, &device, None).await;
     app.exchange(&agent, &device.token, None)
@@ -81,10 +87,7 @@ async fn an_agent_session_has_at_most_the_configured_sub_delegations() {
         ..Limits::unlimited()
     })
     .await;
-    let alice = app.create_user("alice").await;
-    let device = app.sign_in(&alice).await;
-    let agent = app.register_agent("planner", &["a"]).await;
-    app.consent(&alice, &agent, &["a"]).await;
+    let (_, device, agent) = planner_for_alice(&app).await;
     let parent = app.delegate(&agent, &device, None).await;
     let child = app.delegate_from(&agent, &parent.access, None).await;
     app.delegate_from(&agent, &parent.access, None).await;
@@ -144,10 +147,7 @@ async fn concurrent_exchanges_stop_at_the_limit() {
         })
         .await,
     );
-    let alice = app.create_user("alice").await;
-    let device = app.sign_in(&alice).await;
-    let agent = app.register_agent("planner", &["a"]).await;
-    app.consent(&alice, &agent, &["a"]).await;
+    let (_, device, agent) = planner_for_alice(&app).await;
     let workers: Vec<_> = (0..WORKERS)
         .map(|_| {
             let (app, agent, token) = (Arc::clone(&app), agent.clone(), device.token.clone());

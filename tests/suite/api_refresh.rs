@@ -176,17 +176,7 @@ async fn a_refresh_asking_for_fewer_scopes_narrows_the_session_and_its_sub_deleg
     let (agent, first) = delegated(&app).await;
     let keeps = app.delegate_from(&agent, &first.access, Some("a")).await;
     let loses = app.delegate_from(&agent, &first.access, Some("b")).await;
-    let answer = app
-        .oauth(
-            "/oauth2/token",
-            &agent,
-            &[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", &first.refresh),
-                ("scope", "a"),
-            ],
-        )
-        .await;
+    let answer = app.refresh_scoped(&agent, &first.refresh, Some("a")).await;
     assert_eq!(answer.assert_status(StatusCode::OK)["scope"], "a");
     let second = AgentTokens::from_answer(&answer.body);
     assert_eq!(app.introspect(&second.access).await["scope"], "a");
@@ -200,17 +190,9 @@ async fn a_refresh_asking_for_fewer_scopes_narrows_the_session_and_its_sub_deleg
     let third = app.refresh(&agent, &second.refresh).await;
     assert_eq!(third.assert_status(StatusCode::OK)["scope"], "a");
     let third = AgentTokens::from_answer(&third.body);
-    app.oauth(
-        "/oauth2/token",
-        &agent,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &third.refresh),
-            ("scope", "a b"),
-        ],
-    )
-    .await
-    .assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_scope");
+    app.refresh_scoped(&agent, &third.refresh, Some("a b"))
+        .await
+        .assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_scope");
     app.exchange(&agent, &third.access, Some("b"))
         .await
         .assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_scope");

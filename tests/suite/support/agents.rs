@@ -125,15 +125,24 @@ impl TestApp {
     }
 
     pub async fn refresh(&self, agent: &TestAgent, refresh_token: &str) -> Answer {
-        self.oauth(
-            "/oauth2/token",
-            agent,
-            &[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", refresh_token),
-            ],
-        )
-        .await
+        self.refresh_scoped(agent, refresh_token, None).await
+    }
+
+    /// A refresh asking for `scope` (RFC 6749 §6), or for what the session holds.
+    pub async fn refresh_scoped(
+        &self,
+        agent: &TestAgent,
+        refresh_token: &str,
+        scope: Option<&str>,
+    ) -> Answer {
+        let mut params = vec![
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ];
+        if let Some(scope) = scope {
+            params.push(("scope", scope));
+        }
+        self.oauth("/oauth2/token", agent, &params).await
     }
 
     /// The introspection answer for a token, with the admin key.

@@ -46,6 +46,18 @@ async fn all_user_sessions(app: &TestApp, user: &UserId) -> Vec<UserSession> {
     }
 }
 
+/// The ids of `user`'s agent sessions active in the database (status and time).
+pub async fn active_agent_session_ids(app: &TestApp, user: &TestUser) -> Vec<String> {
+    let now = app.app.clock.now();
+    let user_id = UserId::parse(&user.id).unwrap();
+    all_agent_sessions(app, &user_id)
+        .await
+        .into_iter()
+        .filter(|s| s.liveness(now) == Liveness::Active)
+        .map(|s| s.id.to_string())
+        .collect()
+}
+
 /// Every active agent session of `user` that should not be, each described with the
 /// rule it breaks (its id first). Empty when the invariants hold.
 pub async fn escapees(app: &TestApp, user: &TestUser) -> Vec<String> {
