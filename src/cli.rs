@@ -444,3 +444,39 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limit_flags_reach_the_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let key_file = dir.path().join("encryption.key");
+        let cli = Cli::try_parse_from([
+            "leash",
+            "--encryption-key-file",
+            key_file.to_str().unwrap(),
+            "--limit-user-sessions-per-user",
+            "7",
+            "--limit-agent-sessions-per-user",
+            "8",
+            "--limit-children-per-agent-session",
+            "9",
+            "--limit-issuance-per-agent-per-second",
+            "10",
+            "serve",
+        ])
+        .unwrap();
+        let limits = cli.settings().unwrap().limits;
+        assert_eq!(
+            limits,
+            Limits {
+                user_sessions_per_user: 7,
+                agent_sessions_per_user: 8,
+                children_per_agent_session: 9,
+                issuance_per_agent_per_second: 10,
+            }
+        );
+    }
+}

@@ -1,8 +1,9 @@
 //! Which IP addresses Leash may call on a caller's behalf: public unicast only. Every
 //! range of the IANA IPv4 and IPv6 special-purpose address registries is refused, and an
-//! IPv6 address that carries an IPv4 one (IPv4-mapped, IPv4-compatible,
-//! IPv4-translated, NAT64 `64:ff9b::/96`, 6to4 `2002::/16`) is judged by the IPv4
-//! address inside. Teredo (`2001::/32`) lies in `2001::/23`, refused as a whole.
+//! IPv6 address that carries an IPv4 one (IPv4-mapped, IPv4-compatible, NAT64
+//! `64:ff9b::/96`, 6to4 `2002::/16`) is judged by the IPv4 address inside. Teredo
+//! (`2001::/32`) lies in `2001::/23`, and IPv4-translated (`::ffff:0:0/96`) outside
+//! `2000::/3`: both are refused as a whole.
 
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -90,8 +91,6 @@ fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
     match (s[0], s[1], s[5], s[6]) {
         // ::ffff:a.b.c.d (mapped) and ::a.b.c.d (compatible; :: and ::1 are not).
         _ if high_zero && (s[5] == 0xffff || (s[5] == 0 && s[6] != 0)) => Some(low),
-        // ::ffff:0:a.b.c.d (translated).
-        _ if s[..4].iter().all(|&x| x == 0) && s[4] == 0xffff && s[5] == 0 => Some(low),
         // 64:ff9b::a.b.c.d (NAT64 well-known prefix).
         (0x64, 0xff9b, _, _) if s[2..6].iter().all(|&x| x == 0) => Some(low),
         // 2002:aabb:ccdd::/48 (6to4).
@@ -146,12 +145,18 @@ mod tests {
             "5f00::1",
             "64:ff9b:1::1",
             "::ffff:127.0.0.1",
+            "::ffff:198.51.100.7",
             "::127.0.0.1",
             "::ffff:0:7f00:1",
             "64:ff9b::7f00:1",
             "64:ff9b::a9fe:a9fe",
             "2002:7f00:1::1",
             "2002:a00:1::1",
+            "2002:c633:6407::1",
+            // Only the well-known NAT64 prefix carries an IPv4 address; other forms of
+            // `::/8` and `64:ff9b:1::/48` are refused whatever they end in.
+            "64:ff9b:1::808:808",
+            "::1:808:808",
         ] {
             assert!(!public(raw), "{raw} was judged public");
         }
@@ -168,6 +173,9 @@ mod tests {
             "::ffff:8.8.8.8",
             "64:ff9b::808:808",
             "2002:808:808::1",
+            "::8.8.8.8",
+            // Ends like an IPv4-compatible address, but is a global IPv6 one.
+            "2606:4700::a00:1",
         ] {
             assert!(public(raw), "{raw} was refused");
         }
