@@ -161,6 +161,7 @@ mod tests {
     #[test]
     fn successors_are_fixed_by_the_refresh_token_and_differ_between_tokens() {
         let key = RotationKey([7; 32]);
+        assert_eq!(format!("{key:?}"), "RotationKey(<redacted>)");
         let refresh = SecretToken::generate(TokenKind::RefreshToken);
         let (access, next) = SecretToken::successors(&key, refresh.expose());
         let (again_access, again_next) = SecretToken::successors(&key, refresh.expose());
