@@ -427,4 +427,20 @@ mod tests {
             Some(used_at)
         );
     }
+
+    #[test]
+    fn dropped_entries_with_every_use_written_hand_over_nothing() {
+        let buffer = Arc::new(LastUseBuffer::default());
+        let cache = TokenCache::new(10, true, Arc::clone(&buffer));
+        let user = UserId::generate();
+        let (idle, written) = (entry(&user), entry(&user));
+        assert!(written.record_use(written.last_seen_at() + LAST_SEEN_WRITE_INTERVAL));
+        for (i, cached) in [&idle, &written].into_iter().enumerate() {
+            let hash = TokenHash::of(&format!("leash_ust_{i}"));
+            cache.offer(generation(&cache, &hash), hash, Arc::clone(cached));
+        }
+        cache.invalidate(&Invalidation::User(user));
+        assert_eq!(buffer.pending(&idle.validity.own_session()), None);
+        assert_eq!(buffer.pending(&written.validity.own_session()), None);
+    }
 }
