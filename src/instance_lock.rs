@@ -62,13 +62,18 @@ impl InstanceLock {
     }
 }
 
+/// The file an SQLite URL names; none for PostgreSQL or an in-memory database (sqlx
+/// gives `:memory:` a made-up name, so the URL is what tells).
 fn sqlite_file(database_url: &str) -> Option<PathBuf> {
-    if !database_url.starts_with("sqlite:") {
+    let rest = database_url.strip_prefix("sqlite:")?;
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let (database, params) = rest.split_once('?').unwrap_or((rest, ""));
+    if database == ":memory:" || params.split('&').any(|p| p == "mode=memory") {
         return None;
     }
     let options = SqliteConnectOptions::from_str(database_url).ok()?;
     let file = options.get_filename();
-    (!file.as_os_str().is_empty() && file.as_os_str() != ":memory:").then(|| file.to_owned())
+    (!file.as_os_str().is_empty()).then(|| file.to_owned())
 }
 
 #[cfg(test)]
@@ -85,10 +90,14 @@ mod tests {
         assert!(second.contains("another leash process"), "{second}");
         drop(first);
         assert!(InstanceLock::acquire(&url).unwrap().is_some());
-        assert!(
-            InstanceLock::acquire("postgres://x@127.0.0.1/db")
-                .unwrap()
-                .is_none()
-        );
+        for nothing_to_lock in [
+            "postgres://x@127.0.0.1/db",
+            "sqlite::memory:",
+            "sqlite://:memory:",
+            "sqlite://shared?mode=memory&cache=shared",
+            "sqlite://",
+        ] {
+            assert!(InstanceLock::acquire(nothing_to_lock).unwrap().is_none());
+        }
     }
 }
