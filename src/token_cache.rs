@@ -207,8 +207,8 @@ impl TokenCache {
             // entries' unwritten uses: each is at most one write interval newer than
             // what the database holds (the bound idle timeouts are set well above), and
             // queueing them would turn every eviction of a full cache into a write of
-            // every entry.
-            state.generation += 1;
+            // every entry. Nor is it an invalidation: a read in flight is as current as
+            // before, so the generation stays and that read may still be cached.
             state.entries.clear();
             state.by_user.clear();
         }
@@ -355,6 +355,16 @@ mod tests {
             cache.offer(generation(&cache, &hash), hash, entry(&user));
         }
         assert_eq!(cache.len(), 1);
+        // A read begun before the cache started over is cached after it.
+        let before = TokenHash::of("d");
+        let read_before = generation(&cache, &before);
+        for name in ["e", "f"] {
+            let hash = TokenHash::of(name);
+            cache.offer(generation(&cache, &hash), hash, entry(&user));
+        }
+        assert_eq!(cache.len(), 1, "started over for f");
+        cache.offer(read_before, before, entry(&user));
+        assert!(matches!(cache.get(&before), Lookup::Hit(_)));
     }
 
     #[test]
