@@ -333,15 +333,19 @@ mod tests {
 
     #[test]
     fn an_untrusted_cache_answers_nothing_until_resynchronised() {
+        assert!(!TokenCache::new(10, false, Arc::default()).is_trusted());
         let cache = TokenCache::new(10, true, Arc::default());
         let user = UserId::generate();
         let a = TokenHash::of("leash_ust_a");
         cache.offer(generation(&cache, &a), a, entry(&user));
+        assert!(cache.is_trusted());
         cache.distrust();
+        assert!(!cache.is_trusted());
         assert!(matches!(cache.get(&a), Lookup::Miss { .. }));
         cache.offer(generation(&cache, &a), a, entry(&user));
         assert!(cache.is_empty());
         cache.resync();
+        assert!(cache.is_trusted());
         cache.offer(generation(&cache, &a), a, entry(&user));
         assert!(matches!(cache.get(&a), Lookup::Hit(_)));
     }
