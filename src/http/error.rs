@@ -255,3 +255,22 @@ impl OperationOutput for ApiError {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn retry_after_rounds_up_to_whole_seconds_and_is_never_zero() {
+        for (wait, seconds) in [
+            (Duration::ZERO, "1"),
+            (Duration::from_millis(1), "1"),
+            (Duration::from_secs(2), "2"),
+            (Duration::from_millis(2_500), "3"),
+        ] {
+            assert_eq!(retry_after(wait), seconds, "{wait:?}");
+        }
+    }
+}

@@ -124,12 +124,14 @@ async fn an_agent_issuing_too_fast_is_told_when_to_retry() {
             .is_ok_and(|s| (1..=1).contains(&s)),
         "Retry-After: {retry_after:?}"
     );
-    app.post(
-        &format!("/v1/users/{}/agent-sessions", alice.id),
-        json!({ "agent_id": fast.id, "user_session_id": device.id, "scopes": ["a"] }),
-    )
-    .await
-    .assert_problem(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    let minted = app
+        .post(
+            &format!("/v1/users/{}/agent-sessions", alice.id),
+            json!({ "agent_id": fast.id, "user_session_id": device.id, "scopes": ["a"] }),
+        )
+        .await;
+    minted.assert_problem(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    assert_eq!(minted.retry_after.as_deref(), Some("1"));
     app.delegate(&other, &device, None).await;
 }
 
