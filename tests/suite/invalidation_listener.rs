@@ -1,13 +1,21 @@
 //! The invalidation listener's hold on the token cache, observed through the cache
 //! (PostgreSQL only: on SQLite there is nothing to listen to and the cache is always
 //! trusted). A quiet heartbeat keeps what is cached; after the cache was distrusted (the
-//! connection failed), the next heartbeat that gets through trusts it again.
+//! connection failed), the next heartbeat that gets through trusts it again; a listener
+//! that cannot reconnect leaves the caches distrusted until it can.
 
+use std::str::FromStr as _;
+use std::sync::Arc;
 use std::time::Duration;
 
-use leash::app::Settings;
+use leash::app::{App, Settings};
+use leash::clock::SystemClock;
+use leash::store::Db;
+use sqlx::Connection as _;
+use sqlx::postgres::{PgConnectOptions, PgConnection};
 
 use crate::support::TestApp;
+use crate::support::database::postgres_url;
 
 async fn until(what: &str, condition: impl Fn() -> bool) {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -52,4 +60,77 @@ async fn heartbeats_keep_the_cache_and_trust_returns_after_a_drop() {
         1,
         "the cache was never trusted again after the drop"
     );
+}
+
+/// The listener's backend is cut while its database takes no new connections (a
+/// database of its own, so no other test is touched): the instance stops trusting its
+/// caches, since a revocation may go unheard, until the listener is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listener_that_cannot_reconnect_keeps_the_caches_distrusted_until_it_can() {
+    let Some(base_url) = postgres_url() else {
+        return;
+    };
+    let name = format!("leash_listener_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = PgConnection::connect(&base_url).await.unwrap();
+    let run = |sql: String| sqlx::query(sqlx::AssertSqlSafe(sql));
+    // What a failed earlier run left behind (one suite at a time runs this test).
+    let leftovers: Vec<String> =
+        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'leash_listener_%'")
+            .fetch_all(&mut admin)
+            .await
+            .unwrap();
+    for leftover in leftovers {
+        run(format!("DROP DATABASE {leftover} WITH (FORCE)"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+    }
+    run(format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let options = PgConnectOptions::from_str(&base_url)
+        .unwrap()
+        .database(&name);
+    let db = Db::connect_postgres(options).await.unwrap();
+    db.migrate().await.unwrap();
+    let app = App::new(
+        db,
+        Arc::new(SystemClock),
+        Settings {
+            invalidation_heartbeat: Duration::from_millis(50),
+            ..Settings::default()
+        },
+    );
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let listener = tokio::spawn(leash::workers::invalidation_listener::run(
+        app.clone(),
+        stopped,
+    ));
+    until("the listener connects", || app.tokens.is_trusted()).await;
+
+    run(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+        .bind(&name)
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    until("the caches are distrusted", || !app.tokens.is_trusted()).await;
+
+    run(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    until("the listener is back", || app.tokens.is_trusted()).await;
+
+    stop.send(true).unwrap();
+    listener.await.unwrap();
+    drop(app);
+    run(format!("DROP DATABASE {name} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
 }
