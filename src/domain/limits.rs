@@ -69,5 +69,14 @@ mod tests {
         assert!(one_more_fits(0, u64::MAX));
         assert!(one_more_fits(3, 2));
         assert!(!one_more_fits(3, 3));
+        let none = Limits::unlimited();
+        for limit in [
+            none.user_sessions_per_user,
+            none.agent_sessions_per_user,
+            none.children_per_agent_session,
+            none.issuance_per_agent_per_second,
+        ] {
+            assert!(one_more_fits(limit, u64::MAX));
+        }
     }
 }

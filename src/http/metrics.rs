@@ -144,3 +144,26 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: 
     metrics.requests.get_or_create(&labels).inc();
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::http::Method;
+
+    use super::*;
+
+    #[test]
+    fn standard_methods_keep_their_name_and_made_up_ones_share_one_label() {
+        for name in [
+            "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT",
+        ] {
+            assert_eq!(
+                method_label(&Method::from_bytes(name.as_bytes()).unwrap()),
+                name
+            );
+        }
+        for made_up in ["BREW", "get", "PROPFIND"] {
+            let method = Method::from_bytes(made_up.as_bytes()).unwrap();
+            assert_eq!(method_label(&method), "other");
+        }
+    }
+}

@@ -41,9 +41,14 @@ async fn a_user_holds_at_most_the_configured_active_sessions() {
     for _ in 0..3 {
         devices.push(app.sign_in(&alice).await);
     }
-    app.post(&format!("/v1/users/{}/sessions", alice.id), json!({}))
-        .await
-        .assert_problem(StatusCode::CONFLICT, "too_many_sessions");
+    let refused = app
+        .post(&format!("/v1/users/{}/sessions", alice.id), json!({}))
+        .await;
+    refused.assert_problem(StatusCode::CONFLICT, "too_many_sessions");
+    assert_eq!(
+        refused.body["detail"],
+        "too many active user sessions of this user: the limit is 3"
+    );
     // Another user is not affected, and ending a session makes room.
     let bob = app.create_user("bob").await;
     app.sign_in(&bob).await;
