@@ -283,3 +283,24 @@ fn basic_credentials(value: &HeaderValue) -> Option<(String, String)> {
     };
     Some((unescape(id)?, unescape(secret)?))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A failure inside Leash is a server error: answering `invalid_grant` would tell the
+    /// client its refresh token is dead and to throw it away.
+    #[test]
+    fn failures_inside_leash_are_server_errors_not_the_grants_fault() {
+        for error in [
+            UsecaseError::IssuanceFailed("the batch was dropped".to_owned()),
+            UsecaseError::Store(StoreError::Corrupt("a bad row".to_owned())),
+            UsecaseError::Store(StoreError::Conflict),
+        ] {
+            let answer = OAuthError::from(error);
+            assert_eq!(answer.status, StatusCode::INTERNAL_SERVER_ERROR);
+            assert_eq!(answer.error, "server_error");
+            assert_eq!(answer.description, None);
+        }
+    }
+}
