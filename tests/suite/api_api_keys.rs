@@ -74,6 +74,14 @@ async fn the_last_active_admin_key_cannot_be_revoked() {
     app.post_empty(&format!("/v1/api-keys/{mine}/revoke"))
         .await
         .assert_problem(StatusCode::CONFLICT, "last_admin_key");
+    // Other keys can go while one admin key remains.
+    let reader = app
+        .post("/v1/api-keys", json!({ "role": "introspect" }))
+        .await;
+    let reader_id = reader.body["api_key"]["id"].as_str().unwrap();
+    app.post_empty(&format!("/v1/api-keys/{reader_id}/revoke"))
+        .await
+        .assert_status(StatusCode::OK);
     // An admin key about to expire does not count as the one that remains.
     let soon = app.clock_now() + TimeDelta::minutes(1);
     let short = app
@@ -111,10 +119,12 @@ async fn the_last_active_admin_key_cannot_be_revoked() {
 async fn bad_key_requests_are_refused_with_a_problem() {
     let app = TestApp::start().await;
     let past = (app.clock_now() - TimeDelta::minutes(1)).to_rfc3339();
+    let now = app.clock_now().to_rfc3339();
     let far = (app.clock_now() + TimeDelta::days(4000)).to_rfc3339();
     for body in [
         json!({ "role": "root" }),
         json!({ "role": "admin", "expires_at": past }),
+        json!({ "role": "admin", "expires_at": now }),
         json!({ "role": "admin", "expires_at": far }),
         json!({ "role": "admin", "extra": 1 }),
         json!({}),
@@ -221,4 +231,27 @@ async fn a_key_use_is_written_at_most_once_a_minute() {
     app.advance(TimeDelta::seconds(30));
     app.introspect_with(&secret, "leash_ust_nothing").await;
     assert_eq!(last_used().await, second, "written again within the minute");
+}
+
+/// The key list pages: a full page says there is more, the last page says there is not.
+#[tokio::test]
+async fn keys_are_listed_page_by_page() {
+    let app = TestApp::start().await;
+    for _ in 0..2 {
+        app.post("/v1/api-keys", json!({ "role": "introspect" }))
+            .await
+            .assert_status(StatusCode::CREATED);
+    }
+    let first = app.get("/v1/api-keys?limit=2").await.body;
+    assert_eq!(first["data"].as_array().unwrap().len(), 2);
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let rest = app
+        .get(&format!("/v1/api-keys?limit=2&cursor={cursor}"))
+        .await
+        .body;
+    assert_eq!(rest["data"].as_array().unwrap().len(), 1);
+    assert_eq!(rest["next_cursor"], serde_json::Value::Null);
+    let all = app.get("/v1/api-keys?limit=3").await.body;
+    assert_eq!(all["data"].as_array().unwrap().len(), 3);
+    assert_eq!(all["next_cursor"], serde_json::Value::Null);
 }
