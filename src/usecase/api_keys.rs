@@ -83,14 +83,14 @@ pub async fn revoke(app: &App, actor: &Actor, id: &ApiKeyId) -> Result<ApiKey, U
     Ok(key)
 }
 
-/// On a database with no key at all, creates an admin key (first start). Returns it, or
-/// `None` if keys exist.
 /// Whether any API key was ever created.
 pub async fn any_exists(app: &App) -> Result<bool, UsecaseError> {
     let mut tx = app.db.begin().await?;
     Ok(store::api_keys::count(&mut tx).await? > 0)
 }
 
+/// On a database with no key at all, creates an admin key (first start). Returns it, or
+/// `None` if keys exist.
 pub async fn create_first_admin_key(
     app: &App,
 ) -> Result<Option<(ApiKey, SecretToken)>, UsecaseError> {
