@@ -62,28 +62,29 @@ impl ApiKeyCache {
 
     /// Forgets every key: one was revoked.
     pub fn forget(&self) {
-        let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
-        state.generation += 1;
-        state.keys.clear();
+        self.start_over(None);
     }
 
     /// Forgets every key and takes none until [`ApiKeyCache::resync`]: revocations may
     /// be missed.
     pub fn distrust(&self) {
-        self.forget();
-        self.state
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .trusted = false;
+        self.start_over(Some(false));
     }
 
     /// Starts over empty and trusted, once the instance hears every change again.
     pub fn resync(&self) {
-        self.forget();
-        self.state
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .trusted = true;
+        self.start_over(Some(true));
+    }
+
+    /// Empties the map and sets its trust (when given) under one lock, so no insert
+    /// lands between the two.
+    fn start_over(&self, trusted: Option<bool>) {
+        let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        state.generation += 1;
+        state.keys.clear();
+        if let Some(trusted) = trusted {
+            state.trusted = trusted;
+        }
     }
 }
 
