@@ -17,6 +17,17 @@ async fn audit_actions(app: &TestApp) -> Vec<String> {
         .collect()
 }
 
+/// A new introspect key through the API: its id and secret.
+async fn introspect_key(app: &TestApp) -> (String, String) {
+    let created = app
+        .post("/v1/api-keys", json!({ "role": "introspect" }))
+        .await;
+    created.assert_status(StatusCode::CREATED);
+    let secret = created.body["secret"].as_str().unwrap().to_owned();
+    let id = created.body["api_key"]["id"].as_str().unwrap().to_owned();
+    (id, secret)
+}
+
 #[tokio::test]
 async fn a_revoked_key_is_refused_at_once_and_listed_without_its_secret() {
     let app = TestApp::start().await;
@@ -75,10 +86,7 @@ async fn the_last_active_admin_key_cannot_be_revoked() {
         .await
         .assert_problem(StatusCode::CONFLICT, "last_admin_key");
     // Other keys can go while one admin key remains.
-    let reader = app
-        .post("/v1/api-keys", json!({ "role": "introspect" }))
-        .await;
-    let reader_id = reader.body["api_key"]["id"].as_str().unwrap();
+    let (reader_id, _) = introspect_key(&app).await;
     app.post_empty(&format!("/v1/api-keys/{reader_id}/revoke"))
         .await
         .assert_status(StatusCode::OK);
@@ -206,11 +214,7 @@ async fn keys_list_and_revoke_from_the_command_line() {
 #[tokio::test]
 async fn a_key_use_is_written_at_most_once_a_minute() {
     let app = TestApp::start().await;
-    let created = app
-        .post("/v1/api-keys", json!({ "role": "introspect" }))
-        .await;
-    let secret = created.body["secret"].as_str().unwrap().to_owned();
-    let id = created.body["api_key"]["id"].as_str().unwrap().to_owned();
+    let (id, secret) = introspect_key(&app).await;
     let last_used = || async {
         let listed = app.get("/v1/api-keys").await;
         listed.body["data"]
@@ -238,9 +242,7 @@ async fn a_key_use_is_written_at_most_once_a_minute() {
 async fn keys_are_listed_page_by_page() {
     let app = TestApp::start().await;
     for _ in 0..2 {
-        app.post("/v1/api-keys", json!({ "role": "introspect" }))
-            .await
-            .assert_status(StatusCode::CREATED);
+        introspect_key(&app).await;
     }
     let first = app.get("/v1/api-keys?limit=2").await.body;
     assert_eq!(first["data"].as_array().unwrap().len(), 2);
