@@ -23,11 +23,11 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use leash::app::Settings;
 use leash::clock::{Clock as _, SystemClock};
 use leash::domain::api_key::Role;
 use leash::http::{self, AppState};
 use leash::store::Db;
+use leash::usecase::Settings;
 use serde_json::Value;
 
 fn env_or(name: &str, default: u64) -> u64 {

@@ -23,11 +23,11 @@ use std::time::{Duration, Instant};
 use axum::extract::{Form, State};
 use axum::routing::post;
 use axum::{Json, Router};
-use leash::app::{App, Settings};
 use leash::domain::api_key::Role;
 use leash::domain::token::TokenHash;
 use leash::http::{self, AppState};
 use leash::store::Db;
+use leash::usecase::{App, Settings};
 use serde::Deserialize;
 use serde_json::{Value, json};
 

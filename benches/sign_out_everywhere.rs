@@ -11,9 +11,9 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use leash::app::Settings;
 use leash::domain::api_key::Role;
 use leash::http::{self, AppState};
+use leash::usecase::Settings;
 use serde_json::Value;
 
 const SESSIONS: usize = 10_000;

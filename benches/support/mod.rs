@@ -10,7 +10,6 @@ use std::sync::Arc;
 
 use axum::Router;
 use chrono::TimeDelta;
-use leash::app::{App, Settings};
 use leash::clock::{Clock as _, SystemClock};
 use leash::domain::actor::Actor;
 use leash::domain::agent::{Agent, AgentStatus};
@@ -25,6 +24,7 @@ use leash::domain::user_session::UserSession;
 use leash::store::Db;
 use leash::store::agent_sessions::{AccessToken, NewAgentSession};
 use leash::store::user_sessions::NewUserSession;
+use leash::usecase::{App, Settings};
 use leash::{store, usecase};
 use sqlx::Connection as _;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
@@ -232,7 +232,7 @@ pub async fn delegation_setup(db: &Db, external_id: &str, agents: usize) -> Dele
     let user_session_id = store::user_sessions::list(
         db,
         &user_id,
-        store::user_sessions::ListFilter::All,
+        leash::domain::pagination::ListFilter::All,
         SystemClock.now(),
         None,
         1,

@@ -219,6 +219,14 @@ impl ChainVerifier {
     }
 }
 
+/// Which audit entries to list: each filter matching exactly when given.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter<'a> {
+    pub actor: Option<&'a str>,
+    pub target: Option<&'a str>,
+    pub action: Option<&'a str>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

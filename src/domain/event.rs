@@ -1,6 +1,10 @@
 //! Outbox event types. Every state change a caller must hear of writes one event row in
 //! the same transaction; delivery (webhooks, the events API) reads the outbox.
 
+use chrono::{DateTime, Utc};
+
+use super::id::EventId;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventType {
     UserSessionRevoked,
@@ -27,4 +31,14 @@ impl EventType {
             EventType::WebhookEndpointDisabled => "webhook_endpoint.disabled",
         }
     }
+}
+
+/// An event as the outbox holds it: its place in the feed (`seq`), and its data as sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedEvent {
+    pub seq: i64,
+    pub id: EventId,
+    pub event_type: String,
+    pub created_at: DateTime<Utc>,
+    pub data: serde_json::Value,
 }

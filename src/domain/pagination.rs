@@ -107,6 +107,14 @@ impl<T> Page<T> {
     }
 }
 
+/// Which sessions a list holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListFilter {
+    /// Not revoked, not expired, not idle at `now`.
+    Active,
+    All,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

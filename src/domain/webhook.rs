@@ -13,7 +13,7 @@ use sha2::Sha256;
 use url::Url;
 
 use super::event::EventType;
-use super::id::WebhookEndpointId;
+use super::id::{EventId, WebhookEndpointId};
 use super::network;
 
 /// The longest URL an endpoint may have.
@@ -308,4 +308,17 @@ mod tests {
             Err(TargetRefused::Malformed)
         );
     }
+}
+
+/// An attempt as the attempts API lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    pub id: String,
+    pub delivery_id: String,
+    pub event_id: EventId,
+    pub attempt: i64,
+    pub attempted_at: DateTime<Utc>,
+    pub status_code: Option<i64>,
+    pub duration_ms: i64,
+    pub error: Option<String>,
 }

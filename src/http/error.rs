@@ -10,7 +10,6 @@ use axum::response::{IntoResponse, Response};
 use super::request_id;
 use super::wire::problem::Problem;
 use crate::domain::agent_session::DelegationRefused;
-use crate::store::StoreError;
 use crate::usecase::UsecaseError;
 
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
@@ -172,22 +171,14 @@ impl From<UsecaseError> for ApiError {
             E::CursorInvalid(_) => Self::new(StatusCode::BAD_REQUEST, "invalid_cursor", detail),
             E::PageSizeInvalid(_) => Self::new(StatusCode::BAD_REQUEST, "invalid_limit", detail),
             E::IssuanceFailed(cause) => Self::internal(cause),
-            E::Store(store) => store.into(),
-        }
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(error: StoreError) -> Self {
-        match error {
-            StoreError::Unavailable(_) => Self {
+            E::Unavailable(_) => Self {
                 status: StatusCode::SERVICE_UNAVAILABLE,
                 code: "unavailable",
                 detail: Some("the database is unavailable; retry later".to_owned()),
                 cause: Some(error.to_string()),
                 retry_after: None,
             },
-            other => Self::internal(other.to_string()),
+            E::Store(store) => Self::internal(store.to_string()),
         }
     }
 }

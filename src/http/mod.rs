@@ -28,7 +28,7 @@ use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::app::App;
+use crate::usecase::App;
 use error::{ApiError, PROBLEM_CONTENT_TYPE};
 use metrics::Metrics;
 

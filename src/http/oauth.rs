@@ -25,7 +25,6 @@ use crate::domain::actor::Actor;
 use crate::domain::agent::Agent;
 use crate::domain::agent_session::DelegationRefused;
 use crate::http::AppState;
-use crate::store::StoreError;
 use crate::usecase::{self, UsecaseError};
 
 #[derive(Debug)]
@@ -75,7 +74,7 @@ impl From<UsecaseError> for OAuthError {
             | E::DelegationRefused(
                 DelegationRefused::ScopesNotHeld(_) | DelegationRefused::NoScopesInCommon,
             ) => bad("invalid_scope"),
-            E::Store(StoreError::Unavailable(cause)) => {
+            E::Unavailable(cause) => {
                 tracing::error!(%cause, "token endpoint: database unavailable");
                 Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -287,6 +286,7 @@ fn basic_credentials(value: &HeaderValue) -> Option<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::StoreError;
 
     /// A failure inside Leash is a server error: answering `invalid_grant` would tell the
     /// client its refresh token is dead and to throw it away.

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::time::{delta_from_ms, from_ms, to_ms};
-use super::user_sessions::{ListFilter, revoked_mark};
+use super::user_sessions::revoked_mark;
 use super::{
     Db, INSERT_CHUNK, Reader, StoreError, Tx, on_pool, on_reader, on_tx, placeholders, scopes,
     token_hash, values,
@@ -12,6 +12,7 @@ use super::{
 use crate::domain::agent::AgentStatus;
 use crate::domain::agent_session::{AgentSession, AgentValidity};
 use crate::domain::id::{AgentId, AgentSessionId, GrantId, RevocationId, UserId, UserSessionId};
+use crate::domain::pagination::ListFilter;
 use crate::domain::revocation::{RevocationCause, Selector};
 use crate::domain::scope::ScopeSet;
 use crate::domain::token::TokenHash;

@@ -7,7 +7,7 @@ use super::{
     Db, INSERT_CHUNK, LockMode, Reader, StoreError, Tx, on_pool, on_reader, on_tx, values,
 };
 
-use crate::domain::audit::{AuditEntry, ChainedFields};
+use crate::domain::audit::{AuditEntry, AuditFilter, ChainedFields};
 
 pub async fn append(tx: &mut Tx, entry: &AuditEntry) -> Result<(), StoreError> {
     append_all(tx, std::slice::from_ref(entry)).await
@@ -80,14 +80,6 @@ impl StoredAuditEntry {
 
 const COLUMNS: &str = "seq, id, at, actor, action, target, cause, revocation_id, request_id, \
                        chain_position, prev_hash, hash";
-
-/// What to list: entries after `after_seq`, each filter matching exactly when given.
-#[derive(Debug, Clone, Default)]
-pub struct AuditFilter<'a> {
-    pub actor: Option<&'a str>,
-    pub target: Option<&'a str>,
-    pub action: Option<&'a str>,
-}
 
 /// Entries after `after_seq` that match `filter`, oldest first.
 pub async fn list(

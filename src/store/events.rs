@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use super::time::{from_ms, to_ms};
 use super::{Db, StoreError, Tx, on_pool, on_tx, placeholders};
 use crate::domain::actor::Actor;
-use crate::domain::event::EventType;
+use crate::domain::event::{EventType, RecordedEvent};
 use crate::domain::id::{EventId, RevocationId};
 
 /// One `user_session.revoked` event per user session `revocation_id` hit, in one
@@ -125,16 +125,6 @@ async fn insert_revoked(
     Ok(result)
 }
 
-/// An event as stored.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredEvent {
-    pub seq: i64,
-    pub id: EventId,
-    pub event_type: String,
-    pub created_at: DateTime<Utc>,
-    pub data: serde_json::Value,
-}
-
 #[derive(sqlx::FromRow)]
 struct EventRow {
     seq: i64,
@@ -149,7 +139,7 @@ pub async fn list_after(
     db: &Db,
     after_seq: i64,
     limit: u32,
-) -> Result<Vec<StoredEvent>, StoreError> {
+) -> Result<Vec<RecordedEvent>, StoreError> {
     list(db, after_seq, &[], limit).await
 }
 
@@ -160,7 +150,7 @@ pub async fn list(
     after_seq: i64,
     types: &[EventType],
     limit: u32,
-) -> Result<Vec<StoredEvent>, StoreError> {
+) -> Result<Vec<RecordedEvent>, StoreError> {
     let of_types = if types.is_empty() {
         String::new()
     } else {
@@ -181,7 +171,7 @@ pub async fn list(
     })?;
     rows.into_iter()
         .map(|row| {
-            Ok(StoredEvent {
+            Ok(RecordedEvent {
                 seq: row.seq,
                 id: EventId::from_stored(row.id),
                 event_type: row.r#type,

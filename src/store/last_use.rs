@@ -1,5 +1,5 @@
 //! Sessions' last use, written behind the requests that used them (see
-//! `crate::last_use_buffer`), in set-based statements.
+//! `crate::cache::last_use`), in set-based statements.
 
 use chrono::{DateTime, Utc};
 

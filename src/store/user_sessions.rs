@@ -8,6 +8,7 @@ use super::{
     Db, Reader, StoreError, Tx, on_pool, on_reader, on_tx, placeholders, token_hash, values,
 };
 use crate::domain::id::{RevocationId, UserId, UserSessionId};
+use crate::domain::pagination::ListFilter;
 use crate::domain::revocation::{RevocationCause, Selector};
 use crate::domain::token::TokenHash;
 use crate::domain::user::UserStatus;
@@ -213,14 +214,6 @@ pub async fn owner(tx: &mut Tx, id: &UserSessionId) -> Result<Option<UserId>, St
     .fetch_optional(c)
     .await)?;
     Ok(owner.map(UserId::from_stored))
-}
-
-/// Which of a user's sessions to list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ListFilter {
-    /// Not revoked, not expired, not idle at `now`.
-    Active,
-    All,
 }
 
 /// A user's sessions, newest first, after `after` (a session id), at most `limit`.

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use super::time::{from_ms, to_ms};
 use super::{Db, INSERT_CHUNK, StoreError, Tx, on_pool, on_tx, placeholders, values};
 use crate::domain::id::{EventId, WebhookAttemptId, WebhookDeliveryId, WebhookEndpointId};
+use crate::domain::webhook::Attempt;
 
 /// The join condition "endpoint `w` receives event `e`": it subscribes to nothing (so to
 /// every type) or to the event's type.
@@ -280,19 +281,6 @@ pub async fn record(tx: &mut Tx, records: &[AttemptRecord]) -> Result<(), StoreE
     Ok(())
 }
 
-/// An attempt as the attempts API lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredAttempt {
-    pub id: String,
-    pub delivery_id: String,
-    pub event_id: EventId,
-    pub attempt: i64,
-    pub attempted_at: DateTime<Utc>,
-    pub status_code: Option<i64>,
-    pub duration_ms: i64,
-    pub error: Option<String>,
-}
-
 #[derive(sqlx::FromRow)]
 struct AttemptRow {
     id: String,
@@ -311,7 +299,7 @@ pub async fn list_attempts(
     endpoint: &WebhookEndpointId,
     after: Option<&str>,
     limit: u32,
-) -> Result<Vec<StoredAttempt>, StoreError> {
+) -> Result<Vec<Attempt>, StoreError> {
     let rows = on_pool!(db, |c| {
         sqlx::query_as::<_, AttemptRow>(
         "SELECT id, delivery_id, event_id, attempt, attempted_at, status_code, duration_ms, error \
@@ -326,7 +314,7 @@ pub async fn list_attempts(
     })?;
     rows.into_iter()
         .map(|row| {
-            Ok(StoredAttempt {
+            Ok(Attempt {
                 attempted_at: from_ms(row.attempted_at)?,
                 id: row.id,
                 delivery_id: row.delivery_id,

@@ -4,7 +4,6 @@
 
 use std::time::{Duration, Instant};
 
-use crate::app::WebhookSettings;
 use crate::domain::webhook;
 use crate::upstream::guarded_client::{AddressRefused, Guard, GuardedClient, read_limited};
 
@@ -44,14 +43,16 @@ impl Sent {
 }
 
 impl WebhookSender {
-    pub fn new(settings: &WebhookSettings) -> Result<Self, reqwest::Error> {
+    /// `allow_private`: whether loopback, private and other special-purpose addresses
+    /// may be called (an operator's choice). `timeout`: one attempt, connect to last byte.
+    pub fn new(allow_private: bool, timeout: Duration) -> Result<Self, reqwest::Error> {
         Ok(Self {
             client: GuardedClient::new(&Guard {
-                allow_private: settings.allow_private_targets,
-                timeout: settings.request_timeout,
+                allow_private,
+                timeout,
                 user_agent: concat!("Leash-Webhooks/", env!("CARGO_PKG_VERSION")),
             })?,
-            allow_private: settings.allow_private_targets,
+            allow_private,
         })
     }
 
@@ -138,7 +139,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_refused_target_is_an_attempt_without_an_answer() {
-        let sender = WebhookSender::new(&WebhookSettings::default()).unwrap();
+        let sender = WebhookSender::new(false, Duration::from_secs(10)).unwrap();
         let sent = sender
             .send(Message {
                 url: "http://169.254.169.254/latest/meta-data".to_owned(),

@@ -1,11 +1,11 @@
 //! Reading agent sessions: one, or a user's, page by page.
 
-use crate::app::App;
 use crate::domain::agent_session::AgentSession;
 use crate::domain::id::{AgentSessionId, UserId};
+use crate::domain::pagination::ListFilter;
 use crate::domain::pagination::{Cursor, Page, PageSize};
 use crate::store;
-use crate::store::user_sessions::ListFilter;
+use crate::usecase::App;
 use crate::usecase::UsecaseError;
 
 /// An agent session with its agent's name, for listings.

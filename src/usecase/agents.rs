@@ -1,7 +1,6 @@
 //! Registering agents, reading them, authenticating them, rotating their client secret,
 //! changing their ceiling, and disabling them (which revokes every session they hold).
 
-use crate::app::App;
 use crate::domain::actor::Actor;
 use crate::domain::agent::{self, Agent, AgentStatus};
 use crate::domain::audit::{AuditAction, AuditEntry};
@@ -13,6 +12,7 @@ use crate::domain::scope::ScopeSet;
 use crate::domain::token::{SecretToken, TokenHash, TokenKind};
 use crate::domain::user_session::Lifetime;
 use crate::store::{self, LockMode, Tx};
+use crate::usecase::App;
 use crate::usecase::UsecaseError;
 use crate::usecase::revoke_sessions::{forget_cached, revoke_in};
 

@@ -2,7 +2,6 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::app::App;
 use crate::domain::actor::Actor;
 use crate::domain::api_key::{self, ApiKey, KeyStatus, Role};
 use crate::domain::audit::{AuditAction, AuditEntry};
@@ -11,6 +10,7 @@ use crate::domain::invalidation::Invalidation;
 use crate::domain::pagination::{Cursor, Page, PageSize};
 use crate::domain::token::{SecretToken, TokenHash, TokenKind};
 use crate::store::{self, Tx};
+use crate::usecase::App;
 use crate::usecase::UsecaseError;
 
 /// Creates a key with `role`, usable until `expires_at` if given; the secret is
@@ -130,7 +130,7 @@ async fn insert(
 }
 
 /// The key a caller presented, if it is one of ours and usable now. Verified keys are
-/// remembered (`crate::api_key_cache`), so a resource server's key costs one hash per
+/// remembered (`crate::cache::api_keys`), so a resource server's key costs one hash per
 /// request, not a query; the map holds keys only while this instance hears every
 /// revocation.
 #[tracing::instrument(skip_all)]

@@ -3,12 +3,14 @@
 //! apart from them (a worker, about once a second) so acts on PostgreSQL never wait on
 //! one another for the chain's head.
 
-use crate::app::App;
-use crate::domain::audit::{ChainBreak, ChainVerifier, chain_hash};
+use chrono::{DateTime, Utc};
+
+use crate::domain::audit::{AuditFilter, ChainBreak, ChainVerifier, chain_hash};
 use crate::domain::pagination::{Cursor, Page, PageSize};
 use crate::domain::text;
-use crate::store::audit::{AuditFilter, Link, StoredAuditEntry};
+use crate::store::audit::{Link, StoredAuditEntry};
 use crate::store::{self, Db, StoreError};
+use crate::usecase::App;
 use crate::usecase::UsecaseError;
 
 /// Entries sealed per transaction.
@@ -24,7 +26,7 @@ pub async fn list(
     filter: &AuditFilter<'_>,
     cursor: Option<&str>,
     limit: Option<u32>,
-) -> Result<Page<StoredAuditEntry>, UsecaseError> {
+) -> Result<Page<ListedAuditEntry>, UsecaseError> {
     let size = PageSize::new(limit)?;
     for (field, value) in [
         ("actor", filter.actor),
@@ -38,7 +40,50 @@ pub async fn list(
     }
     let after = Cursor::decode_seq(cursor)?;
     let rows = store::audit::list(&app.db, filter, after, size.get() + 1).await?;
-    Ok(Page::from_overfetch_seq(rows, size, |e| e.seq))
+    let page = Page::from_overfetch_seq(rows, size, |e| e.seq);
+    Ok(Page {
+        items: page
+            .items
+            .into_iter()
+            .map(ListedAuditEntry::try_from)
+            .collect::<Result<_, StoreError>>()?,
+        next: page.next,
+    })
+}
+
+/// An audit entry as the audit API lists it, with its place in the hash chain once
+/// sealed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedAuditEntry {
+    pub id: String,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub cause: Option<String>,
+    pub revocation_id: Option<String>,
+    pub request_id: Option<String>,
+    pub chain_position: Option<i64>,
+    pub hash: Option<Vec<u8>>,
+}
+
+impl TryFrom<StoredAuditEntry> for ListedAuditEntry {
+    type Error = StoreError;
+
+    fn try_from(e: StoredAuditEntry) -> Result<Self, StoreError> {
+        Ok(Self {
+            at: e.at()?,
+            id: e.id,
+            actor: e.actor,
+            action: e.action,
+            target: e.target,
+            cause: e.cause,
+            revocation_id: e.revocation_id,
+            request_id: e.request_id,
+            chain_position: e.chain_position,
+            hash: e.hash,
+        })
+    }
 }
 
 /// Seals every entry appended since the last seal into the chain, in append order.

@@ -11,10 +11,12 @@
 //!   reads and rules per exchange, one multi-row insert and one commit for all.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::num::NonZeroU32;
 
 use chrono::{DateTime, Utc};
 
-use crate::app::App;
+use crate::cache::tokens::SessionValidity;
 use crate::domain::actor::Actor;
 use crate::domain::agent::{Agent, AgentStatus};
 use crate::domain::agent_session::{
@@ -31,7 +33,7 @@ use crate::domain::user::UserStatus;
 use crate::domain::user_session::Liveness;
 use crate::store::agent_sessions::{AccessToken, NewAgentSession};
 use crate::store::{self, Backend, LockMode, Tx};
-use crate::token_cache::SessionValidity;
+use crate::usecase::App;
 use crate::usecase::UsecaseError;
 use crate::usecase::introspect::{active_subject, if_active, kind_of, record_use};
 
@@ -283,29 +285,30 @@ impl Room {
         let limits = app.settings.limits;
         let now = app.clock.now();
         let mut room = Room::default();
+        // A limit of 0 is none: nothing to count.
+        let of_user = NonZeroU32::new(limits.agent_sessions_per_user);
+        let of_parent = NonZeroU32::new(limits.children_per_agent_session);
         for upstream in upstreams {
-            if limits.agent_sessions_per_user > 0 && !room.of_user.contains_key(&upstream.user_id) {
+            if let Some(limit) = of_user
+                && let Entry::Vacant(slot) = room.of_user.entry(upstream.user_id.clone())
+            {
                 let count = store::agent_sessions::count_active_of_user(
                     tx,
                     &upstream.user_id,
                     now,
-                    limits.agent_sessions_per_user,
+                    limit.get(),
                 )
                 .await?;
-                room.of_user.insert(upstream.user_id.clone(), count);
+                slot.insert(count);
             }
-            if let Some(parent) = &upstream.parent
-                && limits.children_per_agent_session > 0
-                && !room.of_parent.contains_key(&parent.id)
+            if let Some(limit) = of_parent
+                && let Some(parent) = &upstream.parent
+                && let Entry::Vacant(slot) = room.of_parent.entry(parent.id.clone())
             {
-                let count = store::agent_sessions::count_active_children(
-                    tx,
-                    &parent.id,
-                    now,
-                    limits.children_per_agent_session,
-                )
-                .await?;
-                room.of_parent.insert(parent.id.clone(), count);
+                let count =
+                    store::agent_sessions::count_active_children(tx, &parent.id, now, limit.get())
+                        .await?;
+                slot.insert(count);
             }
         }
         Ok(room)

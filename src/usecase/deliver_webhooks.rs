@@ -14,13 +14,13 @@ use std::collections::BTreeMap;
 use serde_json::json;
 use tokio::task::JoinSet;
 
-use crate::app::App;
 use crate::domain::actor::Actor;
 use crate::domain::id::{WebhookAttemptId, WebhookEndpointId};
 use crate::domain::webhook::{self, AfterAttempt, FAILING_AFTER};
 use crate::store::webhook_deliveries::{AttemptRecord, LeasedDelivery};
 use crate::store::{self, StoreError};
 use crate::upstream::webhook_sender::{Message, Sent, WebhookSender};
+use crate::usecase::App;
 use crate::usecase::UsecaseError;
 use crate::usecase::webhook_endpoints::{DisabledBecause, announce_disabled, signing_secrets};
 

@@ -88,6 +88,19 @@ pub enum UsecaseError {
     /// A batch of issuances failed in the database; the cause is logged.
     #[error("issuing failed: {0}")]
     IssuanceFailed(String),
+    /// The database cannot be reached; retrying later may succeed.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    /// Any other failure of the database (a bad row, a broken invariant).
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
+}
+
+impl From<StoreError> for UsecaseError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Unavailable(cause) => Self::Unavailable(cause.to_string()),
+            other => Self::Store(other),
+        }
+    }
 }

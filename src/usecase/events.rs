@@ -1,10 +1,10 @@
 //! Reading the outbox: the events API, in a stable cursor order (`seq`).
 
-use crate::app::App;
 use crate::domain::event::EventType;
+use crate::domain::event::RecordedEvent;
 use crate::domain::pagination::{Cursor, PageSize};
 use crate::store;
-use crate::store::events::StoredEvent;
+use crate::usecase::App;
 use crate::usecase::UsecaseError;
 
 /// A page of the event feed. Unlike other lists, its cursor is given whenever the page
@@ -12,7 +12,7 @@ use crate::usecase::UsecaseError;
 /// written since.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FeedPage {
-    pub items: Vec<StoredEvent>,
+    pub items: Vec<RecordedEvent>,
     /// After the last event of this page; `None` when the page is empty (ask again with
     /// the same cursor).
     pub next: Option<Cursor>,

@@ -1,6 +1,5 @@
 //! A user's consent for an agent: record it, read it, narrow or widen it, withdraw it.
 
-use crate::app::App;
 use crate::domain::actor::Actor;
 use crate::domain::audit::{AuditAction, AuditEntry};
 use crate::domain::grant::{self, Grant, GrantStatus};
@@ -11,6 +10,7 @@ use crate::domain::revocation::{Revocation, RevocationCause, Selector};
 use crate::domain::scope::ScopeSet;
 use crate::store::LockMode;
 use crate::store::{self, StoreError};
+use crate::usecase::App;
 use crate::usecase::UsecaseError;
 use crate::usecase::revoke_sessions::{forget_cached, revoke_in};
 

@@ -1,20 +1,20 @@
 //! Is this token still good? Asked by resource servers on every request, so the answer
-//! comes from the token cache when it can (see `crate::token_cache` for why that keeps
+//! comes from the token cache when it can (see `crate::cache::tokens` for why that keeps
 //! the revocation promise) and from one indexed read when it cannot. It never writes:
-//! last use goes to `crate::last_use_buffer`, for an agent session together with its
+//! last use goes to `crate::cache::last_use`, for an agent session together with its
 //! ancestors and the user session at its root (a tree in use stays alive as a whole).
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::app::App;
+use crate::cache::tokens::{CachedSession, Lookup, SessionValidity};
 use crate::domain::id::{AgentId, AgentSessionId, UserId, UserSessionId};
 use crate::domain::scope::ScopeSet;
 use crate::domain::token::{TokenHash, TokenKind};
 use crate::domain::user_session::Liveness;
 use crate::store::{self, Reader};
-use crate::token_cache::{CachedSession, Lookup, SessionValidity};
+use crate::usecase::App;
 use crate::usecase::UsecaseError;
 
 /// What introspection found.

@@ -15,7 +15,7 @@ use std::sync::{Mutex, PoisonError};
 
 use tokio::sync::{Mutex as AsyncMutex, oneshot};
 
-use crate::app::App;
+use crate::usecase::App;
 use crate::usecase::UsecaseError;
 use crate::usecase::delegate_to_agent::{
     Exchange, IssuedAgentSession, Planned, plan_exchanges_in, write_in,

@@ -5,6 +5,7 @@
 pub mod agent_sessions;
 pub mod agents;
 pub mod api_keys;
+mod app;
 pub mod audit;
 pub mod delegate_to_agent;
 pub mod deliver_webhooks;
@@ -14,15 +15,20 @@ pub mod grants;
 pub mod introspect;
 pub mod issuance_batch;
 pub mod issuance_rate;
+pub mod metrics;
+pub mod readiness;
 pub mod record_last_use;
 pub mod refresh_agent_session;
 pub mod revoke_agent_session;
 mod revoke_sessions;
 pub mod revoke_user_session;
 pub mod set_user_status;
+mod settings;
 pub mod sign_out_everywhere;
 pub mod user_sessions;
 pub mod users;
 pub mod webhook_endpoints;
 
+pub use app::App;
 pub use error::UsecaseError;
+pub use settings::{Settings, WebhookSettings};

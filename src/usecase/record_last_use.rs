@@ -1,9 +1,9 @@
-//! Writes the buffered last uses of sessions (see `crate::last_use_buffer`).
+//! Writes the buffered last uses of sessions (see `crate::cache::last_use`).
 
-use crate::app::App;
-use crate::last_use_buffer::UsedSession;
+use crate::cache::last_use::UsedSession;
 use crate::store;
 use crate::store::last_use::SessionTable;
+use crate::usecase::App;
 use crate::usecase::UsecaseError;
 
 /// Writes everything buffered so far; returns how many sessions it covered. On failure

@@ -11,7 +11,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::app::App;
+use crate::cache::last_use::UsedSession;
 use crate::domain::actor::Actor;
 use crate::domain::agent::Agent;
 use crate::domain::agent_session::{self, AgentSession};
@@ -21,9 +21,9 @@ use crate::domain::scope::ScopeSet;
 use crate::domain::token::{SecretToken, TokenHash, TokenKind};
 use crate::domain::user::UserStatus;
 use crate::domain::user_session::Liveness;
-use crate::last_use_buffer::UsedSession;
 use crate::store::agent_sessions::AccessToken;
 use crate::store::{self, LockMode, Tx};
+use crate::usecase::App;
 use crate::usecase::UsecaseError;
 use crate::usecase::delegate_to_agent::lock_agents;
 use crate::usecase::revoke_sessions::{forget_cached, revoke_in};

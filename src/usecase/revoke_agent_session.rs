@@ -1,7 +1,6 @@
 //! Revoking one agent session and its descendants: by the host application (by id), or
 //! by the agent itself presenting one of its tokens (RFC 7009).
 
-use crate::app::App;
 use crate::domain::actor::Actor;
 use crate::domain::agent::Agent;
 use crate::domain::agent_session::AgentSession;
@@ -10,6 +9,7 @@ use crate::domain::invalidation::Invalidation;
 use crate::domain::revocation::{Revocation, RevocationCause, Selector};
 use crate::domain::token::{TokenHash, TokenKind};
 use crate::store;
+use crate::usecase::App;
 use crate::usecase::UsecaseError;
 use crate::usecase::revoke_sessions::{checked_reason, forget_cached, revoke_in};
 

@@ -6,13 +6,13 @@
 //! caller commits, [`forget_cached`] drops this instance's cached tokens before the act
 //! is answered.
 
-use crate::app::App;
 use crate::domain::actor::Actor;
 use crate::domain::audit::{AuditAction, AuditEntry};
 use crate::domain::id::RevocationId;
 use crate::domain::invalidation::Invalidation;
 use crate::domain::revocation::{self, Revocation, RevocationCause, Selector};
 use crate::store::{self, Tx};
+use crate::usecase::App;
 use crate::usecase::UsecaseError;
 
 pub(super) async fn revoke_in(

@@ -1,12 +1,12 @@
 //! Revoking one user session (one device signs out), and the agent sessions delegated
 //! from it.
 
-use crate::app::App;
 use crate::domain::actor::Actor;
 use crate::domain::id::UserSessionId;
 use crate::domain::invalidation::Invalidation;
 use crate::domain::revocation::{Revocation, RevocationCause, Selector};
 use crate::store;
+use crate::usecase::App;
 use crate::usecase::UsecaseError;
 use crate::usecase::revoke_sessions::{checked_reason, forget_cached, revoke_in};
 

@@ -1,7 +1,6 @@
 //! Disabling a user (offboarding) revokes every session and refuses new ones until the
 //! user is enabled again. Enabling revives nothing.
 
-use crate::app::App;
 use crate::domain::actor::Actor;
 use crate::domain::audit::{AuditAction, AuditEntry};
 use crate::domain::id::UserId;
@@ -10,6 +9,7 @@ use crate::domain::revocation::{Revocation, RevocationCause, Selector};
 use crate::domain::user::{User, UserStatus};
 use crate::store;
 use crate::store::LockMode;
+use crate::usecase::App;
 use crate::usecase::UsecaseError;
 use crate::usecase::revoke_sessions::{forget_cached, revoke_in};
 

@@ -1,13 +1,13 @@
 //! Sign out everywhere, and its twin for a password reset: every user session of the
 //! user, optionally except the one that asked, and every agent session of the user.
 
-use crate::app::App;
 use crate::domain::actor::Actor;
 use crate::domain::id::{UserId, UserSessionId};
 use crate::domain::invalidation::Invalidation;
 use crate::domain::revocation::{Revocation, RevocationCause, Selector};
 use crate::store;
 use crate::store::LockMode;
+use crate::usecase::App;
 use crate::usecase::UsecaseError;
 use crate::usecase::revoke_sessions::{checked_reason, forget_cached, revoke_in};
 

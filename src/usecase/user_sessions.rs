@@ -1,10 +1,10 @@
 //! Creating a user session at sign-in, and listing a user's sessions.
 
-use crate::app::App;
 use crate::domain::actor::Actor;
 use crate::domain::audit::{AuditAction, AuditEntry};
 use crate::domain::id::{UserId, UserSessionId};
 use crate::domain::limits::{self, Limited};
+use crate::domain::pagination::ListFilter;
 use crate::domain::pagination::{Cursor, Page, PageSize};
 use crate::domain::text;
 use crate::domain::token::{SecretToken, TokenKind};
@@ -12,8 +12,8 @@ use crate::domain::user::UserStatus;
 use crate::domain::user_session::{Lifetime, UserSession};
 use crate::store;
 use crate::store::LockMode;
-pub use crate::store::user_sessions::ListFilter;
 use crate::store::user_sessions::NewUserSession;
+use crate::usecase::App;
 use crate::usecase::UsecaseError;
 
 /// What the host application tells Leash about a sign-in.

@@ -1,11 +1,11 @@
 //! Creating and reading users.
 
-use crate::app::App;
 use crate::domain::actor::Actor;
 use crate::domain::audit::{AuditAction, AuditEntry};
 use crate::domain::id::UserId;
 use crate::domain::user::{NewUser, User};
 use crate::store;
+use crate::usecase::App;
 use crate::usecase::UsecaseError;
 
 /// Creates the user, or returns the existing one with the same `external_id`. The

@@ -4,17 +4,17 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::app::App;
 use crate::domain::actor::Actor;
 use crate::domain::audit::{AuditAction, AuditEntry};
 use crate::domain::event::EventType;
 use crate::domain::id::WebhookEndpointId;
 use crate::domain::pagination::{Cursor, Page, PageSize};
 use crate::domain::text;
+use crate::domain::webhook::Attempt;
 use crate::domain::webhook::{self, DESCRIPTION_MAX_LEN, Endpoint, EndpointStatus, SigningSecret};
-use crate::store::webhook_deliveries::StoredAttempt;
 use crate::store::webhook_endpoints::StoredEndpoint;
 use crate::store::{self, LockMode, Tx};
+use crate::usecase::App;
 use crate::usecase::UsecaseError;
 
 /// The longest a rotated-out secret may keep signing.
@@ -372,7 +372,7 @@ pub async fn list_attempts(
     id: &WebhookEndpointId,
     cursor: Option<&str>,
     limit: Option<u32>,
-) -> Result<Page<StoredAttempt>, UsecaseError> {
+) -> Result<Page<Attempt>, UsecaseError> {
     let size = PageSize::new(limit)?;
     let after = cursor.map(Cursor::decode).transpose()?;
     get(app, id).await?;

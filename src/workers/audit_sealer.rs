@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::app::App;
+use crate::usecase::App;
 use crate::usecase::audit;
 
 pub const SEAL_INTERVAL: Duration = Duration::from_secs(1);

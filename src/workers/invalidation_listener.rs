@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::app::App;
 use crate::store::invalidation::{Heard, Listener};
+use crate::usecase::App;
 
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 

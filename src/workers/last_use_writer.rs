@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::app::App;
+use crate::usecase::App;
 use crate::usecase::record_last_use;
 
 pub const FLUSH_INTERVAL: Duration = Duration::from_secs(1);

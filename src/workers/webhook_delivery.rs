@@ -4,12 +4,11 @@
 
 use tokio::sync::watch;
 
-use crate::app::App;
-use crate::upstream::webhook_sender::WebhookSender;
+use crate::usecase::App;
 use crate::usecase::deliver_webhooks;
 
 pub async fn run(app: App, mut shutdown: watch::Receiver<bool>) {
-    let sender = match WebhookSender::new(&app.settings.webhooks) {
+    let sender = match app.settings.webhooks.sender() {
         Ok(sender) => sender,
         Err(error) => {
             tracing::error!(%error, "cannot build the webhook HTTP client; no webhooks will be sent");

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use axum::http::StatusCode;
-use leash::app::Settings;
 use leash::domain::limits::Limits;
+use leash::usecase::Settings;
 use serde_json::json;
 
 use crate::support::agents::{AgentTokens, TestAgent};

@@ -4,7 +4,7 @@
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use chrono::TimeDelta;
-use leash::app::Settings;
+use leash::usecase::Settings;
 use serde_json::json;
 
 use crate::support::TestApp;

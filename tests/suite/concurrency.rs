@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use axum::http::StatusCode;
 use leash::domain::id::UserId;
+use leash::domain::pagination::ListFilter;
 use leash::store;
-use leash::store::user_sessions::ListFilter;
 use serde_json::json;
 
 use crate::support::TestApp;

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::http::Method;
-use leash::app::Settings;
 use leash::domain::limits::Limits;
+use leash::usecase::Settings;
 use serde_json::{Value, json};
 
 use crate::support::agents::{AgentTokens, TestAgent};

@@ -8,9 +8,9 @@ use std::str::FromStr as _;
 use std::sync::Arc;
 use std::time::Duration;
 
-use leash::app::{App, Settings};
 use leash::clock::SystemClock;
 use leash::store::Db;
+use leash::usecase::{App, Settings};
 use sqlx::Connection as _;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 

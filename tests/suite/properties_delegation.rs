@@ -13,14 +13,14 @@ use std::collections::{HashMap, HashSet};
 
 use axum::http::StatusCode;
 use chrono::{DateTime, TimeDelta, Utc};
-use leash::app::Settings;
 use leash::domain::agent_session::AgentSession;
 use leash::domain::id::{AgentId, UserId};
+use leash::domain::pagination::ListFilter;
 use leash::domain::token::TokenHash;
 use leash::domain::user_session::{Lifetime, Liveness};
 use leash::store;
-use leash::store::user_sessions::ListFilter;
 use leash::usecase;
+use leash::usecase::Settings;
 use proptest::prelude::*;
 use proptest::sample::{Index, subsequence};
 use serde_json::json;

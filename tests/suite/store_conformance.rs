@@ -6,12 +6,13 @@ use leash::domain::api_key::{ApiKey, Role};
 use leash::domain::audit::{AuditAction, AuditEntry};
 use leash::domain::id::{ApiKeyId, RevocationId, UserId, UserSessionId};
 use leash::domain::invalidation::Invalidation;
+use leash::domain::pagination::ListFilter;
 use leash::domain::revocation::{Revocation, RevocationCause, Selector};
 use leash::domain::token::{SecretToken, TokenHash, TokenKind};
 use leash::domain::user::{NewUser, UserStatus};
 use leash::domain::user_session::UserSession;
 use leash::store::last_use::SessionTable;
-use leash::store::user_sessions::{ListFilter, NewUserSession};
+use leash::store::user_sessions::NewUserSession;
 use leash::store::{self, Db, StoreError};
 
 use crate::support::{TestDatabase, epoch};

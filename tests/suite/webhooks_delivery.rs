@@ -11,7 +11,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use axum::http::StatusCode;
 use chrono::TimeDelta;
 use leash::domain::webhook::{MAX_ATTEMPTS, RETRY_DELAYS_SECONDS};
-use leash::upstream::webhook_sender::WebhookSender;
 use leash::usecase::deliver_webhooks;
 use serde_json::json;
 
@@ -230,13 +229,13 @@ async fn a_worker_that_dies_between_lease_and_send_leaves_the_delivery_to_the_ne
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_workers_on_one_database_never_send_one_delivery_twice() {
-    let mut settings = leash::app::Settings::default();
+    let mut settings = leash::usecase::Settings::default();
     settings.webhooks.allow_private_targets = true;
     // Small leases, so the two workers contend for the same rows many times over.
     settings.webhooks.batch_size = 16;
     let app = TestApp::start_with(settings).await;
     // A second instance: its own pool on the same database, same key and clock.
-    let other = leash::app::App::new(
+    let other = leash::usecase::App::new(
         app.database.connect().await,
         app.clock.clone(),
         (*app.app.settings).clone(),
@@ -252,7 +251,7 @@ async fn two_workers_on_one_database_never_send_one_delivery_twice() {
     let workers = [app.app.clone(), other].map(|instance| {
         let writing_done = Arc::clone(&writing_done);
         tokio::spawn(async move {
-            let sender = WebhookSender::new(&instance.settings.webhooks).unwrap();
+            let sender = instance.settings.webhooks.sender().unwrap();
             let mut sent = 0;
             loop {
                 let round = deliver_webhooks::run_once(&instance, &sender)
@@ -346,7 +345,7 @@ async fn a_loopback_target_is_refused_when_sending_unless_allowed() {
     let receiver = Receiver::start().await;
     let (endpoint, _) = app.webhook_endpoint(json!({ "url": receiver.url })).await;
     revoke_sessions(&app, "alice", 1).await;
-    let strict = leash::upstream::webhook_sender::WebhookSender::new(&Default::default()).unwrap();
+    let strict = leash::usecase::WebhookSettings::default().sender().unwrap();
     let round = deliver_webhooks::run_once(&app.app, &strict).await.unwrap();
     assert_eq!((round.attempts, round.succeeded), (1, 0));
     assert!(receiver.received().is_empty());
@@ -396,7 +395,7 @@ async fn an_endpoint_deleted_while_its_deliveries_are_in_flight_does_not_hold_up
         axum::body::Body::empty(),
     )
     .await;
-    let sender = WebhookSender::new(&app.app.settings.webhooks).unwrap();
+    let sender = app.app.settings.webhooks.sender().unwrap();
     let round = deliver_webhooks::send_and_record(&app.app, &sender, leased)
         .await
         .unwrap();

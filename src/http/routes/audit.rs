@@ -5,12 +5,12 @@ use aide::axum::routing::get_with;
 use axum::Json;
 use axum::extract::State;
 
+use crate::domain::audit::AuditFilter;
 use crate::http::AppState;
 use crate::http::auth::AdminKey;
 use crate::http::error::ApiError;
 use crate::http::extract::ApiQuery;
 use crate::http::wire::audit::{AuditList, ListAuditQuery};
-use crate::store::audit::AuditFilter;
 use crate::usecase;
 
 pub fn router() -> ApiRouter<AppState> {
@@ -34,5 +34,5 @@ async fn list_audit(
     };
     let page =
         usecase::audit::list(&state.app, &filter, query.after.as_deref(), query.limit).await?;
-    Ok(Json(page.try_into()?))
+    Ok(Json(page.into()))
 }

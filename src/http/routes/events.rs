@@ -16,7 +16,7 @@ use axum::response::sse::{Event, KeepAlive};
 use futures_util::StreamExt as _;
 use tokio::sync::OwnedSemaphorePermit;
 
-use crate::app::App;
+use crate::domain::event::RecordedEvent;
 use crate::domain::pagination::Cursor;
 use crate::http::AppState;
 use crate::http::answer::EventStream;
@@ -24,8 +24,8 @@ use crate::http::auth::AdminKey;
 use crate::http::error::ApiError;
 use crate::http::extract::ApiQuery;
 use crate::http::wire::events::{EventBody, EventList, ListEventsQuery, StreamEventsQuery};
-use crate::store::events::StoredEvent;
 use crate::usecase;
+use crate::usecase::App;
 
 /// How long a caught-up stream waits before it looks for new events.
 const STREAM_POLL: Duration = Duration::from_millis(250);
@@ -68,7 +68,7 @@ struct Follow {
     app: App,
     after: Option<String>,
     types: Option<String>,
-    ready: VecDeque<StoredEvent>,
+    ready: VecDeque<RecordedEvent>,
     /// Held while the stream lives: streams per instance are bounded.
     _permit: OwnedSemaphorePermit,
 }

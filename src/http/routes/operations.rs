@@ -11,6 +11,7 @@ use axum::routing::get;
 
 use crate::http::AppState;
 use crate::http::error::ApiError;
+use crate::usecase;
 
 pub fn router(openapi_json: Arc<String>) -> Router<AppState> {
     Router::new()
@@ -33,7 +34,7 @@ pub fn router(openapi_json: Arc<String>) -> Router<AppState> {
 
 /// Ready when the database answers.
 async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
-    state.app.db.ping().await?;
+    usecase::readiness::check(&state.app).await?;
     Ok("ready")
 }
 

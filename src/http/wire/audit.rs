@@ -5,8 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::pagination::Page;
-use crate::store::StoreError;
-use crate::store::audit::StoredAuditEntry;
+use crate::usecase::audit::ListedAuditEntry;
 
 /// Which entries to list: after a cursor, each filter an exact match.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -48,31 +47,27 @@ pub struct AuditList {
     pub next_cursor: Option<String>,
 }
 
-impl TryFrom<Page<StoredAuditEntry>> for AuditList {
-    type Error = StoreError;
-
-    fn try_from(page: Page<StoredAuditEntry>) -> Result<Self, StoreError> {
-        Ok(Self {
+impl From<Page<ListedAuditEntry>> for AuditList {
+    fn from(page: Page<ListedAuditEntry>) -> Self {
+        Self {
             data: page
                 .items
                 .into_iter()
-                .map(|e| {
-                    Ok(AuditEntryBody {
-                        at: e.at()?,
-                        hash: e.hash.as_deref().map(hex),
-                        id: e.id,
-                        actor: e.actor,
-                        action: e.action,
-                        target: e.target,
-                        cause: e.cause,
-                        revocation_id: e.revocation_id,
-                        request_id: e.request_id,
-                        chain_position: e.chain_position,
-                    })
+                .map(|e| AuditEntryBody {
+                    at: e.at,
+                    hash: e.hash.as_deref().map(hex),
+                    id: e.id,
+                    actor: e.actor,
+                    action: e.action,
+                    target: e.target,
+                    cause: e.cause,
+                    revocation_id: e.revocation_id,
+                    request_id: e.request_id,
+                    chain_position: e.chain_position,
                 })
-                .collect::<Result<_, StoreError>>()?,
+                .collect(),
             next_cursor: page.next.map(|c| c.encode()),
-        })
+        }
     }
 }
 

@@ -6,8 +6,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::revocations::RevocationCauseBody;
+use crate::domain::event::RecordedEvent;
 use crate::domain::id::{AgentId, EventId, RevocationId, UserId, UserSessionId};
-use crate::store::events::StoredEvent;
 use crate::usecase::events::FeedPage;
 
 /// Which session an event is about.
@@ -91,8 +91,8 @@ pub struct EventBody {
     pub data: serde_json::Value,
 }
 
-impl From<StoredEvent> for EventBody {
-    fn from(e: StoredEvent) -> Self {
+impl From<RecordedEvent> for EventBody {
+    fn from(e: RecordedEvent) -> Self {
         Self {
             id: e.id,
             r#type: e.event_type,

@@ -4,10 +4,10 @@ use serde::{Deserialize, Serialize};
 
 use super::revocations::RevocationCauseBody;
 use crate::domain::id::{RevocationId, UserId, UserSessionId};
+use crate::domain::pagination::ListFilter;
 use crate::domain::pagination::Page;
 use crate::domain::secret::Secret;
 use crate::domain::user_session::{Liveness, UserSession};
-use crate::store::user_sessions::ListFilter;
 
 /// A sign-in the host application reports.
 #[derive(Debug, Default, Deserialize, JsonSchema)]

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use crate::domain::id::{EventId, WebhookEndpointId};
 use crate::domain::pagination::Page;
 use crate::domain::secret::Secret;
+use crate::domain::webhook::Attempt;
 use crate::domain::webhook::{Endpoint, EndpointStatus};
-use crate::store::webhook_deliveries::StoredAttempt;
 
 /// A URL to receive signed events.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -157,8 +157,8 @@ pub struct WebhookAttemptList {
     pub next_cursor: Option<String>,
 }
 
-impl From<Page<StoredAttempt>> for WebhookAttemptList {
-    fn from(page: Page<StoredAttempt>) -> Self {
+impl From<Page<Attempt>> for WebhookAttemptList {
+    fn from(page: Page<Attempt>) -> Self {
         Self {
             data: page
                 .items

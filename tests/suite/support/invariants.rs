@@ -7,10 +7,10 @@ use leash::domain::agent::AgentStatus;
 use leash::domain::agent_session::AgentSession;
 use leash::domain::grant::GrantStatus;
 use leash::domain::id::UserId;
+use leash::domain::pagination::ListFilter;
 use leash::domain::user::UserStatus;
 use leash::domain::user_session::{Liveness, UserSession};
 use leash::store;
-use leash::store::user_sessions::ListFilter;
 
 use super::{TestApp, TestUser};
 

@@ -15,14 +15,13 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use chrono::{DateTime, TimeDelta, Utc};
 use http_body_util::BodyExt as _;
-use leash::app::{App, Settings};
 use leash::clock::ManualClock;
 use leash::domain::actor::Actor;
 use leash::domain::api_key::Role;
 use leash::http::{self, AppState};
 use leash::store::Db;
-use leash::upstream::webhook_sender::WebhookSender;
 use leash::usecase;
+use leash::usecase::{App, Settings};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 use tower::ServiceExt as _;
@@ -133,7 +132,7 @@ impl TestApp {
 
     /// Delivery rounds, as the worker runs them, until one finds nothing to do.
     pub async fn deliver(&self) -> usecase::deliver_webhooks::Round {
-        let sender = WebhookSender::new(&self.app.settings.webhooks).unwrap();
+        let sender = self.app.settings.webhooks.sender().unwrap();
         let mut total = usecase::deliver_webhooks::Round::default();
         loop {
             let round = usecase::deliver_webhooks::run_once(&self.app, &sender)

@@ -1,26 +1,18 @@
-//! The `leash` command line: `serve`, `migrate`, `keys create`, `audit verify`. Every flag has an
-//! environment variable; logs go to stderr so stdout carries only what scripts read.
+//! The command line and what it configures: every flag has an environment variable, and
+//! [`Cli::settings`] turns them into the use cases' [`Settings`], refusing what cannot
+//! work together.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use chrono::TimeDelta;
 use clap::{Parser, Subcommand, ValueEnum};
-use tokio::sync::watch;
 
-use crate::app::{App, Settings, WebhookSettings};
-use crate::clock::{Clock as _, SystemClock};
-use crate::domain::actor::Actor;
+use super::CliError;
 use crate::domain::api_key::Role;
-use crate::domain::id::ApiKeyId;
 use crate::domain::limits::Limits;
 use crate::domain::user_session::Lifetime;
-use crate::http::{self, AppState};
-use crate::instance_lock::InstanceLock;
 use crate::secret_box::EncryptionKey;
-use crate::store::{Db, StoreError};
-use crate::usecase::{self, UsecaseError};
-use crate::workers;
+use crate::usecase::{Settings, WebhookSettings};
 
 #[derive(Debug, Parser)]
 #[command(name = "leash", version, about = "A credential broker for AI agents")]
@@ -189,31 +181,8 @@ impl From<RoleArg> for Role {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum CliError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Usecase(#[from] UsecaseError),
-    #[error("{0}")]
-    Io(#[from] std::io::Error),
-    #[error("invalid configuration: {0}")]
-    Config(String),
-    #[error(transparent)]
-    SecretBox(#[from] crate::secret_box::SecretBoxError),
-    #[error(transparent)]
-    AuditChain(#[from] usecase::audit::VerifyError),
-    #[error(transparent)]
-    InstanceLock(#[from] crate::instance_lock::InstanceLockError),
-    #[error("admin key file {path}: {source} (remove it, or choose another --admin-key-file)")]
-    AdminKeyFile {
-        path: String,
-        source: std::io::Error,
-    },
-}
-
 impl Cli {
-    fn settings(&self) -> Result<Settings, CliError> {
+    pub(super) fn settings(&self) -> Result<Settings, CliError> {
         if u64::try_from(self.webhook_lease_seconds).unwrap_or(0) <= self.webhook_timeout_seconds {
             // A lease that can run out mid-send lets a second worker send the same
             // delivery while the first is still waiting for its answer.
@@ -254,13 +223,6 @@ impl Cli {
             ..Settings::default()
         })
     }
-
-    async fn open(&self) -> Result<App, CliError> {
-        let settings = self.settings()?;
-        let db = Db::connect(&self.database_url).await?;
-        db.migrate().await?;
-        Ok(App::new(db, Arc::new(SystemClock), settings))
-    }
 }
 
 /// A configured default lifetime, checked by the same rule as a caller's request.
@@ -277,172 +239,6 @@ fn lifetime(ttl_seconds: i64, idle_timeout_seconds: i64) -> Result<Lifetime, Cli
         ));
     }
     Ok(lifetime)
-}
-
-pub async fn run(cli: Cli) -> Result<(), CliError> {
-    match &cli.command {
-        Command::Migrate => {
-            cli.open().await?;
-            tracing::info!("migrations applied");
-        }
-        Command::Keys(KeysCommand::Create {
-            role,
-            expires_in_days,
-        }) => {
-            let app = cli.open().await?;
-            let expires_at = expires_in_days.map(|days| SystemClock.now() + TimeDelta::days(days));
-            let (key, secret) =
-                usecase::api_keys::create(&app, &Actor::operator(), (*role).into(), expires_at)
-                    .await?;
-            tracing::info!(key_id = %key.id, role = key.role.as_str(), "API key created");
-            println!("{}", secret.expose());
-        }
-        Command::Keys(KeysCommand::List) => {
-            let app = cli.open().await?;
-            list_keys(&app).await?;
-        }
-        Command::Keys(KeysCommand::Revoke { id }) => {
-            // On SQLite a running server caches verified keys and hears nothing from
-            // this process: revoke through its API instead.
-            let _one_instance = InstanceLock::acquire(&cli.database_url)?;
-            let app = cli.open().await?;
-            let id = ApiKeyId::parse(id)
-                .ok_or_else(|| CliError::Config(format!("{id:?} is not an API key id")))?;
-            let key = usecase::api_keys::revoke(&app, &Actor::operator(), &id).await?;
-            println!("revoked {}", key.id);
-        }
-        Command::Audit(AuditCommand::Verify) => {
-            let db = Db::connect(&cli.database_url).await?;
-            db.migrate().await?;
-            let verified = usecase::audit::verify(&db).await?;
-            println!(
-                "audit chain intact: {} entries sealed, {} waiting to be sealed",
-                verified.sealed, verified.unsealed
-            );
-        }
-        Command::Serve => serve(&cli).await?,
-    }
-    Ok(())
-}
-
-async fn serve(cli: &Cli) -> Result<(), CliError> {
-    let _one_instance = InstanceLock::acquire(&cli.database_url)?;
-    let app = cli.open().await?;
-    write_first_admin_key(&app, &cli.admin_key_file).await?;
-    let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let tasks = [
-        tokio::spawn(workers::invalidation_listener::run(
-            app.clone(),
-            shutdown_rx.clone(),
-        )),
-        tokio::spawn(workers::last_use_writer::run(
-            app.clone(),
-            shutdown_rx.clone(),
-        )),
-        tokio::spawn(workers::audit_sealer::run(app.clone(), shutdown_rx.clone())),
-        tokio::spawn(workers::webhook_delivery::run(
-            app.clone(),
-            shutdown_rx.clone(),
-        )),
-        tokio::spawn(workers::event_retention::run(app.clone(), shutdown_rx)),
-    ];
-    let tcp = tokio::net::TcpListener::bind(cli.listen).await?;
-    tracing::info!(listen = %tcp.local_addr()?, backend = ?app.db.backend(), "leash is serving");
-    let router = http::router(AppState::new(app.clone()));
-    axum::serve(tcp, router)
-        .with_graceful_shutdown(async {
-            shutdown_signal().await;
-            tracing::info!("shutting down: draining requests");
-        })
-        .await?;
-    // Workers stop after the last request, so the final last-use flush and audit seal
-    // cover it.
-    let _ = shutdown_tx.send(true);
-    for task in tasks {
-        let _ = task.await;
-    }
-    app.db.close().await;
-    Ok(())
-}
-
-/// Prints every key, one per line, newest first.
-async fn list_keys(app: &App) -> Result<(), CliError> {
-    let now = app.clock.now();
-    let mut cursor: Option<String> = None;
-    println!("id\trole\tstatus\tcreated\tlast_used\texpires");
-    loop {
-        let page = usecase::api_keys::list(app, cursor.as_deref(), Some(200)).await?;
-        for key in &page.items {
-            let when = |at: Option<chrono::DateTime<chrono::Utc>>| {
-                at.map_or_else(|| "-".to_owned(), |at| at.to_rfc3339())
-            };
-            println!(
-                "{}\t{}\t{}\t{}\t{}\t{}",
-                key.id,
-                key.role.as_str(),
-                key.status(now).as_str(),
-                key.created_at.to_rfc3339(),
-                when(key.last_used_at),
-                when(key.expires_at),
-            );
-        }
-        match page.next {
-            Some(next) => cursor = Some(next.encode()),
-            None => return Ok(()),
-        }
-    }
-}
-
-/// On a first start (no API key exists), creates an admin key and writes its secret to
-/// `path`, readable by its owner only. Stdout is usually a log stream that others read,
-/// so the secret never goes there; only the path does.
-async fn write_first_admin_key(app: &App, path: &std::path::Path) -> Result<(), CliError> {
-    let file_error = |source| CliError::AdminKeyFile {
-        path: path.display().to_string(),
-        source,
-    };
-    if usecase::api_keys::any_exists(app).await? {
-        return Ok(());
-    }
-    // The file first: if it cannot be written, no key is created that nobody can read.
-    let mut file = crate::private_file::open_new(path).map_err(file_error)?;
-    let Some((key, secret)) = usecase::api_keys::create_first_admin_key(app).await? else {
-        drop(file);
-        let _ = std::fs::remove_file(path);
-        return Ok(());
-    };
-    std::io::Write::write_all(&mut file, format!("{}\n", secret.expose()).as_bytes())
-        .and_then(|()| file.sync_all())
-        .map_err(file_error)?;
-    println!(
-        "No API key existed, so an admin key was created ({}). Its secret is in {} \
-         (readable by this user only): read it, then delete the file.",
-        key.id,
-        path.display()
-    );
-    Ok(())
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(error) => {
-                    tracing::warn!(%error, "cannot listen for SIGTERM; Ctrl-C still works");
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
 }
 
 #[cfg(test)]

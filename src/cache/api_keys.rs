@@ -1,6 +1,6 @@
 //! API keys already verified against the database, so a resource server's key costs one
 //! hash per request, not a query. It keeps the same promise as the token cache
-//! (`crate::token_cache`): a revoked key is forgotten on the instance that revoked it
+//! (`crate::cache::tokens`): a revoked key is forgotten on the instance that revoked it
 //! before the revoke is answered, and on every other instance when the notification
 //! arrives; while the notification connection is down it is empty and takes nothing
 //! ([`ApiKeyCache::distrust`]), and it starts over when trust returns. An insert carries

@@ -1,22 +1,14 @@
-//! What every use case needs: the database, the clock, the caches and the settings.
+//! Leash's tunables, as the use cases read them (`crate::cli` fills them from flags and
+//! environment variables).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::TimeDelta;
 
-use crate::api_key_cache::ApiKeyCache;
-use crate::clock::Clock;
-use crate::delivery_metrics::DeliveryMetrics;
-use crate::domain::invalidation::Invalidation;
 use crate::domain::limits::Limits;
 use crate::domain::user_session::Lifetime;
-use crate::last_use_buffer::LastUseBuffer;
 use crate::secret_box::EncryptionKey;
-use crate::store::{Backend, Db};
-use crate::token_cache::TokenCache;
-use crate::usecase::issuance_batch::IssuanceBatch;
-use crate::usecase::issuance_rate::IssuanceRate;
+use crate::upstream::webhook_sender::WebhookSender;
 
 /// Tunables, from the command line or the environment (see `crate::cli`).
 #[derive(Debug, Clone)]
@@ -64,6 +56,13 @@ pub struct WebhookSettings {
     pub poll_interval: Duration,
 }
 
+impl WebhookSettings {
+    /// The HTTP client that sends webhooks as these settings say.
+    pub fn sender(&self) -> Result<WebhookSender, reqwest::Error> {
+        WebhookSender::new(self.allow_private_targets, self.request_timeout)
+    }
+}
+
 impl Default for WebhookSettings {
     fn default() -> Self {
         Self {
@@ -96,70 +95,6 @@ impl Default for Settings {
             event_retention: TimeDelta::days(30),
             webhooks: WebhookSettings::default(),
             limits: Limits::default(),
-        }
-    }
-}
-
-#[derive(Clone)]
-pub struct App {
-    pub db: Db,
-    pub clock: Arc<dyn Clock>,
-    pub tokens: Arc<TokenCache>,
-    /// Last uses of sessions waiting to be written.
-    pub last_use: Arc<LastUseBuffer>,
-    /// Keys already verified against the database.
-    pub api_keys: Arc<ApiKeyCache>,
-    pub settings: Arc<Settings>,
-    /// Token exchanges waiting to be issued together (SQLite).
-    pub issuance: Arc<IssuanceBatch>,
-    /// Counters of webhook delivery, for `/metrics`.
-    pub delivery_metrics: DeliveryMetrics,
-    /// Each agent's issuance rate.
-    pub issuance_rate: Arc<IssuanceRate>,
-}
-
-impl App {
-    /// Drops what `message` says may be stale from this instance's caches.
-    pub fn invalidate(&self, message: &Invalidation) {
-        match message {
-            Invalidation::ApiKeys => self.api_keys.forget(),
-            other => self.tokens.invalidate(other),
-        }
-    }
-
-    /// Empties the caches and trusts them again, once the instance hears every change.
-    pub fn resync(&self) {
-        self.api_keys.resync();
-        self.tokens.resync();
-    }
-
-    /// Stops trusting anything cached: changes may have been missed.
-    pub fn distrust(&self) {
-        self.api_keys.distrust();
-        self.tokens.distrust();
-    }
-
-    /// On PostgreSQL the token cache starts untrusted: the invalidation listener trusts
-    /// it once it hears every other instance (`crate::workers::invalidation_listener`).
-    pub fn new(db: Db, clock: Arc<dyn Clock>, settings: Settings) -> Self {
-        let trusted = db.backend() == Backend::Sqlite;
-        let last_use = Arc::new(LastUseBuffer::default());
-        Self {
-            tokens: Arc::new(TokenCache::new(
-                settings.token_cache_capacity,
-                trusted,
-                Arc::clone(&last_use),
-            )),
-            db,
-            clock,
-            api_keys: Arc::new(ApiKeyCache::new(trusted)),
-            last_use,
-            issuance: Arc::default(),
-            delivery_metrics: DeliveryMetrics::default(),
-            issuance_rate: Arc::new(IssuanceRate::new(
-                settings.limits.issuance_per_agent_per_second,
-            )),
-            settings: Arc::new(settings),
         }
     }
 }

@@ -13,7 +13,7 @@
 //!
 //! Only facts that never change back are cached: a session's expiry and idle timeout are
 //! fixed, and revocation is final. Last use is tracked here; once per
-//! [`LAST_SEEN_WRITE_INTERVAL`] a session's use is handed to `crate::last_use_buffer`,
+//! [`LAST_SEEN_WRITE_INTERVAL`] a session's use is handed to `crate::cache::last_use`,
 //! which writes it behind the request. An entry dropped by an invalidation hands its
 //! unwritten use over first, so a session used a moment ago is never judged idle from an
 //! older `last_seen_at` read afterwards.
@@ -24,12 +24,12 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use chrono::{DateTime, Utc};
 
+use crate::cache::last_use::{LastUseBuffer, UsedSession};
 use crate::domain::agent_session::AgentValidity;
 use crate::domain::id::UserId;
 use crate::domain::invalidation::Invalidation;
 use crate::domain::token::TokenHash;
 use crate::domain::user_session::{LAST_SEEN_WRITE_INTERVAL, Liveness, Validity};
-use crate::last_use_buffer::{LastUseBuffer, UsedSession};
 
 /// The validity facts of either kind of session.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,78 @@
+//! What every use case needs: the database, the clock, the caches and the settings.
+
+use std::sync::Arc;
+
+use crate::cache::api_keys::ApiKeyCache;
+use crate::cache::last_use::LastUseBuffer;
+use crate::cache::tokens::TokenCache;
+use crate::clock::Clock;
+use crate::domain::invalidation::Invalidation;
+use crate::store::{Backend, Db};
+use crate::usecase::issuance_batch::IssuanceBatch;
+use crate::usecase::issuance_rate::IssuanceRate;
+use crate::usecase::metrics::DeliveryMetrics;
+use crate::usecase::settings::Settings;
+
+#[derive(Clone)]
+pub struct App {
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+    pub tokens: Arc<TokenCache>,
+    /// Last uses of sessions waiting to be written.
+    pub last_use: Arc<LastUseBuffer>,
+    /// Keys already verified against the database.
+    pub api_keys: Arc<ApiKeyCache>,
+    pub settings: Arc<Settings>,
+    /// Token exchanges waiting to be issued together (SQLite).
+    pub issuance: Arc<IssuanceBatch>,
+    /// Counters of webhook delivery, for `/metrics`.
+    pub delivery_metrics: DeliveryMetrics,
+    /// Each agent's issuance rate.
+    pub issuance_rate: Arc<IssuanceRate>,
+}
+
+impl App {
+    /// Drops what `message` says may be stale from this instance's caches.
+    pub fn invalidate(&self, message: &Invalidation) {
+        match message {
+            Invalidation::ApiKeys => self.api_keys.forget(),
+            other => self.tokens.invalidate(other),
+        }
+    }
+
+    /// Empties the caches and trusts them again, once the instance hears every change.
+    pub fn resync(&self) {
+        self.api_keys.resync();
+        self.tokens.resync();
+    }
+
+    /// Stops trusting anything cached: changes may have been missed.
+    pub fn distrust(&self) {
+        self.api_keys.distrust();
+        self.tokens.distrust();
+    }
+
+    /// On PostgreSQL the token cache starts untrusted: the invalidation listener trusts
+    /// it once it hears every other instance (`crate::workers::invalidation_listener`).
+    pub fn new(db: Db, clock: Arc<dyn Clock>, settings: Settings) -> Self {
+        let trusted = db.backend() == Backend::Sqlite;
+        let last_use = Arc::new(LastUseBuffer::default());
+        Self {
+            tokens: Arc::new(TokenCache::new(
+                settings.token_cache_capacity,
+                trusted,
+                Arc::clone(&last_use),
+            )),
+            db,
+            clock,
+            api_keys: Arc::new(ApiKeyCache::new(trusted)),
+            last_use,
+            issuance: Arc::default(),
+            delivery_metrics: DeliveryMetrics::default(),
+            issuance_rate: Arc::new(IssuanceRate::new(
+                settings.limits.issuance_per_agent_per_second,
+            )),
+            settings: Arc::new(settings),
+        }
+    }
+}
