@@ -12,14 +12,7 @@ use std::sync::{Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::id::{AgentSessionId, UserSessionId};
-
-/// A session whose use is recorded.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum UsedSession {
-    User(UserSessionId),
-    Agent(AgentSessionId),
-}
+use crate::domain::session::UsedSession;
 
 #[derive(Debug, Default)]
 pub struct LastUseBuffer {
@@ -63,6 +56,7 @@ mod tests {
     use chrono::TimeDelta;
 
     use super::*;
+    use crate::domain::id::{AgentSessionId, UserSessionId};
 
     #[test]
     fn the_latest_use_of_each_session_is_kept_once() {

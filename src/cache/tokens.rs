@@ -24,55 +24,12 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use chrono::{DateTime, Utc};
 
-use crate::cache::last_use::{LastUseBuffer, UsedSession};
-use crate::domain::agent_session::AgentValidity;
+use crate::cache::last_use::LastUseBuffer;
 use crate::domain::id::UserId;
 use crate::domain::invalidation::Invalidation;
+use crate::domain::session::SessionValidity;
 use crate::domain::token::TokenHash;
-use crate::domain::user_session::{LAST_SEEN_WRITE_INTERVAL, Liveness, Validity};
-
-/// The validity facts of either kind of session.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SessionValidity {
-    User(Validity),
-    Agent(AgentValidity),
-}
-
-impl SessionValidity {
-    pub fn user_id(&self) -> &UserId {
-        match self {
-            SessionValidity::User(v) => &v.user_id,
-            SessionValidity::Agent(v) => &v.user_id,
-        }
-    }
-
-    pub fn liveness(&self, now: DateTime<Utc>, last_seen_at: DateTime<Utc>) -> Liveness {
-        match self {
-            SessionValidity::User(v) => v.liveness(now, last_seen_at),
-            SessionValidity::Agent(v) => v.liveness(now, last_seen_at),
-        }
-    }
-
-    /// The session this token belongs to.
-    pub fn own_session(&self) -> UsedSession {
-        match self {
-            SessionValidity::User(v) => UsedSession::User(v.session_id.clone()),
-            SessionValidity::Agent(v) => UsedSession::Agent(v.session_id.clone()),
-        }
-    }
-
-    /// The sessions a use of this token is a use of: an agent session is used together
-    /// with its ancestors and the user session at its root.
-    pub fn used_sessions(&self) -> Vec<UsedSession> {
-        match self {
-            SessionValidity::User(_) => vec![self.own_session()],
-            SessionValidity::Agent(v) => std::iter::once(self.own_session())
-                .chain(v.ancestor_ids.iter().cloned().map(UsedSession::Agent))
-                .chain([UsedSession::User(v.user_session_id.clone())])
-                .collect(),
-        }
-    }
-}
+use crate::domain::user_session::LAST_SEEN_WRITE_INTERVAL;
 
 /// A cached session: its validity facts and its last use.
 #[derive(Debug)]
@@ -284,6 +241,7 @@ mod tests {
     use super::*;
     use crate::domain::id::UserSessionId;
     use crate::domain::user::UserStatus;
+    use crate::domain::user_session::Validity;
 
     fn entry(user: &UserId) -> Arc<CachedSession> {
         let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap();

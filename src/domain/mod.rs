@@ -19,6 +19,7 @@ pub mod pagination;
 pub mod revocation;
 pub mod scope;
 pub mod secret;
+pub mod session;
 pub mod text;
 pub mod token;
 pub mod user;

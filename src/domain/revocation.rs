@@ -1,11 +1,16 @@
 //! One act of revoking: its cause, who did it, and which sessions it selects.
 //!
-//! The planner here turns an act into a selector; the store applies a selector as one
-//! set-based statement per session kind. Later causes (integrations, risk) extend both.
+//! A selector says what an act hits; everything else about the act follows from it: the
+//! rows it locks and so whose caches go stale ([`Reach`]), its audit action, and what its
+//! preview shows. The store turns a selector into SQL (`crate::store::selection`), the
+//! revocation core (`crate::usecase::revoke_sessions`) does the rest, so a new way to
+//! revoke is one `Selector` case and its SQL.
 
 use chrono::{DateTime, Utc};
 
+use super::audit::AuditAction;
 use super::id::{AgentId, AgentSessionId, GrantId, RevocationId, UserId, UserSessionId};
+use super::invalidation::Invalidation;
 use super::scope::ScopeSet;
 use super::text::{self, TextRefused};
 
@@ -114,10 +119,13 @@ impl Selector {
         }
     }
 
-    /// Whether the act aims at user sessions (agent sessions go with them) rather than
-    /// at agent sessions alone.
-    pub fn targets_user_sessions(&self) -> bool {
-        matches!(self, Self::UserSession(_) | Self::AllOfUser { .. })
+    /// The audit action of the act: whether it aims at user sessions (agent sessions go
+    /// with them) or at agent sessions alone.
+    pub fn audit_action(&self) -> AuditAction {
+        match self {
+            Self::UserSession(_) | Self::AllOfUser { .. } => AuditAction::UserSessionsRevoked,
+            _ => AuditAction::AgentSessionsRevoked,
+        }
     }
 
     /// The id of what the act aimed at, for its audit entry.
@@ -134,6 +142,66 @@ impl Selector {
             Self::Agent(id) | Self::CeilingNarrowed { agent_id: id, .. } => id.as_str(),
         }
     }
+}
+
+/// The rows an act locked (those issuance holds in share mode): whose cached tokens may
+/// be stale once it commits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reach {
+    /// Within these users.
+    Users(Vec<UserId>),
+    /// Across users, under one agent (none when the agent does not exist).
+    Agent(Option<AgentId>),
+}
+
+impl Reach {
+    /// What every instance must forget once the act commits.
+    pub fn invalidations(&self) -> Vec<Invalidation> {
+        match self {
+            Reach::Users(users) => users.iter().cloned().map(Invalidation::User).collect(),
+            // Tokens of many users: cheaper to forget them all than to find them.
+            Reach::Agent(Some(_)) => vec![Invalidation::Everything],
+            Reach::Agent(None) => Vec::new(),
+        }
+    }
+}
+
+/// Which kind of session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SessionKind {
+    User,
+    Agent,
+}
+
+impl SessionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionKind::User => "user",
+            SessionKind::Agent => "agent",
+        }
+    }
+}
+
+/// What an act would hit, changing nothing: how many sessions of each kind, and a
+/// sample of them (the oldest of each kind).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Preview {
+    pub user_sessions: u64,
+    pub agent_sessions: u64,
+    pub sample: Vec<PreviewedSession>,
+}
+
+/// One session a preview shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviewedSession {
+    pub kind: SessionKind,
+    pub id: String,
+    pub user_id: UserId,
+    /// The agent holding it (agent sessions only).
+    pub agent_id: Option<AgentId>,
+    /// Where it signed in from (user sessions only).
+    pub ip_address: Option<String>,
+    pub created_at: DateTime<Utc>,
 }
 
 /// The record of one act, answered to the caller and pointed to by every row it revoked.

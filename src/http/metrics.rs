@@ -13,8 +13,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::domain::revocation::Revocation;
-use crate::usecase::metrics::DeliveryMetrics;
+use crate::usecase::metrics::Counters;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -23,26 +22,18 @@ struct RequestLabels {
     status: u16,
 }
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct CauseLabels {
-    cause: String,
-}
-
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     introspection_seconds: Histogram,
-    revocations: Family<CauseLabels, Counter>,
-    revoked_user_sessions: Family<CauseLabels, Counter>,
-    revoked_agent_sessions: Family<CauseLabels, Counter>,
 }
 
 impl Metrics {
-    /// A registry of the HTTP layer's metrics and the app's delivery counters.
-    pub fn new(delivery: &DeliveryMetrics) -> Self {
+    /// A registry of the HTTP layer's metrics and the use cases' counters.
+    pub fn new(counters: &Counters) -> Self {
         let mut registry = Registry::with_prefix("leash");
-        delivery.register(&mut registry);
+        counters.register(&mut registry);
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
             "http_requests",
@@ -56,45 +47,11 @@ impl Metrics {
             "Time to answer an introspection",
             introspection_seconds.clone(),
         );
-        let revocations = Family::<CauseLabels, Counter>::default();
-        registry.register(
-            "revocations",
-            "Acts of revocation by cause",
-            revocations.clone(),
-        );
-        let revoked_user_sessions = Family::<CauseLabels, Counter>::default();
-        registry.register(
-            "revoked_user_sessions",
-            "User sessions revoked, by cause",
-            revoked_user_sessions.clone(),
-        );
-        let revoked_agent_sessions = Family::<CauseLabels, Counter>::default();
-        registry.register(
-            "revoked_agent_sessions",
-            "Agent sessions revoked (cascades included), by cause",
-            revoked_agent_sessions.clone(),
-        );
         Self {
             registry,
-            revoked_agent_sessions,
             requests,
             introspection_seconds,
-            revocations,
-            revoked_user_sessions,
         }
-    }
-
-    pub fn record_revocation(&self, revocation: &Revocation) {
-        let labels = CauseLabels {
-            cause: revocation.cause.as_str().to_owned(),
-        };
-        self.revocations.get_or_create(&labels).inc();
-        self.revoked_user_sessions
-            .get_or_create(&labels)
-            .inc_by(revocation.user_sessions_revoked);
-        self.revoked_agent_sessions
-            .get_or_create(&labels)
-            .inc_by(revocation.agent_sessions_revoked);
     }
 
     pub fn observe_introspection(&self, started: Instant) {

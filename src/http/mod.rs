@@ -52,7 +52,7 @@ pub struct AppState {
 impl AppState {
     pub fn new(app: App) -> Self {
         Self {
-            metrics: Arc::new(Metrics::new(&app.delivery_metrics)),
+            metrics: Arc::new(Metrics::new(&app.counters)),
             app,
             event_streams: Arc::new(tokio::sync::Semaphore::new(MAX_EVENT_STREAMS)),
         }

@@ -11,9 +11,8 @@ use super::{
 };
 use crate::domain::agent::AgentStatus;
 use crate::domain::agent_session::{AgentSession, AgentValidity};
-use crate::domain::id::{AgentId, AgentSessionId, GrantId, RevocationId, UserId, UserSessionId};
+use crate::domain::id::{AgentId, AgentSessionId, GrantId, UserId, UserSessionId};
 use crate::domain::pagination::ListFilter;
-use crate::domain::revocation::{RevocationCause, Selector};
 use crate::domain::scope::ScopeSet;
 use crate::domain::token::TokenHash;
 use crate::domain::user::UserStatus;
@@ -437,100 +436,4 @@ pub async fn narrow(tx: &mut Tx, id: &AgentSessionId, scopes: &ScopeSet) -> Resu
         query.execute(c).await.map(|done| done.rows_affected())
     })?;
     Ok(())
-}
-
-/// `seed` picks the sessions an act aims at; every active descendant goes with them.
-fn with_descendants(seed: &str) -> String {
-    format!(
-        "WITH RECURSIVE hit(id) AS ( \
-           SELECT s.id FROM agent_sessions s \
-           WHERE s.status = 'active' AND s.expires_at > $1 AND {seed} \
-           UNION \
-           SELECT c.id FROM agent_sessions c JOIN hit h ON c.parent_id = h.id \
-           WHERE c.status = 'active' AND c.expires_at > $1) \
-         UPDATE agent_sessions SET status = 'revoked', revoked_at = $1, revocation_id = $2, \
-           revocation_cause = $3 WHERE id IN (SELECT id FROM hit)"
-    )
-}
-
-/// Sessions holding a scope outside the allowed set bound from `$5` on.
-fn holding_other_than(allowed: &ScopeSet) -> String {
-    if allowed.is_empty() {
-        return "EXISTS (SELECT 1 FROM agent_session_scopes x WHERE x.agent_session_id = s.id)"
-            .to_owned();
-    }
-    format!(
-        "EXISTS (SELECT 1 FROM agent_session_scopes x WHERE x.agent_session_id = s.id \
-         AND x.scope NOT IN ({}))",
-        placeholders(5, allowed.len())
-    )
-}
-
-/// Marks every agent session `selector` names, and their descendants, that is still
-/// active at `now` as revoked by `revocation_id`, in one statement. Returns how many it hit.
-pub async fn revoke(
-    tx: &mut Tx,
-    selector: &Selector,
-    revocation_id: &RevocationId,
-    cause: RevocationCause,
-    now: DateTime<Utc>,
-) -> Result<u64, StoreError> {
-    // The user-wide selectors need no recursion: a delegation never leaves its user, and
-    // every node of a tree carries the user session at its root.
-    const FLAT: &str = "UPDATE agent_sessions SET status = 'revoked', revoked_at = $1, \
-                        revocation_id = $2, revocation_cause = $3 \
-                        WHERE status = 'active' AND expires_at > $1";
-    let (sql, key, allowed) = match selector {
-        Selector::UserSession(id) => (
-            format!("{FLAT} AND user_session_id = $4"),
-            id.as_str(),
-            None,
-        ),
-        Selector::AllOfUser { user_id, .. } => {
-            (format!("{FLAT} AND user_id = $4"), user_id.as_str(), None)
-        }
-        Selector::AgentSession(id) => (with_descendants("s.id = $4"), id.as_str(), None),
-        Selector::Grant(id) => (with_descendants("s.grant_id = $4"), id.as_str(), None),
-        Selector::Agent(id) => (with_descendants("s.agent_id = $4"), id.as_str(), None),
-        Selector::GrantNarrowed { grant_id, allowed } => (
-            with_descendants(&format!(
-                "s.grant_id = $4 AND {}",
-                holding_other_than(allowed)
-            )),
-            grant_id.as_str(),
-            Some(allowed),
-        ),
-        // Direct children suffice as seeds: a grandchild holds no more than its parent.
-        Selector::SessionNarrowed {
-            agent_session_id,
-            allowed,
-        } => (
-            with_descendants(&format!(
-                "s.parent_id = $4 AND {}",
-                holding_other_than(allowed)
-            )),
-            agent_session_id.as_str(),
-            Some(allowed),
-        ),
-        Selector::CeilingNarrowed { agent_id, allowed } => (
-            with_descendants(&format!(
-                "s.agent_id = $4 AND {}",
-                holding_other_than(allowed)
-            )),
-            agent_id.as_str(),
-            Some(allowed),
-        ),
-    };
-    let hit = on_tx!(tx, |c| {
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(to_ms(now))
-            .bind(revocation_id.as_str())
-            .bind(cause.as_str())
-            .bind(key);
-        for scope in allowed.into_iter().flat_map(ScopeSet::iter) {
-            query = query.bind(scope.as_str());
-        }
-        query.execute(c).await.map(|done| done.rows_affected())
-    })?;
-    Ok(hit)
 }

@@ -18,6 +18,7 @@ pub mod last_use;
 pub mod refresh_tokens;
 pub mod revocations;
 mod scopes;
+mod selection;
 mod time;
 pub mod user_sessions;
 pub mod users;

@@ -9,7 +9,7 @@ use super::{
 };
 use crate::domain::id::{RevocationId, UserId, UserSessionId};
 use crate::domain::pagination::ListFilter;
-use crate::domain::revocation::{RevocationCause, Selector};
+use crate::domain::revocation::RevocationCause;
 use crate::domain::token::TokenHash;
 use crate::domain::user::UserStatus;
 use crate::domain::user_session::{RevokedMark, UserSession, Validity};
@@ -265,40 +265,4 @@ pub async fn list(
         query.fetch_all(c).await
     })?;
     rows.into_iter().map(UserSession::try_from).collect()
-}
-
-/// Marks every user session `selector` names that is still active at `now` as revoked
-/// by `revocation_id`, in one statement. Returns how many it hit (none for a selector
-/// that aims at agent sessions only).
-pub async fn revoke(
-    tx: &mut Tx,
-    selector: &Selector,
-    revocation_id: &RevocationId,
-    cause: RevocationCause,
-    now: DateTime<Utc>,
-) -> Result<u64, StoreError> {
-    const SET: &str = "UPDATE user_sessions SET status = 'revoked', revoked_at = $1, revocation_id = $2, \
-                       revocation_cause = $3 WHERE status = 'active' AND expires_at > $1";
-    let (sql, key, except) = match selector {
-        Selector::UserSession(id) => (format!("{SET} AND id = $4"), id.as_str(), None),
-        Selector::AllOfUser { user_id, except } => (
-            format!("{SET} AND user_id = $4 AND id <> $5"),
-            user_id.as_str(),
-            Some(except.as_ref().map_or("", UserSessionId::as_str)),
-        ),
-        _ => return Ok(0),
-    };
-    let result = on_tx!(tx, |c| {
-        let query = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(to_ms(now))
-            .bind(revocation_id.as_str())
-            .bind(cause.as_str())
-            .bind(key);
-        let query = match except {
-            Some(except) => query.bind(except),
-            None => query,
-        };
-        query.execute(c).await.map(|done| done.rows_affected())
-    })?;
-    Ok(result)
 }

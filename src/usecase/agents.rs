@@ -1,20 +1,18 @@
-//! Registering agents, reading them, authenticating them, rotating their client secret,
-//! changing their ceiling, and disabling them (which revokes every session they hold).
+//! Registering agents, reading them, authenticating them and rotating their client
+//! secret (`update_agent` changes their ceiling, `disable_agent` and `enable_agent` their
+//! status).
 
 use crate::domain::actor::Actor;
 use crate::domain::agent::{self, Agent, AgentStatus};
 use crate::domain::audit::{AuditAction, AuditEntry};
 use crate::domain::id::AgentId;
-use crate::domain::invalidation::Invalidation;
 use crate::domain::pagination::{Cursor, Page, PageSize};
-use crate::domain::revocation::{Revocation, RevocationCause, Selector};
 use crate::domain::scope::ScopeSet;
 use crate::domain::token::{SecretToken, TokenHash, TokenKind};
 use crate::domain::user_session::Lifetime;
 use crate::store::{self, LockMode, Tx};
 use crate::usecase::App;
 use crate::usecase::UsecaseError;
-use crate::usecase::revoke_sessions::{forget_cached, revoke_in};
 
 /// Registers an agent with a ceiling of scopes. The client secret is returned once;
 /// only its hash is stored.
@@ -71,7 +69,7 @@ pub struct SessionLifetimeRequest {
     pub idle_timeout_seconds: Option<i64>,
 }
 
-fn checked_name(name: &str) -> Result<&str, UsecaseError> {
+pub(super) fn checked_name(name: &str) -> Result<&str, UsecaseError> {
     agent::name(name).map_err(|reason| UsecaseError::TextRefused {
         field: "name",
         reason,
@@ -142,97 +140,8 @@ pub async fn authenticate(
     Ok(agent)
 }
 
-/// Changes an agent's name and ceiling. Narrowing the ceiling revokes, across users,
-/// every session of the agent holding a scope now beyond it, with descendants (cause
-/// `scope_reduced`), in the same transaction.
-pub async fn update(
-    app: &App,
-    actor: &Actor,
-    id: &AgentId,
-    name: Option<&str>,
-    scopes: Option<&[String]>,
-) -> Result<(Agent, Option<Revocation>), UsecaseError> {
-    let name = name.map(checked_name).transpose()?;
-    let scopes = scopes.map(ScopeSet::from_list).transpose()?;
-    let now = app.clock.now();
-    let mut tx = app.db.begin().await?;
-    let mut agent = lock_one(&mut tx, id).await?;
-    if let Some(name) = name {
-        name.clone_into(&mut agent.name);
-    }
-    let narrowed = scopes.as_ref().is_some_and(|s| !agent.scopes.is_subset(s));
-    if let Some(scopes) = scopes {
-        agent.scopes = scopes;
-    }
-    store::agents::update(&mut tx, &agent).await?;
-    store::audit::append(
-        &mut tx,
-        &AuditEntry::new(actor, AuditAction::AgentUpdated, id.as_str(), now),
-    )
-    .await?;
-    let revocation = if narrowed {
-        let selector = Selector::CeilingNarrowed {
-            agent_id: id.clone(),
-            allowed: agent.scopes.clone(),
-        };
-        let cause = RevocationCause::ScopeReduced;
-        let stale = Invalidation::Everything;
-        Some(revoke_in(&mut tx, app, actor, cause, &selector, None, &stale).await?)
-    } else {
-        None
-    };
-    tx.commit().await?;
-    if revocation.is_some() {
-        forget_cached(app, &Invalidation::Everything);
-    }
-    Ok((agent, revocation))
-}
-
-/// Disables the agent: its credentials stop working and every session it holds is
-/// revoked, with descendants (which other agents may hold). Disabling again revokes
-/// nothing more.
-pub async fn disable(app: &App, actor: &Actor, id: &AgentId) -> Result<Revocation, UsecaseError> {
-    let now = app.clock.now();
-    let mut tx = app.db.begin().await?;
-    let mut agent = lock_one(&mut tx, id).await?;
-    if agent.status == AgentStatus::Active {
-        agent.status = AgentStatus::Disabled;
-        store::agents::update(&mut tx, &agent).await?;
-        store::audit::append(
-            &mut tx,
-            &AuditEntry::new(actor, AuditAction::AgentDisabled, id.as_str(), now),
-        )
-        .await?;
-    }
-    let stale = Invalidation::Everything;
-    let selector = Selector::Agent(id.clone());
-    let cause = RevocationCause::AgentDisabled;
-    let revocation = revoke_in(&mut tx, app, actor, cause, &selector, None, &stale).await?;
-    tx.commit().await?;
-    forget_cached(app, &stale);
-    Ok(revocation)
-}
-
-/// Enables the agent again; nothing it held comes back.
-pub async fn enable(app: &App, actor: &Actor, id: &AgentId) -> Result<Agent, UsecaseError> {
-    let now = app.clock.now();
-    let mut tx = app.db.begin().await?;
-    let mut agent = lock_one(&mut tx, id).await?;
-    if agent.status == AgentStatus::Disabled {
-        agent.status = AgentStatus::Active;
-        store::agents::update(&mut tx, &agent).await?;
-        store::audit::append(
-            &mut tx,
-            &AuditEntry::new(actor, AuditAction::AgentEnabled, id.as_str(), now),
-        )
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(agent)
-}
-
 /// Locks one agent for a change: waits for every issuance under it.
-async fn lock_one(tx: &mut Tx, id: &AgentId) -> Result<Agent, UsecaseError> {
+pub(super) async fn lock_one(tx: &mut Tx, id: &AgentId) -> Result<Agent, UsecaseError> {
     store::agents::lock(tx, std::slice::from_ref(id), LockMode::Update)
         .await?
         .into_iter()

@@ -10,7 +10,7 @@ use crate::domain::invalidation::Invalidation;
 use crate::store::{Backend, Db};
 use crate::usecase::issuance_batch::IssuanceBatch;
 use crate::usecase::issuance_rate::IssuanceRate;
-use crate::usecase::metrics::DeliveryMetrics;
+use crate::usecase::metrics::Counters;
 use crate::usecase::settings::Settings;
 
 #[derive(Clone)]
@@ -25,8 +25,8 @@ pub struct App {
     pub settings: Arc<Settings>,
     /// Token exchanges waiting to be issued together (SQLite).
     pub issuance: Arc<IssuanceBatch>,
-    /// Counters of webhook delivery, for `/metrics`.
-    pub delivery_metrics: DeliveryMetrics,
+    /// Counters of webhook delivery and revocations, for `/metrics`.
+    pub counters: Counters,
     /// Each agent's issuance rate.
     pub issuance_rate: Arc<IssuanceRate>,
 }
@@ -68,7 +68,7 @@ impl App {
             api_keys: Arc::new(ApiKeyCache::new(trusted)),
             last_use,
             issuance: Arc::default(),
-            delivery_metrics: DeliveryMetrics::default(),
+            counters: Counters::default(),
             issuance_rate: Arc::new(IssuanceRate::new(
                 settings.limits.issuance_per_agent_per_second,
             )),

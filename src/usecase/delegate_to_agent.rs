@@ -16,7 +16,6 @@ use std::num::NonZeroU32;
 
 use chrono::{DateTime, Utc};
 
-use crate::cache::tokens::SessionValidity;
 use crate::domain::actor::Actor;
 use crate::domain::agent::{Agent, AgentStatus};
 use crate::domain::agent_session::{
@@ -25,9 +24,10 @@ use crate::domain::agent_session::{
 use crate::domain::audit::{AuditAction, AuditEntry};
 use crate::domain::grant::Grant;
 use crate::domain::id::{AgentId, AgentSessionId, UserId, UserSessionId};
-use crate::domain::limits::{self, Limited};
+use crate::domain::limits::Room;
 use crate::domain::scope::ScopeSet;
 use crate::domain::secret::Secret;
+use crate::domain::session::SessionValidity;
 use crate::domain::token::{SecretToken, TokenHash, TokenKind};
 use crate::domain::user::UserStatus;
 use crate::domain::user_session::Liveness;
@@ -102,9 +102,11 @@ async fn exchange_alone(
         return Err(UsecaseError::SubjectTokenInactive);
     };
     let upstream = upstream_of(subject);
-    Room::read(&mut tx, app, [&upstream])
-        .await?
-        .take(app, &upstream)?;
+    read_room(&mut tx, app, [&upstream]).await?.take(
+        &app.settings.limits,
+        &upstream.user_id,
+        parent_id(&upstream),
+    )?;
     let planned = plan_in(
         &mut tx,
         app,
@@ -192,7 +194,7 @@ pub(super) async fn plan_exchanges_in(
 
     let upstreams: Vec<Option<Upstream>> =
         subjects.into_iter().map(|s| s.map(upstream_of)).collect();
-    let mut room = Room::read(tx, app, upstreams.iter().flatten()).await?;
+    let mut room = read_room(tx, app, upstreams.iter().flatten()).await?;
     Ok(exchanges
         .iter()
         .zip(upstreams)
@@ -213,7 +215,11 @@ pub(super) async fn plan_exchanges_in(
                 grant,
                 exchange.requested.as_ref(),
             )?;
-            room.take(app, &upstream)?;
+            room.take(
+                &app.settings.limits,
+                &upstream.user_id,
+                parent_id(&upstream),
+            )?;
             Ok(planned)
         })
         .collect())
@@ -253,94 +259,55 @@ pub async fn mint_for_user(
         expires_at: session.expires_at,
         idle_timeout: session.idle_timeout,
     };
-    Room::read(&mut tx, app, [&upstream])
-        .await?
-        .take(app, &upstream)?;
+    read_room(&mut tx, app, [&upstream]).await?.take(
+        &app.settings.limits,
+        &upstream.user_id,
+        parent_id(&upstream),
+    )?;
     let planned = plan_in(&mut tx, app, actor, &upstream, &agent, Some(&requested)).await?;
     write_in(&mut tx, std::slice::from_ref(&planned)).await?;
     tx.commit().await?;
     Ok(planned.issued)
 }
 
-/// What new sessions would add to, read under the issuance's locks: each user's active
-/// agent sessions and each parent's active children, counted only as far as the limits
-/// (so a count costs no more than the limit), then kept up to date in memory as a batch
-/// plans one session after another.
-///
-/// On PostgreSQL, issuances under one user hold its row in share mode and run side by
-/// side, so concurrent ones may each see room for one more: the limit can be passed by
-/// the number of issuances in flight at that moment, never more.
-#[derive(Default)]
-struct Room {
-    of_user: HashMap<UserId, u64>,
-    of_parent: HashMap<AgentSessionId, u64>,
-}
-
-impl Room {
-    async fn read<'a>(
-        tx: &mut Tx,
-        app: &App,
-        upstreams: impl IntoIterator<Item = &'a Upstream>,
-    ) -> Result<Self, UsecaseError> {
-        let limits = app.settings.limits;
-        let now = app.clock.now();
-        let mut room = Room::default();
-        // A limit of 0 is none: nothing to count.
-        let of_user = NonZeroU32::new(limits.agent_sessions_per_user);
-        let of_parent = NonZeroU32::new(limits.children_per_agent_session);
-        for upstream in upstreams {
-            if let Some(limit) = of_user
-                && let Entry::Vacant(slot) = room.of_user.entry(upstream.user_id.clone())
-            {
-                let count = store::agent_sessions::count_active_of_user(
-                    tx,
-                    &upstream.user_id,
-                    now,
-                    limit.get(),
-                )
-                .await?;
-                slot.insert(count);
-            }
-            if let Some(limit) = of_parent
-                && let Some(parent) = &upstream.parent
-                && let Entry::Vacant(slot) = room.of_parent.entry(parent.id.clone())
-            {
-                let count =
-                    store::agent_sessions::count_active_children(tx, &parent.id, now, limit.get())
-                        .await?;
-                slot.insert(count);
-            }
+/// Reads under the issuance's locks the [`Room`] new sessions would take: each user's
+/// active agent sessions and each parent's active children, counted only as far as the
+/// limits (so a count costs no more than the limit).
+async fn read_room<'a>(
+    tx: &mut Tx,
+    app: &App,
+    upstreams: impl IntoIterator<Item = &'a Upstream>,
+) -> Result<Room, UsecaseError> {
+    let limits = app.settings.limits;
+    let now = app.clock.now();
+    let mut room = Room::default();
+    // A limit of 0 is none: nothing to count.
+    let of_user = NonZeroU32::new(limits.agent_sessions_per_user);
+    let of_parent = NonZeroU32::new(limits.children_per_agent_session);
+    for upstream in upstreams {
+        if let Some(limit) = of_user
+            && let Entry::Vacant(slot) = room.of_user.entry(upstream.user_id.clone())
+        {
+            let count = store::agent_sessions::count_active_of_user(
+                tx,
+                &upstream.user_id,
+                now,
+                limit.get(),
+            )
+            .await?;
+            slot.insert(count);
         }
-        Ok(room)
+        if let Some(limit) = of_parent
+            && let Some(parent) = &upstream.parent
+            && let Entry::Vacant(slot) = room.of_parent.entry(parent.id.clone())
+        {
+            let count =
+                store::agent_sessions::count_active_children(tx, &parent.id, now, limit.get())
+                    .await?;
+            slot.insert(count);
+        }
     }
-
-    /// Takes room for one more session under `upstream`, or says which limit it hits.
-    fn take(&mut self, app: &App, upstream: &Upstream) -> Result<(), UsecaseError> {
-        let limits = app.settings.limits;
-        let user = self.of_user.get(&upstream.user_id).copied().unwrap_or(0);
-        if !limits::one_more_fits(limits.agent_sessions_per_user, user) {
-            return Err(UsecaseError::TooManySessions {
-                what: Limited::AgentSessionsPerUser,
-                limit: limits.agent_sessions_per_user,
-            });
-        }
-        let parent = upstream.parent.as_ref().map(|p| &p.id);
-        let children = parent
-            .and_then(|p| self.of_parent.get(p))
-            .copied()
-            .unwrap_or(0);
-        if !limits::one_more_fits(limits.children_per_agent_session, children) {
-            return Err(UsecaseError::TooManySessions {
-                what: Limited::ChildrenPerAgentSession,
-                limit: limits.children_per_agent_session,
-            });
-        }
-        *self.of_user.entry(upstream.user_id.clone()).or_default() += 1;
-        if let Some(parent) = parent {
-            *self.of_parent.entry(parent.clone()).or_default() += 1;
-        }
-        Ok(())
-    }
+    Ok(room)
 }
 
 /// The agents a new session's chain holds: the issuing one and the subject's.
@@ -495,4 +462,8 @@ pub(super) async fn write_in(tx: &mut Tx, planned: &[Planned]) -> Result<(), Use
     let entries: Vec<AuditEntry> = planned.iter().map(|p| p.audit.clone()).collect();
     store::audit::append_all(tx, &entries).await?;
     Ok(())
+}
+
+fn parent_id(upstream: &Upstream) -> Option<&AgentSessionId> {
+    upstream.parent.as_ref().map(|parent| &parent.id)
 }

@@ -227,10 +227,9 @@ async fn record(app: &App, sent: Vec<(LeasedDelivery, Sent)>) -> Result<Round, U
     tx.commit().await?;
     round.endpoints_disabled = disabled.len() as u64;
     for outcome in outcomes {
-        app.delivery_metrics.attempted(outcome);
+        app.counters.attempted(outcome);
     }
-    app.delivery_metrics
-        .endpoints_disabled(round.endpoints_disabled);
+    app.counters.endpoints_disabled(round.endpoints_disabled);
     for id in &disabled {
         tracing::warn!(webhook_endpoint_id = %id, "webhook endpoint disabled: a delivery ran out of retries");
     }

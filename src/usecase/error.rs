@@ -2,6 +2,7 @@
 //! maps each to a status and a stable code, once.
 
 use crate::domain::agent_session::DelegationRefused;
+use crate::domain::limits::LimitReached;
 use crate::domain::pagination::{CursorInvalid, PageSizeInvalid};
 use crate::domain::scope::{ScopeRefused, ScopeSet};
 use crate::domain::text::TextRefused;
@@ -94,6 +95,15 @@ pub enum UsecaseError {
     /// Any other failure of the database (a bad row, a broken invariant).
     #[error(transparent)]
     Store(StoreError),
+}
+
+impl From<LimitReached> for UsecaseError {
+    fn from(reached: LimitReached) -> Self {
+        Self::TooManySessions {
+            what: reached.what,
+            limit: reached.limit,
+        }
+    }
 }
 
 impl From<StoreError> for UsecaseError {

@@ -8,9 +8,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::cache::tokens::{CachedSession, Lookup, SessionValidity};
+use crate::cache::tokens::{CachedSession, Lookup};
 use crate::domain::id::{AgentId, AgentSessionId, UserId, UserSessionId};
 use crate::domain::scope::ScopeSet;
+use crate::domain::session::SessionValidity;
 use crate::domain::token::{TokenHash, TokenKind};
 use crate::domain::user_session::Liveness;
 use crate::store::{self, Reader};

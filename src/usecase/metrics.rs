@@ -1,10 +1,13 @@
-//! Counters of webhook delivery, kept by the delivery use case and exposed at
-//! `/metrics` (the HTTP layer registers them with its registry).
+//! Counters the use cases keep (webhook delivery, revocations), exposed at `/metrics`:
+//! the HTTP layer registers them with its registry. Each `App` has its own, so tests
+//! never share counters.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::Registry;
+
+use crate::domain::revocation::Revocation;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabels {
@@ -12,14 +15,22 @@ struct OutcomeLabels {
     outcome: &'static str,
 }
 
-/// Cheap to clone: the counters are shared.
-#[derive(Clone, Debug, Default)]
-pub struct DeliveryMetrics {
-    attempts: Family<OutcomeLabels, Counter>,
-    endpoints_disabled: Counter,
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CauseLabels {
+    cause: &'static str,
 }
 
-impl DeliveryMetrics {
+/// Cheap to clone: the counters are shared.
+#[derive(Clone, Debug, Default)]
+pub struct Counters {
+    attempts: Family<OutcomeLabels, Counter>,
+    endpoints_disabled: Counter,
+    revocations: Family<CauseLabels, Counter>,
+    revoked_user_sessions: Family<CauseLabels, Counter>,
+    revoked_agent_sessions: Family<CauseLabels, Counter>,
+}
+
+impl Counters {
     pub fn attempted(&self, outcome: &'static str) {
         self.attempts
             .get_or_create(&OutcomeLabels { outcome })
@@ -28,6 +39,20 @@ impl DeliveryMetrics {
 
     pub fn endpoints_disabled(&self, count: u64) {
         self.endpoints_disabled.inc_by(count);
+    }
+
+    /// Counts one committed act of revocation and what it hit, by cause.
+    pub fn revoked(&self, revocation: &Revocation) {
+        let labels = CauseLabels {
+            cause: revocation.cause.as_str(),
+        };
+        self.revocations.get_or_create(&labels).inc();
+        self.revoked_user_sessions
+            .get_or_create(&labels)
+            .inc_by(revocation.user_sessions_revoked);
+        self.revoked_agent_sessions
+            .get_or_create(&labels)
+            .inc_by(revocation.agent_sessions_revoked);
     }
 
     pub fn register(&self, registry: &mut Registry) {
@@ -40,6 +65,21 @@ impl DeliveryMetrics {
             "webhook_endpoints_disabled",
             "Webhook endpoints disabled because a delivery ran out of retries",
             self.endpoints_disabled.clone(),
+        );
+        registry.register(
+            "revocations",
+            "Acts of revocation by cause",
+            self.revocations.clone(),
+        );
+        registry.register(
+            "revoked_user_sessions",
+            "User sessions revoked, by cause",
+            self.revoked_user_sessions.clone(),
+        );
+        registry.register(
+            "revoked_agent_sessions",
+            "Agent sessions revoked (cascades included), by cause",
+            self.revoked_agent_sessions.clone(),
         );
     }
 }

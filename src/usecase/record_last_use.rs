@@ -1,6 +1,6 @@
 //! Writes the buffered last uses of sessions (see `crate::cache::last_use`).
 
-use crate::cache::last_use::UsedSession;
+use crate::domain::session::UsedSession;
 use crate::store;
 use crate::store::last_use::SessionTable;
 use crate::usecase::App;

@@ -11,13 +11,13 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::cache::last_use::UsedSession;
 use crate::domain::actor::Actor;
 use crate::domain::agent::Agent;
 use crate::domain::agent_session::{self, AgentSession};
 use crate::domain::invalidation::Invalidation;
 use crate::domain::revocation::{RevocationCause, Selector};
 use crate::domain::scope::ScopeSet;
+use crate::domain::session::UsedSession;
 use crate::domain::token::{SecretToken, TokenHash, TokenKind};
 use crate::domain::user::UserStatus;
 use crate::domain::user_session::Liveness;
@@ -26,7 +26,7 @@ use crate::store::{self, LockMode, Tx};
 use crate::usecase::App;
 use crate::usecase::UsecaseError;
 use crate::usecase::delegate_to_agent::lock_agents;
-use crate::usecase::revoke_sessions::{forget_cached, revoke_in};
+use crate::usecase::revoke_sessions::{Act, Pending, commit_maybe, revoke_in};
 
 /// A refreshed session and its new tokens, shown once.
 #[derive(Debug)]
@@ -106,15 +106,16 @@ pub async fn refresh(
                 expires_at: access_expires_at,
             };
             store::agent_sessions::rotate_access(&mut tx, &session.id, &access).await?;
-            if let Some(narrower) = restated.filter(|r| *r != session.scopes) {
-                narrow(&mut tx, app, actor, &mut session, narrower, &stale).await?;
-            }
+            let narrowed = match restated.filter(|r| *r != session.scopes) {
+                Some(narrower) => Some(narrow(&mut tx, app, actor, &mut session, narrower).await?),
+                None => None,
+            };
             store::refresh_tokens::retire(&mut tx, &hash, now).await?;
             store::refresh_tokens::insert(&mut tx, &refresh_token.hash(), &session.id, now).await?;
             // The old access token is cached as active elsewhere: drop it everywhere.
             store::invalidation::announce(&mut tx, &stale).await?;
-            tx.commit().await?;
-            forget_cached(app, &stale);
+            commit_maybe(tx, app, narrowed).await?;
+            app.invalidate(&stale);
             record_use(app, &session, now);
             Ok(Refreshed {
                 session,
@@ -140,11 +141,13 @@ pub async fn refresh(
                 });
             }
             if session.revoked.is_none() {
-                let selector = Selector::AgentSession(session.id.clone());
-                let cause = RevocationCause::RefreshTokenReused;
-                revoke_in(&mut tx, app, actor, cause, &selector, None, &stale).await?;
-                tx.commit().await?;
-                forget_cached(app, &stale);
+                let act = Act {
+                    actor,
+                    cause: RevocationCause::RefreshTokenReused,
+                    selector: Selector::AgentSession(session.id.clone()),
+                    reason: None,
+                };
+                revoke_in(&mut tx, app, act).await?.commit(tx, app).await?;
                 tracing::warn!(agent_session_id = %session.id, "refresh token reused; family revoked");
             }
             Err(UsecaseError::RefreshTokenInvalid)
@@ -161,25 +164,20 @@ async fn narrow(
     actor: &Actor,
     session: &mut AgentSession,
     narrower: ScopeSet,
-    stale: &Invalidation,
-) -> Result<(), UsecaseError> {
+) -> Result<Pending, UsecaseError> {
     store::agent_sessions::narrow(tx, &session.id, &narrower).await?;
-    let selector = Selector::SessionNarrowed {
-        agent_session_id: session.id.clone(),
-        allowed: narrower.clone(),
-    };
-    revoke_in(
-        tx,
-        app,
+    let act = Act {
         actor,
-        RevocationCause::ScopeReduced,
-        &selector,
-        None,
-        stale,
-    )
-    .await?;
+        cause: RevocationCause::ScopeReduced,
+        selector: Selector::SessionNarrowed {
+            agent_session_id: session.id.clone(),
+            allowed: narrower.clone(),
+        },
+        reason: None,
+    };
+    let pending = revoke_in(tx, app, act).await?;
     session.scopes = narrower;
-    Ok(())
+    Ok(pending)
 }
 
 /// A refresh is a use of the session and of everything it hangs from.

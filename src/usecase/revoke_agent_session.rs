@@ -5,13 +5,12 @@ use crate::domain::actor::Actor;
 use crate::domain::agent::Agent;
 use crate::domain::agent_session::AgentSession;
 use crate::domain::id::AgentSessionId;
-use crate::domain::invalidation::Invalidation;
 use crate::domain::revocation::{Revocation, RevocationCause, Selector};
 use crate::domain::token::{TokenHash, TokenKind};
 use crate::store;
 use crate::usecase::App;
 use crate::usecase::UsecaseError;
-use crate::usecase::revoke_sessions::{checked_reason, forget_cached, revoke_in};
+use crate::usecase::revoke_sessions::{Act, checked_reason, revoke_in};
 
 /// Revokes the session and its descendants; revoking it again revokes nothing and
 /// answers a revocation that hit zero sessions.
@@ -65,11 +64,11 @@ async fn revoke(
     reason: Option<String>,
 ) -> Result<Revocation, UsecaseError> {
     let mut tx = app.db.begin().await?;
-    let stale = Invalidation::User(session.user_id.clone());
-    let selector = Selector::AgentSession(session.id.clone());
-    let cause = RevocationCause::AgentSessionRevoked;
-    let revocation = revoke_in(&mut tx, app, actor, cause, &selector, reason, &stale).await?;
-    tx.commit().await?;
-    forget_cached(app, &stale);
-    Ok(revocation)
+    let act = Act {
+        actor,
+        cause: RevocationCause::AgentSessionRevoked,
+        selector: Selector::AgentSession(session.id.clone()),
+        reason,
+    };
+    revoke_in(&mut tx, app, act).await?.commit(tx, app).await
 }

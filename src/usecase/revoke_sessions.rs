@@ -1,30 +1,47 @@
-//! The revocation core every revoking act shares: inside the caller's transaction it
-//! takes the row locks the selector implies (the ones issuance takes in share mode, so
-//! no session issued meanwhile escapes), records the act, revokes what the selector names (user sessions, then agent sessions
-//! with their descendants, one statement each), writes one outbox event per revoked
-//! session and one audit entry for the act, and tells the other instances. After the
-//! caller commits, [`forget_cached`] drops this instance's cached tokens before the act
-//! is answered.
+//! The revocation core every revoking act goes through. Inside the act's transaction it
+//! takes the row locks its selector implies (the ones issuance takes in share mode, so
+//! no session issued meanwhile escapes), records the act, revokes what the selector
+//! names (user sessions, then agent sessions with their descendants, one statement
+//! each), writes one outbox event per revoked session and the act's audit entry, and
+//! tells the other instances what may be stale. [`Pending::commit`] commits, then drops
+//! this instance's cached tokens and counts the act, before the act is answered. An act
+//! chooses none of this: it says why (cause), what (selector) and who (actor).
 
 use crate::domain::actor::Actor;
-use crate::domain::audit::{AuditAction, AuditEntry};
+use crate::domain::audit::AuditEntry;
 use crate::domain::id::RevocationId;
 use crate::domain::invalidation::Invalidation;
 use crate::domain::revocation::{self, Revocation, RevocationCause, Selector};
 use crate::store::{self, Tx};
-use crate::usecase::App;
-use crate::usecase::UsecaseError;
+use crate::usecase::{App, UsecaseError};
+
+/// One revoking act: why, what, who, and the caller's words.
+pub(super) struct Act<'a> {
+    pub actor: &'a Actor,
+    pub cause: RevocationCause,
+    pub selector: Selector,
+    pub reason: Option<String>,
+}
+
+/// A revocation written in a transaction not yet committed.
+#[must_use = "commit it: until then this instance may still answer for what it revoked"]
+pub(super) struct Pending {
+    revocation: Revocation,
+    stale: Vec<Invalidation>,
+}
 
 pub(super) async fn revoke_in(
     tx: &mut Tx,
     app: &App,
-    actor: &Actor,
-    cause: RevocationCause,
-    selector: &Selector,
-    reason: Option<String>,
-    stale: &Invalidation,
-) -> Result<Revocation, UsecaseError> {
-    store::revocations::lock_selected(tx, selector).await?;
+    act: Act<'_>,
+) -> Result<Pending, UsecaseError> {
+    let Act {
+        actor,
+        cause,
+        selector,
+        reason,
+    } = act;
+    let reach = store::revocations::lock_selected(tx, &selector).await?;
     let now = app.clock.now();
     let mut revocation = Revocation {
         id: RevocationId::generate(),
@@ -35,24 +52,54 @@ pub(super) async fn revoke_in(
         agent_sessions_revoked: 0,
         created_at: now,
     };
-    store::revocations::insert(tx, &revocation, selector).await?;
-    revocation.user_sessions_revoked =
-        store::user_sessions::revoke(tx, selector, &revocation.id, cause, now).await?;
-    revocation.agent_sessions_revoked =
-        store::agent_sessions::revoke(tx, selector, &revocation.id, cause, now).await?;
+    store::revocations::insert(tx, &revocation, &selector).await?;
+    let hit = store::revocations::revoke(tx, &selector, &revocation.id, cause, now).await?;
+    revocation.user_sessions_revoked = hit.user_sessions;
+    revocation.agent_sessions_revoked = hit.agent_sessions;
     store::revocations::set_counts(tx, &revocation).await?;
     store::events::insert_user_session_revoked(tx, &revocation.id, actor, now).await?;
     store::events::insert_agent_session_revoked(tx, &revocation.id, actor, now).await?;
-    let action = if selector.targets_user_sessions() {
-        AuditAction::UserSessionsRevoked
-    } else {
-        AuditAction::AgentSessionsRevoked
-    };
-    let entry = AuditEntry::new(actor, action, selector.target(), now)
+    let entry = AuditEntry::new(actor, selector.audit_action(), selector.target(), now)
         .for_revocation(cause, revocation.id.clone());
     store::audit::append(tx, &entry).await?;
-    store::invalidation::announce(tx, stale).await?;
-    Ok(revocation)
+    let stale = reach.invalidations();
+    for message in &stale {
+        store::invalidation::announce(tx, message).await?;
+    }
+    Ok(Pending { revocation, stale })
+}
+
+impl Pending {
+    /// Commits the act's transaction, then forgets on this instance what it made stale
+    /// and counts it.
+    pub(super) async fn commit(self, tx: Tx, app: &App) -> Result<Revocation, UsecaseError> {
+        tx.commit().await?;
+        Ok(self.committed(app))
+    }
+
+    /// For an act whose transaction was committed with this revocation in it.
+    pub(super) fn committed(self, app: &App) -> Revocation {
+        for message in &self.stale {
+            app.invalidate(message);
+        }
+        app.counters.revoked(&self.revocation);
+        self.revocation
+    }
+}
+
+/// Commits an act that may or may not have revoked anything.
+pub(super) async fn commit_maybe(
+    tx: Tx,
+    app: &App,
+    pending: Option<Pending>,
+) -> Result<Option<Revocation>, UsecaseError> {
+    match pending {
+        Some(pending) => pending.commit(tx, app).await.map(Some),
+        None => {
+            tx.commit().await?;
+            Ok(None)
+        }
+    }
 }
 
 /// Checks the free-text reason a caller gave for a revocation (before any transaction).
@@ -61,9 +108,4 @@ pub(super) fn checked_reason(raw: Option<&str>) -> Result<Option<String>, Usecas
         field: "reason",
         reason,
     })
-}
-
-/// Drops this instance's cached tokens that `stale` names; call after the commit.
-pub(super) fn forget_cached(app: &App, stale: &Invalidation) {
-    app.invalidate(stale);
 }

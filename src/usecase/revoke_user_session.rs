@@ -3,12 +3,11 @@
 
 use crate::domain::actor::Actor;
 use crate::domain::id::UserSessionId;
-use crate::domain::invalidation::Invalidation;
 use crate::domain::revocation::{Revocation, RevocationCause, Selector};
 use crate::store;
 use crate::usecase::App;
 use crate::usecase::UsecaseError;
-use crate::usecase::revoke_sessions::{checked_reason, forget_cached, revoke_in};
+use crate::usecase::revoke_sessions::{Act, checked_reason, revoke_in};
 
 /// Revokes the session if it is still active; revoking it again revokes nothing and
 /// answers a revocation that hit zero sessions.
@@ -20,22 +19,14 @@ pub async fn revoke_user_session(
 ) -> Result<Revocation, UsecaseError> {
     let reason = checked_reason(reason)?;
     let mut tx = app.db.begin().await?;
-    let user_id = store::user_sessions::owner(&mut tx, id)
+    store::user_sessions::owner(&mut tx, id)
         .await?
         .ok_or(UsecaseError::UserSessionNotFound)?;
-    let selector = Selector::UserSession(id.clone());
-    let stale = Invalidation::User(user_id);
-    let revocation = revoke_in(
-        &mut tx,
-        app,
+    let act = Act {
         actor,
-        RevocationCause::UserSessionRevoked,
-        &selector,
+        cause: RevocationCause::UserSessionRevoked,
+        selector: Selector::UserSession(id.clone()),
         reason,
-        &stale,
-    )
-    .await?;
-    tx.commit().await?;
-    forget_cached(app, &stale);
-    Ok(revocation)
+    };
+    revoke_in(&mut tx, app, act).await?.commit(tx, app).await
 }

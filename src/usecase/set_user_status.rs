@@ -4,14 +4,13 @@
 use crate::domain::actor::Actor;
 use crate::domain::audit::{AuditAction, AuditEntry};
 use crate::domain::id::UserId;
-use crate::domain::invalidation::Invalidation;
 use crate::domain::revocation::{Revocation, RevocationCause, Selector};
 use crate::domain::user::{User, UserStatus};
 use crate::store;
 use crate::store::LockMode;
 use crate::usecase::App;
 use crate::usecase::UsecaseError;
-use crate::usecase::revoke_sessions::{forget_cached, revoke_in};
+use crate::usecase::revoke_sessions::{Act, revoke_in};
 
 /// Disables the user and revokes all their sessions in one transaction.
 pub async fn disable_user(
@@ -30,20 +29,13 @@ pub async fn disable_user(
         &AuditEntry::new(actor, AuditAction::UserDisabled, user_id.as_str(), now),
     )
     .await?;
-    let selector = Selector::for_user(RevocationCause::UserDisabled, user_id.clone(), None);
-    let stale = Invalidation::User(user_id.clone());
-    let revocation = revoke_in(
-        &mut tx,
-        app,
+    let act = Act {
         actor,
-        RevocationCause::UserDisabled,
-        &selector,
-        None,
-        &stale,
-    )
-    .await?;
-    tx.commit().await?;
-    forget_cached(app, &stale);
+        cause: RevocationCause::UserDisabled,
+        selector: Selector::for_user(RevocationCause::UserDisabled, user_id.clone(), None),
+        reason: None,
+    };
+    let revocation = revoke_in(&mut tx, app, act).await?.commit(tx, app).await?;
     Ok((user, revocation))
 }
 

@@ -3,13 +3,12 @@
 
 use crate::domain::actor::Actor;
 use crate::domain::id::{UserId, UserSessionId};
-use crate::domain::invalidation::Invalidation;
 use crate::domain::revocation::{Revocation, RevocationCause, Selector};
 use crate::store;
 use crate::store::LockMode;
 use crate::usecase::App;
 use crate::usecase::UsecaseError;
-use crate::usecase::revoke_sessions::{checked_reason, forget_cached, revoke_in};
+use crate::usecase::revoke_sessions::{Act, checked_reason, revoke_in};
 
 /// Revokes every active session of the user except `except` (which must be theirs).
 /// `cause` is [`RevocationCause::SignOutEverywhere`] or
@@ -32,10 +31,11 @@ pub async fn sign_out_everywhere(
     {
         return Err(UsecaseError::UserSessionNotFound);
     }
-    let selector = Selector::for_user(cause, user_id.clone(), except.cloned());
-    let stale = Invalidation::User(user_id.clone());
-    let revocation = revoke_in(&mut tx, app, actor, cause, &selector, reason, &stale).await?;
-    tx.commit().await?;
-    forget_cached(app, &stale);
-    Ok(revocation)
+    let act = Act {
+        actor,
+        cause,
+        selector: Selector::for_user(cause, user_id.clone(), except.cloned()),
+        reason,
+    };
+    revoke_in(&mut tx, app, act).await?.commit(tx, app).await
 }

@@ -75,10 +75,10 @@ async fn revoke(db: &Db, selector: &Selector, now: DateTime<Utc>) -> (Revocation
     store::revocations::insert(&mut tx, &revocation, selector)
         .await
         .unwrap();
-    let hit =
-        store::user_sessions::revoke(&mut tx, selector, &revocation.id, revocation.cause, now)
-            .await
-            .unwrap();
+    let hit = store::revocations::revoke(&mut tx, selector, &revocation.id, revocation.cause, now)
+        .await
+        .unwrap()
+        .user_sessions;
     tx.commit().await.unwrap();
     (revocation.id, hit)
 }
@@ -357,7 +357,7 @@ async fn events_audit_and_counts_are_written_for_a_revocation() {
     store::revocations::insert(&mut tx, &revocation, &selector)
         .await
         .unwrap();
-    revocation.user_sessions_revoked = store::user_sessions::revoke(
+    revocation.user_sessions_revoked = store::revocations::revoke(
         &mut tx,
         &selector,
         &revocation.id,
@@ -365,7 +365,8 @@ async fn events_audit_and_counts_are_written_for_a_revocation() {
         epoch(),
     )
     .await
-    .unwrap();
+    .unwrap()
+    .user_sessions;
     store::revocations::set_counts(&mut tx, &revocation)
         .await
         .unwrap();

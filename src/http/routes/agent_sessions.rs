@@ -124,6 +124,5 @@ async fn revoke_agent_session(
         body.reason.as_deref(),
     )
     .await?;
-    state.metrics.record_revocation(&revocation);
     Ok(Json(revocation.into()))
 }

@@ -124,7 +124,7 @@ async fn update_agent(
     Path(path): Path<AgentPath>,
     ApiJson(body): ApiJson<UpdateAgentRequest>,
 ) -> Result<Json<UpdatedAgent>, ApiError> {
-    let (agent, revocation) = usecase::agents::update(
+    let (agent, revocation) = usecase::update_agent::update_agent(
         &state.app,
         &actor,
         &path.id()?,
@@ -132,9 +132,6 @@ async fn update_agent(
         body.scopes.as_deref(),
     )
     .await?;
-    if let Some(revocation) = &revocation {
-        state.metrics.record_revocation(revocation);
-    }
     Ok(Json(UpdatedAgent {
         agent: agent.into(),
         revocation: revocation.map(Into::into),
@@ -146,8 +143,7 @@ async fn disable_agent(
     AdminKey(actor): AdminKey,
     Path(path): Path<AgentPath>,
 ) -> Result<Json<RevocationBody>, ApiError> {
-    let revocation = usecase::agents::disable(&state.app, &actor, &path.id()?).await?;
-    state.metrics.record_revocation(&revocation);
+    let revocation = usecase::disable_agent::disable_agent(&state.app, &actor, &path.id()?).await?;
     Ok(Json(revocation.into()))
 }
 
@@ -157,7 +153,7 @@ async fn enable_agent(
     Path(path): Path<AgentPath>,
 ) -> Result<Json<AgentBody>, ApiError> {
     Ok(Json(
-        usecase::agents::enable(&state.app, &actor, &path.id()?)
+        usecase::enable_agent::enable_agent(&state.app, &actor, &path.id()?)
             .await?
             .into(),
     ))

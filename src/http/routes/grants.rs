@@ -107,10 +107,7 @@ async fn update_grant(
     ApiJson(body): ApiJson<UpdateGrantRequest>,
 ) -> Result<Json<UpdatedGrant>, ApiError> {
     let (grant, revocation) =
-        usecase::grants::update_scopes(&state.app, &actor, &path.id()?, &body.scopes).await?;
-    if let Some(revocation) = &revocation {
-        state.metrics.record_revocation(revocation);
-    }
+        usecase::update_grant::update_scopes(&state.app, &actor, &path.id()?, &body.scopes).await?;
     Ok(Json(UpdatedGrant {
         grant: grant.into(),
         revocation: revocation.map(Into::into),
@@ -122,7 +119,6 @@ async fn revoke_grant(
     AdminKey(actor): AdminKey,
     Path(path): Path<GrantPath>,
 ) -> Result<Json<RevocationBody>, ApiError> {
-    let revocation = usecase::grants::revoke(&state.app, &actor, &path.id()?).await?;
-    state.metrics.record_revocation(&revocation);
+    let revocation = usecase::revoke_grant::revoke_grant(&state.app, &actor, &path.id()?).await?;
     Ok(Json(revocation.into()))
 }

@@ -159,10 +159,6 @@ async fn revoke(
     )
     .await?;
     let presented = required(form.token.as_ref().map(Secret::expose), "token")?;
-    let revocation =
-        usecase::revoke_agent_session::revoke_token(&state.app, &client, &actor, presented).await?;
-    if let Some(revocation) = &revocation {
-        state.metrics.record_revocation(revocation);
-    }
+    usecase::revoke_agent_session::revoke_token(&state.app, &client, &actor, presented).await?;
     Ok(NoStore(Json(serde_json::json!({}))))
 }

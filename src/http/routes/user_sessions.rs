@@ -116,6 +116,5 @@ async fn revoke_user_session(
         body.reason.as_deref(),
     )
     .await?;
-    state.metrics.record_revocation(&revocation);
     Ok(Json(revocation.into()))
 }

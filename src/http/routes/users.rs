@@ -101,9 +101,7 @@ async fn disable_user(
     AdminKey(actor): AdminKey,
     Path(path): Path<UserPath>,
 ) -> Result<Json<UserBody>, ApiError> {
-    let (user, revocation) =
-        usecase::set_user_status::disable_user(&state.app, &actor, &path.id()?).await?;
-    state.metrics.record_revocation(&revocation);
+    let (user, _) = usecase::set_user_status::disable_user(&state.app, &actor, &path.id()?).await?;
     Ok(Json(user.into()))
 }
 
@@ -131,7 +129,6 @@ async fn sign_out_everywhere(
         body.reason.as_deref(),
     )
     .await?;
-    state.metrics.record_revocation(&revocation);
     Ok(Json(revocation.into()))
 }
 
@@ -150,6 +147,5 @@ async fn credential_changed(
         None,
     )
     .await?;
-    state.metrics.record_revocation(&revocation);
     Ok(Json(revocation.into()))
 }

@@ -1,0 +1,39 @@
+//! Disabling an agent: its credentials stop working and every session it holds goes.
+
+use crate::domain::actor::Actor;
+use crate::domain::agent::AgentStatus;
+use crate::domain::audit::{AuditAction, AuditEntry};
+use crate::domain::id::AgentId;
+use crate::domain::revocation::{Revocation, RevocationCause, Selector};
+use crate::store;
+use crate::usecase::revoke_sessions::{Act, revoke_in};
+use crate::usecase::{App, UsecaseError, agents};
+
+/// Disables the agent: its credentials stop working and every session it holds is
+/// revoked, with descendants (which other agents may hold). Disabling again revokes
+/// nothing more.
+pub async fn disable_agent(
+    app: &App,
+    actor: &Actor,
+    id: &AgentId,
+) -> Result<Revocation, UsecaseError> {
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    let mut agent = agents::lock_one(&mut tx, id).await?;
+    if agent.status == AgentStatus::Active {
+        agent.status = AgentStatus::Disabled;
+        store::agents::update(&mut tx, &agent).await?;
+        store::audit::append(
+            &mut tx,
+            &AuditEntry::new(actor, AuditAction::AgentDisabled, id.as_str(), now),
+        )
+        .await?;
+    }
+    let act = Act {
+        actor,
+        cause: RevocationCause::AgentDisabled,
+        selector: Selector::Agent(id.clone()),
+        reason: None,
+    };
+    revoke_in(&mut tx, app, act).await?.commit(tx, app).await
+}
