@@ -61,6 +61,35 @@ async fn metrics_count_requests_introspections_and_revocations() {
     assert!(!text.contains(&session.token));
 }
 
+/// A reused refresh token revokes its family inside the token endpoint, not through an
+/// admin route: it is counted all the same.
+#[tokio::test]
+async fn metrics_count_a_family_revoked_for_refresh_token_reuse() {
+    let app = TestApp::start().await;
+    let alice = app.create_user("alice").await;
+    let device = app.sign_in(&alice).await;
+    let agent = app.register_agent("planner", &["a"]).await;
+    app.consent(&alice, &agent, &["a"]).await;
+    let first = app.delegate(&agent, &device, None).await;
+    app.refresh(&agent, &first.refresh)
+        .await
+        .assert_status(StatusCode::OK);
+    app.advance(chrono::TimeDelta::seconds(11));
+    app.refresh(&agent, &first.refresh)
+        .await
+        .assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
+
+    let text = metrics_text(&app).await;
+    assert!(
+        text.contains(r#"leash_revocations_total{cause="refresh_token_reused"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"leash_revoked_agent_sessions_total{cause="refresh_token_reused"} 1"#),
+        "{text}"
+    );
+}
+
 #[tokio::test]
 async fn metrics_count_webhook_attempts_by_outcome() {
     let app = TestApp::start_with_webhooks().await;
