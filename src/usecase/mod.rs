@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod readiness;
 pub mod record_last_use;
 pub mod refresh_agent_session;
+pub mod revocations;
 pub mod revoke_agent_session;
 pub mod revoke_grant;
 mod revoke_sessions;

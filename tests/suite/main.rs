@@ -28,6 +28,7 @@ mod invalidation_listener;
 mod operations;
 mod properties;
 mod properties_delegation;
+mod properties_preview;
 mod properties_webhooks;
 mod schemas;
 mod secrets_in_logs;

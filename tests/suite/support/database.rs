@@ -158,3 +158,57 @@ pub async fn run_sql(db: &Db, sql: &str) -> Result<u64, sqlx::Error> {
         Db::Postgres(pool) => Ok(sqlx::query(sql).execute(pool).await?.rows_affected()),
     }
 }
+
+/// Every table's rows as text, by table name: two snapshots are equal exactly when no
+/// row was added, removed or changed in between.
+pub async fn snapshot(db: &Db) -> std::collections::BTreeMap<String, String> {
+    let mut tables = std::collections::BTreeMap::new();
+    match db {
+        Db::Sqlite(_, writer) => {
+            let names: Vec<String> = sqlx::query_scalar(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+            )
+            .fetch_all(writer)
+            .await
+            .unwrap();
+            for name in names {
+                let columns: Vec<String> =
+                    sqlx::query_scalar("SELECT name FROM pragma_table_info($1)")
+                        .bind(&name)
+                        .fetch_all(writer)
+                        .await
+                        .unwrap();
+                let row = columns
+                    .iter()
+                    .map(|c| format!("quote(\"{c}\")"))
+                    .collect::<Vec<_>>()
+                    .join(" || ',' || ");
+                let rows: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    "SELECT group_concat(r, '|') FROM (SELECT {row} AS r FROM \"{name}\" ORDER BY 1)"
+                )))
+                .fetch_one(writer)
+                .await
+                .unwrap();
+                tables.insert(name, rows.unwrap_or_default());
+            }
+        }
+        Db::Postgres(pool) => {
+            let names: Vec<String> = sqlx::query_scalar(
+                "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema()",
+            )
+            .fetch_all(pool)
+            .await
+            .unwrap();
+            for name in names {
+                let rows: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    "SELECT string_agg(t::text, '|' ORDER BY t::text) FROM \"{name}\" t"
+                )))
+                .fetch_one(pool)
+                .await
+                .unwrap();
+                tables.insert(name, rows.unwrap_or_default());
+            }
+        }
+    }
+    tables
+}

@@ -1,0 +1,371 @@
+//! Property: for random delegation trees (exchanges and sub-delegations by several
+//! agents from several devices of several users) and random revoking acts, the
+//! revocation core's preview of each act changes nothing (every table is compared
+//! before and after) and foretells it exactly: the act then revokes as many sessions of
+//! each kind as the preview counted, and every session the preview showed by name.
+
+use std::collections::BTreeMap;
+
+use leash::domain::actor::Actor;
+use leash::domain::id::{AgentId, AgentSessionId, GrantId, UserId, UserSessionId};
+use leash::domain::revocation::{Preview, Revocation, RevocationCause, Selector, SessionKind};
+use leash::domain::scope::ScopeSet;
+use leash::domain::token::TokenHash;
+use leash::store;
+use leash::usecase;
+use leash::usecase::revocations::PREVIEW_SAMPLE;
+use proptest::prelude::*;
+use proptest::sample::{Index, subsequence};
+
+use crate::support::TestApp;
+use crate::support::agents::TestAgent;
+use crate::support::database::snapshot;
+
+const USERS: usize = 2;
+const DEVICES: usize = 2;
+const AGENTS: usize = 3;
+const SCOPES: [&str; 3] = ["a", "b", "c"];
+
+fn scopes() -> impl Strategy<Value = Vec<&'static str>> {
+    subsequence(SCOPES.to_vec(), 1..=3)
+}
+
+/// How the tree grows.
+#[derive(Debug, Clone)]
+enum Grow {
+    Exchange {
+        agent: usize,
+        device: Index,
+        scopes: Option<Vec<&'static str>>,
+    },
+    SubDelegate {
+        agent: usize,
+        parent: Index,
+        scopes: Option<Vec<&'static str>>,
+    },
+}
+
+/// A revoking act, by what it selects.
+#[derive(Debug, Clone)]
+enum Act {
+    UserSession(Index),
+    AllOfUser {
+        user: usize,
+        except: Option<Index>,
+    },
+    AgentSession(Index),
+    Grant(Index),
+    GrantNarrowed {
+        grant: Index,
+        keep: Vec<&'static str>,
+    },
+    Agent(usize),
+    CeilingNarrowed {
+        agent: usize,
+        keep: Vec<&'static str>,
+    },
+}
+
+fn grow() -> impl Strategy<Value = Grow> {
+    prop_oneof![
+        (0..AGENTS, any::<Index>(), proptest::option::of(scopes())).prop_map(
+            |(agent, device, scopes)| Grow::Exchange {
+                agent,
+                device,
+                scopes
+            }
+        ),
+        (0..AGENTS, any::<Index>(), proptest::option::of(scopes())).prop_map(
+            |(agent, parent, scopes)| Grow::SubDelegate {
+                agent,
+                parent,
+                scopes
+            }
+        ),
+    ]
+}
+
+fn act() -> impl Strategy<Value = Act> {
+    prop_oneof![
+        any::<Index>().prop_map(Act::UserSession),
+        (0..USERS, proptest::option::of(any::<Index>()))
+            .prop_map(|(user, except)| Act::AllOfUser { user, except }),
+        any::<Index>().prop_map(Act::AgentSession),
+        any::<Index>().prop_map(Act::Grant),
+        (any::<Index>(), scopes()).prop_map(|(grant, keep)| Act::GrantNarrowed { grant, keep }),
+        (0..AGENTS).prop_map(Act::Agent),
+        (0..AGENTS, scopes()).prop_map(|(agent, keep)| Act::CeilingNarrowed { agent, keep }),
+    ]
+}
+
+struct World {
+    users: Vec<UserId>,
+    /// Each device with its user's index and its token.
+    devices: Vec<(usize, UserSessionId, String)>,
+    agents: Vec<(AgentId, TestAgent)>,
+    /// Each grant with the scopes it holds now.
+    grants: Vec<(GrantId, Vec<&'static str>)>,
+    /// Each agent session with its access token.
+    sessions: Vec<(AgentSessionId, String)>,
+}
+
+async fn build(app: &TestApp, steps: &[Grow]) -> World {
+    let mut world = World {
+        users: Vec::new(),
+        devices: Vec::new(),
+        agents: Vec::new(),
+        grants: Vec::new(),
+        sessions: Vec::new(),
+    };
+    for agent in 0..AGENTS {
+        let test_agent = app.register_agent(&format!("agent-{agent}"), &SCOPES).await;
+        world
+            .agents
+            .push((AgentId::parse(&test_agent.id).unwrap(), test_agent));
+    }
+    for user in 0..USERS {
+        let test_user = app.create_user(&format!("user-{user}")).await;
+        for _ in 0..DEVICES {
+            let device = app.sign_in(&test_user).await;
+            world.devices.push((
+                user,
+                UserSessionId::parse(&device.id).unwrap(),
+                device.token,
+            ));
+        }
+        for (_, agent) in &world.agents {
+            let grant = app.consent(&test_user, agent, &SCOPES).await;
+            world
+                .grants
+                .push((GrantId::parse(&grant).unwrap(), SCOPES.to_vec()));
+        }
+        world.users.push(UserId::parse(&test_user.id).unwrap());
+    }
+    for step in steps {
+        let (agent, subject, scopes) = match step {
+            Grow::Exchange {
+                agent,
+                device,
+                scopes,
+            } => (agent, &device.get(&world.devices).2, scopes),
+            Grow::SubDelegate {
+                agent,
+                parent,
+                scopes,
+            } => match world.sessions.is_empty() {
+                true => continue,
+                false => (agent, &parent.get(&world.sessions).1, scopes),
+            },
+        };
+        let scope = scopes.as_ref().map(|s| s.join(" "));
+        let answer = app
+            .exchange(&world.agents[*agent].1, subject, scope.as_deref())
+            .await;
+        // Refusals (too deep, scopes not held) are part of the walk.
+        if let Some(access) = answer.body["access_token"].as_str() {
+            let session = store::agent_sessions::by_access_hash(&app.db, &TokenHash::of(access))
+                .await
+                .unwrap()
+                .unwrap();
+            world.sessions.push((session.id, access.to_owned()));
+        }
+    }
+    world
+}
+
+/// The selector an act stands for, and the act itself.
+async fn perform(app: &TestApp, world: &mut World, act: &Act) -> Option<(Selector, Revocation)> {
+    let operator = Actor::operator();
+    let core = &app.app;
+    let selector = selector(world, act)?;
+    let revocation = match (act, &selector) {
+        (Act::UserSession(_), Selector::UserSession(id)) => {
+            usecase::revoke_user_session::revoke_user_session(core, &operator, id, None).await
+        }
+        (Act::AllOfUser { .. }, Selector::AllOfUser { user_id, except }) => {
+            usecase::sign_out_everywhere::sign_out_everywhere(
+                core,
+                &operator,
+                RevocationCause::SignOutEverywhere,
+                user_id,
+                except.as_ref(),
+                None,
+            )
+            .await
+        }
+        (Act::AgentSession(_), Selector::AgentSession(id)) => {
+            usecase::revoke_agent_session::revoke_agent_session(core, &operator, id, None).await
+        }
+        (Act::Grant(_), Selector::Grant(id)) => {
+            usecase::revoke_grant::revoke_grant(core, &operator, id).await
+        }
+        (Act::GrantNarrowed { grant, keep }, Selector::GrantNarrowed { grant_id, .. }) => {
+            let keep: Vec<String> = keep.iter().map(|s| (*s).to_owned()).collect();
+            let updated =
+                usecase::update_grant::update_scopes(core, &operator, grant_id, &keep).await;
+            if updated.is_ok() {
+                grant.get_mut(&mut world.grants).1 = keep_of(&keep);
+            }
+            // Keeping every scope narrows nothing and revokes nothing.
+            return updated
+                .ok()
+                .map(|(_, revocation)| (selector.clone(), revocation.unwrap_or(nothing())));
+        }
+        (Act::Agent(_), Selector::Agent(id)) => {
+            usecase::disable_agent::disable_agent(core, &operator, id).await
+        }
+        (Act::CeilingNarrowed { keep, .. }, Selector::CeilingNarrowed { agent_id, .. }) => {
+            let keep: Vec<String> = keep.iter().map(|s| (*s).to_owned()).collect();
+            return usecase::update_agent::update_agent(
+                core,
+                &operator,
+                agent_id,
+                None,
+                Some(&keep),
+            )
+            .await
+            .ok()
+            .map(|(_, revocation)| (selector.clone(), revocation.unwrap_or(nothing())));
+        }
+        _ => unreachable!("{act:?} selects {selector:?}"),
+    };
+    revocation.ok().map(|revocation| (selector, revocation))
+}
+
+fn keep_of(keep: &[String]) -> Vec<&'static str> {
+    SCOPES
+        .into_iter()
+        .filter(|s| keep.iter().any(|k| k == s))
+        .collect()
+}
+
+/// An act that revoked nothing.
+fn nothing() -> Revocation {
+    Revocation {
+        id: leash::domain::id::RevocationId::generate(),
+        cause: RevocationCause::ScopeReduced,
+        actor: String::new(),
+        reason: None,
+        user_sessions_revoked: 0,
+        agent_sessions_revoked: 0,
+        created_at: chrono::DateTime::UNIX_EPOCH,
+    }
+}
+
+fn selector(world: &World, act: &Act) -> Option<Selector> {
+    let scopes = |keep: &[&str]| ScopeSet::from_list(keep).unwrap();
+    Some(match act {
+        Act::UserSession(device) => Selector::UserSession(device.get(&world.devices).1.clone()),
+        Act::AllOfUser { user, except } => Selector::AllOfUser {
+            user_id: world.users[*user].clone(),
+            except: except
+                .map(|d| d.get(&world.devices))
+                .filter(|(owner, ..)| owner == user)
+                .map(|(_, id, _)| id.clone()),
+        },
+        Act::AgentSession(session) => {
+            if world.sessions.is_empty() {
+                return None;
+            }
+            Selector::AgentSession(session.get(&world.sessions).0.clone())
+        }
+        Act::Grant(grant) => Selector::Grant(grant.get(&world.grants).0.clone()),
+        Act::GrantNarrowed { grant, keep } => Selector::GrantNarrowed {
+            grant_id: grant.get(&world.grants).0.clone(),
+            allowed: scopes(keep),
+        },
+        Act::Agent(agent) => Selector::Agent(world.agents[*agent].0.clone()),
+        Act::CeilingNarrowed { agent, keep } => Selector::CeilingNarrowed {
+            agent_id: world.agents[*agent].0.clone(),
+            allowed: scopes(keep),
+        },
+    })
+}
+
+/// Every session the preview named was revoked by this very act.
+async fn assert_sample_revoked(app: &TestApp, preview: &Preview, revocation: &Revocation) {
+    for (kind, count) in [
+        (SessionKind::User, preview.user_sessions),
+        (SessionKind::Agent, preview.agent_sessions),
+    ] {
+        let named: Vec<_> = preview.sample.iter().filter(|s| s.kind == kind).collect();
+        assert_eq!(
+            named.len() as u64,
+            count.min(u64::from(PREVIEW_SAMPLE)),
+            "{kind:?}"
+        );
+        for session in named {
+            let revoked_by = match kind {
+                SessionKind::User => {
+                    let id = UserSessionId::parse(&session.id).unwrap();
+                    store::user_sessions::get(&app.db, &id)
+                        .await
+                        .unwrap()
+                        .unwrap()
+                        .revoked
+                }
+                SessionKind::Agent => {
+                    let id = AgentSessionId::parse(&session.id).unwrap();
+                    store::agent_sessions::get(&app.db, &id)
+                        .await
+                        .unwrap()
+                        .unwrap()
+                        .revoked
+                }
+            }
+            .map(|mark| mark.revocation_id);
+            assert_eq!(revoked_by.as_ref(), Some(&revocation.id), "{session:?}");
+        }
+    }
+}
+
+async fn run(steps: Vec<Grow>, acts: Vec<Act>) {
+    let app = TestApp::start().await;
+    let mut world = build(&app, &steps).await;
+    for act in &acts {
+        let Some(selector) = selector(&world, act) else {
+            continue;
+        };
+        let before: BTreeMap<String, String> = snapshot(&app.db).await;
+        let preview = usecase::revocations::preview(&app.app, &selector)
+            .await
+            .unwrap();
+        assert_eq!(
+            snapshot(&app.db).await,
+            before,
+            "the preview changed a table"
+        );
+        let Some((_, revocation)) = perform(&app, &mut world, act).await else {
+            continue;
+        };
+        assert_eq!(
+            (preview.user_sessions, preview.agent_sessions),
+            (
+                revocation.user_sessions_revoked,
+                revocation.agent_sessions_revoked
+            ),
+            "{act:?}"
+        );
+        assert_sample_revoked(&app, &preview, &revocation).await;
+    }
+}
+
+fn cases() -> u32 {
+    std::env::var("LEASH_PROPTEST_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(16)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), max_shrink_iters: 100, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_preview_changes_nothing_and_counts_what_its_act_then_revokes(
+        steps in prop::collection::vec(grow(), 1..30),
+        acts in prop::collection::vec(act(), 1..6),
+    ) {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        runtime.block_on(run(steps, acts));
+    }
+}
