@@ -139,4 +139,47 @@ mod tests {
         let url = Url::parse("https://hooks.example.com/").unwrap();
         assert!(strict.request(reqwest::Method::POST, &url).is_ok());
     }
+
+    /// An answer of `size` bytes from a one-shot loopback server.
+    async fn answer_of(size: usize) -> reqwest::Response {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = Vec::new();
+            while !request.ends_with(b"\r\n\r\n") {
+                let mut byte = [0; 1];
+                socket.read_exact(&mut byte).await.unwrap();
+                request.push(byte[0]);
+            }
+            let head =
+                format!("HTTP/1.1 200 OK\r\ncontent-length: {size}\r\nconnection: close\r\n\r\n");
+            socket.write_all(head.as_bytes()).await.unwrap();
+            socket.write_all(&vec![b'x'; size]).await.unwrap();
+        });
+        let local = GuardedClient::new(&Guard {
+            allow_private: true,
+            timeout: Duration::from_secs(5),
+            user_agent: "test",
+        })
+        .unwrap();
+        let url = Url::parse(&url).unwrap();
+        local
+            .request(reqwest::Method::GET, &url)
+            .unwrap()
+            .send()
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_answer_is_read_up_to_its_limit_and_refused_past_it() {
+        assert_eq!(
+            read_limited(answer_of(10).await, 10).await,
+            Some(vec![b'x'; 10])
+        );
+        assert_eq!(read_limited(answer_of(11).await, 10).await, None);
+        assert_eq!(read_limited(answer_of(0).await, 10).await, Some(Vec::new()));
+    }
 }

@@ -1,5 +1,7 @@
 //! Creating a user session at sign-in, and listing a user's sessions.
 
+use std::num::NonZeroU32;
+
 use crate::domain::actor::Actor;
 use crate::domain::audit::{AuditAction, AuditEntry};
 use crate::domain::id::{UserId, UserSessionId};
@@ -64,8 +66,9 @@ pub async fn create(
         return Err(UsecaseError::UserDisabled);
     }
     // Under the user's row lock, so concurrent sign-ins count each other.
-    let limit = app.settings.limits.user_sessions_per_user;
-    if limit > 0 {
+    // A limit of 0 is none: nothing to count.
+    if let Some(limit) = NonZeroU32::new(app.settings.limits.user_sessions_per_user) {
+        let limit = limit.get();
         let active = store::user_sessions::count_active(&mut tx, user_id, now, limit).await?;
         if !limits::one_more_fits(limit, active) {
             return Err(UsecaseError::TooManySessions {

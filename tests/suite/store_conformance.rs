@@ -15,6 +15,7 @@ use leash::store::last_use::SessionTable;
 use leash::store::user_sessions::NewUserSession;
 use leash::store::{self, Db, StoreError};
 
+use crate::support::database::text_of;
 use crate::support::{TestDatabase, epoch};
 
 async fn user(db: &Db, external_id: &str) -> UserId {
@@ -288,6 +289,19 @@ async fn revoking_by_selector_hits_only_live_sessions_it_names() {
     };
     let (revocation_id, count) = revoke(&db, &all_but_one, now).await;
     assert_eq!(count, 1, "the expired session keeps its state");
+    let recorded = text_of(
+        &db,
+        &format!("SELECT selector FROM revocations WHERE id = '{revocation_id}'"),
+    )
+    .await;
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&recorded).unwrap(),
+        serde_json::json!({
+            "user_id": alice,
+            "except_user_session_id": keep.session.id,
+        }),
+        "the record keeps what the act aimed at"
+    );
     let revoked = store::user_sessions::get(&db, &hit.session.id)
         .await
         .unwrap()

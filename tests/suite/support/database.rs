@@ -212,3 +212,12 @@ pub async fn snapshot(db: &Db) -> std::collections::BTreeMap<String, String> {
     }
     tables
 }
+
+/// The one text value `sql` selects.
+pub async fn text_of(db: &Db, sql: &str) -> String {
+    let sql = sqlx::AssertSqlSafe(sql.to_owned());
+    match db {
+        Db::Sqlite(_, writer) => sqlx::query_scalar(sql).fetch_one(writer).await.unwrap(),
+        Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+    }
+}
