@@ -9,12 +9,18 @@ use tokio::sync::watch;
 use crate::store::invalidation::{Heard, Listener};
 use crate::usecase::App;
 
+const FIRST_BACKOFF: Duration = Duration::from_millis(50);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// The wait before the next attempt to connect: twice the last, at most [`MAX_BACKOFF`].
+fn longer(backoff: Duration) -> Duration {
+    (backoff * 2).min(MAX_BACKOFF)
+}
 
 /// Runs until `shutdown` turns true. Returns at once on SQLite.
 pub async fn run(app: App, mut shutdown: watch::Receiver<bool>) {
     let heartbeat = app.settings.invalidation_heartbeat;
-    let mut backoff = Duration::from_millis(50);
+    let mut backoff = FIRST_BACKOFF;
     let mut listener = loop {
         match Listener::connect(&app.db).await {
             Ok(None) => return,
@@ -24,7 +30,7 @@ pub async fn run(app: App, mut shutdown: watch::Receiver<bool>) {
                 if sleep_or_shutdown(backoff, &mut shutdown).await {
                     return;
                 }
-                backoff = (backoff * 2).min(MAX_BACKOFF);
+                backoff = longer(backoff);
             }
         }
     };
@@ -54,11 +60,11 @@ pub async fn run(app: App, mut shutdown: watch::Receiver<bool>) {
                 if sleep_or_shutdown(backoff, &mut shutdown).await {
                     return;
                 }
-                backoff = (backoff * 2).min(MAX_BACKOFF);
+                backoff = longer(backoff);
                 continue;
             }
         }
-        backoff = Duration::from_millis(50);
+        backoff = FIRST_BACKOFF;
     }
 }
 
@@ -67,5 +73,18 @@ async fn sleep_or_shutdown(duration: Duration, shutdown: &mut watch::Receiver<bo
     tokio::select! {
         _ = tokio::time::sleep(duration) => false,
         _ = shutdown.changed() => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_failed_attempt_waits_twice_as_long_up_to_a_bound() {
+        assert_eq!(longer(FIRST_BACKOFF), Duration::from_millis(100));
+        assert_eq!(longer(Duration::from_secs(2)), Duration::from_secs(4));
+        assert_eq!(longer(Duration::from_secs(4)), MAX_BACKOFF);
+        assert_eq!(longer(MAX_BACKOFF), MAX_BACKOFF);
     }
 }
