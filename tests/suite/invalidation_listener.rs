@@ -128,6 +128,28 @@ async fn a_listener_that_cannot_reconnect_keeps_the_caches_distrusted_until_it_c
 
     stop.send(true).unwrap();
     listener.await.unwrap();
+
+    // A listener that cannot connect at all still stops when told to, between attempts.
+    run(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+        .bind(&name)
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let listener = tokio::spawn(leash::workers::invalidation_listener::run(
+        app.clone(),
+        stopped,
+    ));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), listener)
+        .await
+        .expect("the listener kept trying to connect after shutdown")
+        .unwrap();
     drop(app);
     run(format!("DROP DATABASE {name} WITH (FORCE)"))
         .execute(&mut admin)
