@@ -1,5 +1,7 @@
-//! Prometheus metrics: requests by route and status, introspection latency, revocations
-//! by cause, webhook attempts by outcome. Each router has its own registry, so tests never share counters.
+//! Prometheus metrics: requests by route and status and introspection latency, kept
+//! here, and the use cases' counters (revocations by cause, webhook attempts by outcome;
+//! `crate::usecase::metrics`). Each router has its own registry, so tests never share
+//! counters.
 
 use std::sync::Arc;
 use std::time::Instant;

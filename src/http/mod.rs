@@ -74,9 +74,13 @@ fn api_routes() -> ApiRouter<AppState> {
         .merge(routes::oauth::router())
 }
 
-fn finish(routes: ApiRouter<AppState>) -> (Router<AppState>, OpenApi) {
+/// The routes and their OpenAPI document. aide's generator is configured before the
+/// routes are built: setting it afterwards replaces it, and with it every schema the
+/// routes registered, leaving the document's references dangling.
+fn finish() -> (Router<AppState>, OpenApi) {
     aide::generate::infer_responses(true);
     aide::generate::extract_schemas(true);
+    let routes = api_routes();
     let mut api = OpenApi {
         info: Info {
             title: "Leash".to_owned(),
@@ -102,11 +106,11 @@ fn finish(routes: ApiRouter<AppState>) -> (Router<AppState>, OpenApi) {
 
 /// The OpenAPI document of every `/v1` and `/oauth2` endpoint.
 pub fn openapi() -> OpenApi {
-    finish(api_routes()).1
+    finish().1
 }
 
 pub fn router(state: AppState) -> Router {
-    let (api, document) = finish(api_routes());
+    let (api, document) = finish();
     let document = Arc::new(serde_json::to_string_pretty(&document).unwrap_or_default());
     let request_id = HeaderName::from_static(request_id::HEADER);
     api.merge(routes::operations::router(document))
