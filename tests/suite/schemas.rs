@@ -62,6 +62,38 @@ fn committed_schemas_match_the_code() {
     );
 }
 
+/// Every `$ref` of the document points at a schema it holds: a client generator reads
+/// request and response bodies through them. (`.ci/run` also validates the whole
+/// document with `openapi-spec-validator`.)
+#[test]
+fn every_reference_of_the_openapi_document_resolves() {
+    fn refs<'a>(value: &'a serde_json::Value, found: &mut Vec<&'a str>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                if let Some(serde_json::Value::String(target)) = map.get("$ref") {
+                    found.push(target);
+                }
+                map.values().for_each(|v| refs(v, found));
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| refs(v, found)),
+            _ => {}
+        }
+    }
+    let document = serde_json::to_value(leash::http::openapi()).unwrap();
+    let mut found = Vec::new();
+    refs(&document, &mut found);
+    assert!(found.len() > 40, "{} references", found.len());
+    for target in found {
+        let pointer = target
+            .strip_prefix('#')
+            .unwrap_or_else(|| panic!("{target} points outside the document"));
+        assert!(
+            document.pointer(pointer).is_some(),
+            "{target} resolves to nothing"
+        );
+    }
+}
+
 #[tokio::test]
 async fn the_served_openapi_document_is_the_committed_one() {
     let app = TestApp::start().await;
