@@ -33,6 +33,15 @@ pub struct Cli {
         global = true
     )]
     pub listen: SocketAddr,
+    /// Leash's externally visible base URL (http or https, no query): the OAuth issuer
+    /// and the base of the endpoints its metadata advertises.
+    #[arg(
+        long,
+        env = "LEASH_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
+    pub public_url: String,
     /// Log filter (tracing-subscriber `EnvFilter` syntax).
     #[arg(
         long,
@@ -220,9 +229,27 @@ impl Cli {
                 children_per_agent_session: self.limit_children_per_agent_session,
                 issuance_per_agent_per_second: self.limit_issuance_per_agent_per_second,
             },
+            public_url: public_url(&self.public_url)?,
             ..Settings::default()
         })
     }
+}
+
+/// A base URL as the issuer and endpoints are built from: http or https, a host, no
+/// credentials, query or fragment; without its trailing slash.
+fn public_url(raw: &str) -> Result<String, CliError> {
+    let refused = |why: &str| CliError::Config(format!("--public-url {raw:?}: {why}"));
+    let url = url::Url::parse(raw).map_err(|e| refused(&e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(refused("must be an http or https URL with a host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(refused("must not hold credentials"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(refused("must have no query or fragment"));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
 /// A configured default lifetime, checked by the same rule as a caller's request.
@@ -244,6 +271,27 @@ fn lifetime(ttl_seconds: i64, idle_timeout_seconds: i64) -> Result<Lifetime, Cli
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_public_url_is_checked_and_kept_without_its_trailing_slash() {
+        assert_eq!(
+            public_url("https://leash.example.com/").unwrap(),
+            "https://leash.example.com"
+        );
+        assert_eq!(
+            public_url("http://127.0.0.1:8080/auth/").unwrap(),
+            "http://127.0.0.1:8080/auth"
+        );
+        for refused in [
+            "leash.example.com",
+            "ftp://leash.example.com",
+            "https://user:pw@leash.example.com",
+            "https://leash.example.com/?a=b",
+            "https://leash.example.com/#top",
+        ] {
+            assert!(public_url(refused).is_err(), "{refused}");
+        }
+    }
 
     #[test]
     fn limit_flags_reach_the_settings() {

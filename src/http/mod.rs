@@ -72,6 +72,7 @@ fn api_routes() -> ApiRouter<AppState> {
         .merge(routes::audit::router())
         .merge(routes::introspection::router())
         .merge(routes::oauth::router())
+        .merge(routes::discovery::router())
 }
 
 /// The routes and their OpenAPI document. aide's generator is configured before the

@@ -36,6 +36,9 @@ pub struct Settings {
     pub webhooks: WebhookSettings,
     /// Bounds on sessions a caller can grow.
     pub limits: Limits,
+    /// Leash's externally visible base URL, without a trailing slash: the OAuth issuer,
+    /// and the base of every endpoint it advertises.
+    pub public_url: String,
 }
 
 /// How webhooks are sent.
@@ -95,6 +98,7 @@ impl Default for Settings {
             event_retention: TimeDelta::days(30),
             webhooks: WebhookSettings::default(),
             limits: Limits::default(),
+            public_url: "http://127.0.0.1:8080".to_owned(),
         }
     }
 }

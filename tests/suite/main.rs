@@ -8,6 +8,7 @@ mod api_agent_sessions;
 mod api_agents;
 mod api_api_keys;
 mod api_cascades;
+mod api_discovery;
 mod api_errors;
 mod api_events;
 mod api_grants;
