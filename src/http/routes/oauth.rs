@@ -16,7 +16,7 @@ use crate::http::AppState;
 use crate::http::oauth::{NoStore, OAuthError, OAuthForm, authenticate_client};
 use crate::http::wire::oauth::{
     ACCESS_TOKEN_TYPE, REFRESH_TOKEN_GRANT, TOKEN_EXCHANGE_GRANT, TokenRequest, TokenResponse,
-    TokenRevocationRequest,
+    TokenRevocationRequest, TokenRevoked,
 };
 use crate::usecase;
 
@@ -150,7 +150,7 @@ async fn revoke(
     State(state): State<AppState>,
     headers: HeaderMap,
     OAuthForm(form): OAuthForm<TokenRevocationRequest>,
-) -> Result<NoStore<serde_json::Value>, OAuthError> {
+) -> Result<NoStore<TokenRevoked>, OAuthError> {
     let (client, actor) = authenticate_client(
         &state,
         &headers,
@@ -160,5 +160,5 @@ async fn revoke(
     .await?;
     let presented = required(form.token.as_ref().map(Secret::expose), "token")?;
     usecase::revoke_agent_session::revoke_token(&state.app, &client, &actor, presented).await?;
-    Ok(NoStore(Json(serde_json::json!({}))))
+    Ok(NoStore(Json(TokenRevoked {})))
 }

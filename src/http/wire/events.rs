@@ -88,6 +88,7 @@ pub struct EventBody {
     pub id: EventId,
     pub r#type: String,
     pub created_at: DateTime<Utc>,
+    #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
     pub data: serde_json::Value,
 }
 

@@ -48,6 +48,11 @@ pub struct TokenResponse {
     pub refresh_token: Secret,
 }
 
+/// RFC 7009 §2.2: the answer to a revocation request, whatever the token was (an
+/// unknown, dead or foreign token revokes nothing and is no error).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TokenRevoked {}
+
 /// RFC 7009 revocation request (form-encoded).
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct TokenRevocationRequest {
