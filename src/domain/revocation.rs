@@ -80,6 +80,8 @@ pub enum Selector {
     },
     /// One agent session (a refresh family is one agent session).
     AgentSession(AgentSessionId),
+    /// Several agent sessions, possibly of several users.
+    AgentSessions(Vec<AgentSessionId>),
     /// Every agent session under a grant.
     Grant(GrantId),
     /// The agent sessions under a grant holding a scope outside `allowed`.
@@ -138,6 +140,8 @@ impl Selector {
                 agent_session_id: id,
                 ..
             } => id.as_str(),
+            // The record's selector lists them all.
+            Self::AgentSessions(ids) => ids.first().map_or("", AgentSessionId::as_str),
             Self::Grant(id) | Self::GrantNarrowed { grant_id: id, .. } => id.as_str(),
             Self::Agent(id) | Self::CeilingNarrowed { agent_id: id, .. } => id.as_str(),
         }

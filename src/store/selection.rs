@@ -7,6 +7,7 @@
 use serde_json::json;
 
 use super::placeholders;
+use crate::domain::id::AgentSessionId;
 use crate::domain::revocation::Selector;
 use crate::domain::scope::ScopeSet;
 
@@ -73,6 +74,21 @@ impl<'s> Selection<'s> {
                 agent_sessions: AgentSessions::WithDescendants(format!("s.id = {key}")),
                 keys: vec![id.as_str()],
             },
+            Selector::AgentSessions(ids) => {
+                let listed = match ids.len() {
+                    0 => "NULL".to_owned(),
+                    n => placeholders(first, n),
+                };
+                Self {
+                    lock: Lock::Users(format!(
+                        "u.id IN (SELECT user_id FROM agent_sessions WHERE id IN ({listed}))"
+                    )),
+                    lock_keys: ids.len(),
+                    user_sessions: None,
+                    agent_sessions: AgentSessions::WithDescendants(format!("s.id IN ({listed})")),
+                    keys: ids.iter().map(AgentSessionId::as_str).collect(),
+                }
+            }
             Selector::SessionNarrowed {
                 agent_session_id,
                 allowed,
@@ -160,6 +176,7 @@ pub(super) fn to_json(selector: &Selector) -> String {
             json!({ "user_id": user_id, "except_user_session_id": except })
         }
         Selector::AgentSession(id) => json!({ "agent_session_id": id }),
+        Selector::AgentSessions(ids) => json!({ "agent_session_ids": ids }),
         Selector::SessionNarrowed {
             agent_session_id,
             allowed,

@@ -67,7 +67,7 @@ async fn revoke(
     let act = Act {
         actor,
         cause: RevocationCause::AgentSessionRevoked,
-        selector: Selector::AgentSession(session.id.clone()),
+        selector: Selector::AgentSessions(vec![session.id.clone()]),
         reason,
     };
     revoke_in(&mut tx, app, act).await?.commit(tx, app).await
