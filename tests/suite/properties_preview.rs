@@ -193,8 +193,9 @@ async fn perform(app: &TestApp, world: &mut World, act: &Act) -> Option<(Selecto
             )
             .await
         }
-        (Act::AgentSession(_), Selector::AgentSession(id)) => {
-            usecase::revoke_agent_session::revoke_agent_session(core, &operator, id, None).await
+        (Act::AgentSession(_), Selector::AgentSessions(ids)) => {
+            usecase::revoke_agent_session::revoke_agent_session(core, &operator, &ids[0], None)
+                .await
         }
         (Act::Grant(_), Selector::Grant(id)) => {
             usecase::revoke_grant::revoke_grant(core, &operator, id).await
@@ -267,7 +268,7 @@ fn selector(world: &World, act: &Act) -> Option<Selector> {
             if world.sessions.is_empty() {
                 return None;
             }
-            Selector::AgentSession(session.get(&world.sessions).0.clone())
+            Selector::AgentSessions(vec![session.get(&world.sessions).0.clone()])
         }
         Act::Grant(grant) => Selector::Grant(grant.get(&world.grants).0.clone()),
         Act::GrantNarrowed { grant, keep } => Selector::GrantNarrowed {
