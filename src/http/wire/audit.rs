@@ -12,14 +12,18 @@ use crate::usecase::audit::ListedAuditEntry;
 #[serde(deny_unknown_fields)]
 pub struct ListAuditQuery {
     /// An API key id (`key_…`), an agent id, `operator` or `system`.
+    #[schemars(length(min = 1, max = 200))]
     pub actor: Option<String>,
     /// The id acted on (`usr_…`, `whe_…`, …).
+    #[schemars(length(min = 1, max = 200))]
     pub target: Option<String>,
     /// `user.disabled`, `webhook_endpoint.created`, …
+    #[schemars(length(min = 1, max = 200))]
     pub action: Option<String>,
     /// The `next_cursor` of the previous page; from the oldest entry when absent.
     pub after: Option<String>,
     /// 1 to 200; default 50.
+    #[schemars(range(min = 1, max = 200))]
     pub limit: Option<u32>,
 }
 

@@ -76,8 +76,10 @@ pub struct ListEventsQuery {
     /// The `next_cursor` of the previous page; from the oldest event when absent.
     pub after: Option<String>,
     /// Comma-separated event types (`user_session.revoked,agent_session.revoked`).
+    #[schemars(length(min = 1))]
     pub types: Option<String>,
     /// 1 to 200; default 50.
+    #[schemars(range(min = 1, max = 200))]
     pub limit: Option<u32>,
 }
 
@@ -112,6 +114,7 @@ pub struct StreamEventsQuery {
     /// `EventSource` sends, takes precedence.
     pub after: Option<String>,
     /// Comma-separated event types; all when absent.
+    #[schemars(length(min = 1))]
     pub types: Option<String>,
 }
 

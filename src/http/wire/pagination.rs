@@ -6,6 +6,7 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
     /// Page size, 1–200 (default 50).
+    #[schemars(range(min = 1, max = 200))]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -111,6 +111,7 @@ pub struct ListUserSessionsQuery {
     /// `active` (default) or `all`.
     pub status: Option<StatusFilter>,
     /// Page size, 1–200 (default 50).
+    #[schemars(range(min = 1, max = 200))]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
