@@ -168,7 +168,7 @@ pub enum KeysCommand {
     /// Revoke an API key; refused at once on every instance. The last active admin key
     /// cannot be revoked.
     Revoke {
-        /// The key's id (`ak_…`).
+        /// The key's id (`key_…`).
         id: String,
     },
 }
