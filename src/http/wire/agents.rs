@@ -12,6 +12,7 @@ use crate::http::wire::revocations::RevocationBody;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterAgentRequest {
+    #[schemars(length(min = 1, max = 200), pattern(super::REQUIRED_TEXT))]
     pub name: String,
     /// Plain (`calendar.read`) or provider-qualified (`github:repo`); 1 to 100.
     pub scopes: Vec<String>,
@@ -27,6 +28,7 @@ pub struct RegisterAgentRequest {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateAgentRequest {
+    #[schemars(length(min = 1, max = 200), pattern(super::REQUIRED_TEXT))]
     pub name: Option<String>,
     /// The new ceiling; 1 to 100.
     pub scopes: Option<Vec<String>>,

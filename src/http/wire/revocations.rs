@@ -9,6 +9,7 @@ use crate::domain::revocation::{Revocation, RevocationCause};
 #[serde(deny_unknown_fields)]
 pub struct RevokeRequest {
     /// Free text kept with the revocation record (at most 500 characters).
+    #[schemars(length(max = 500), pattern(super::TEXT))]
     pub reason: Option<String>,
 }
 
@@ -17,6 +18,7 @@ pub struct RevokeRequest {
 pub struct SignOutEverywhereRequest {
     /// A session of this user to keep (the one asking).
     pub except_session_id: Option<UserSessionId>,
+    #[schemars(length(max = 500), pattern(super::TEXT))]
     pub reason: Option<String>,
 }
 

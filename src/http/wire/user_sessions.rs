@@ -13,7 +13,9 @@ use crate::domain::user_session::{Liveness, UserSession};
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUserSessionRequest {
+    #[schemars(length(max = 64), pattern(super::TEXT))]
     pub ip_address: Option<String>,
+    #[schemars(length(max = 512), pattern(super::TEXT))]
     pub user_agent: Option<String>,
     /// Absolute lifetime (60 s to 400 days; default from configuration).
     pub ttl_seconds: Option<i64>,

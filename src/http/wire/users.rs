@@ -10,8 +10,11 @@ use crate::domain::user::{User, UserStatus};
 #[serde(deny_unknown_fields)]
 pub struct CreateUserRequest {
     /// The host application's own id for this human (1–255 characters).
+    #[schemars(length(min = 1, max = 255), pattern(super::REQUIRED_TEXT))]
     pub external_id: String,
+    #[schemars(length(min = 1, max = 320), pattern(super::REQUIRED_TEXT))]
     pub email: Option<String>,
+    #[schemars(length(max = 200), pattern(super::TEXT))]
     pub display_name: Option<String>,
 }
 

@@ -20,6 +20,7 @@ pub struct CreateWebhookEndpointRequest {
     /// The event types to receive (`user_session.revoked`, …); absent or empty for all.
     pub event_types: Option<Vec<String>>,
     /// Up to 500 characters, for people.
+    #[schemars(length(max = 500), pattern(super::TEXT))]
     pub description: Option<String>,
 }
 
@@ -31,6 +32,7 @@ pub struct UpdateWebhookEndpointRequest {
     /// The event types to receive; empty for all.
     pub event_types: Option<Vec<String>>,
     /// An empty string clears it.
+    #[schemars(length(max = 500), pattern(super::TEXT))]
     pub description: Option<String>,
 }
 
