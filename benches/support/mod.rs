@@ -160,7 +160,7 @@ pub fn app(db: &Db, settings: Settings) -> App {
 }
 
 pub async fn key(app: &App, role: Role) -> String {
-    usecase::api_keys::create(app, &Actor::operator(), role, None)
+    usecase::create_api_key::create_api_key(app, &Actor::operator(), role, None)
         .await
         .unwrap()
         .1

@@ -61,9 +61,13 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }) => {
             let app = open(&cli).await?;
             let expires_at = expires_in_days.map(|days| SystemClock.now() + TimeDelta::days(days));
-            let (key, secret) =
-                usecase::api_keys::create(&app, &Actor::operator(), (*role).into(), expires_at)
-                    .await?;
+            let (key, secret) = usecase::create_api_key::create_api_key(
+                &app,
+                &Actor::operator(),
+                (*role).into(),
+                expires_at,
+            )
+            .await?;
             tracing::info!(key_id = %key.id, role = key.role.as_str(), "API key created");
             println!("{}", secret.expose());
         }
@@ -78,7 +82,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let app = open(&cli).await?;
             let id = ApiKeyId::parse(id)
                 .ok_or_else(|| CliError::Config(format!("{id:?} is not an API key id")))?;
-            let key = usecase::api_keys::revoke(&app, &Actor::operator(), &id).await?;
+            let key =
+                usecase::revoke_api_key::revoke_api_key(&app, &Actor::operator(), &id).await?;
             println!("revoked {}", key.id);
         }
         Command::Audit(AuditCommand::Verify) => {

@@ -64,7 +64,7 @@ async fn write_first_admin_key(app: &App, path: &Path) -> Result<(), CliError> {
     }
     // The file first: if it cannot be written, no key is created that nobody can read.
     let mut file = crate::private_file::open_new(path).map_err(file_error)?;
-    let Some((key, secret)) = usecase::api_keys::create_first_admin_key(app).await? else {
+    let Some((key, secret)) = usecase::create_api_key::create_first_admin_key(app).await? else {
         drop(file);
         let _ = std::fs::remove_file(path);
         return Ok(());

@@ -1,20 +1,18 @@
-//! The audit log: listing it, sealing new entries into the hash chain, and verifying
-//! the chain. Entries are appended by every act in its own transaction; sealing runs
-//! apart from them (a worker, about once a second) so acts on PostgreSQL never wait on
-//! one another for the chain's head.
+//! Reading the audit log: listing it, and verifying the hash chain. Entries are
+//! appended by every act in its own transaction; sealing them into the chain
+//! (`seal_audit`) runs apart from the acts (a worker, about once a second) so acts on
+//! PostgreSQL never wait on one another for the chain's head.
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::audit::{AuditFilter, ChainBreak, ChainVerifier, chain_hash};
+use crate::domain::audit::{AuditFilter, ChainBreak, ChainVerifier};
 use crate::domain::pagination::{Cursor, Page, PageSize};
 use crate::domain::text;
-use crate::store::audit::{Link, StoredAuditEntry};
+use crate::store::audit::StoredAuditEntry;
 use crate::store::{self, Db, StoreError};
 use crate::usecase::App;
 use crate::usecase::UsecaseError;
 
-/// Entries sealed per transaction.
-const SEAL_BATCH: u32 = 500;
 /// Entries read per page when verifying.
 const VERIFY_PAGE: u32 = 10_000;
 /// The longest filter value accepted.
@@ -83,39 +81,6 @@ impl TryFrom<StoredAuditEntry> for ListedAuditEntry {
             chain_position: e.chain_position,
             hash: e.hash,
         })
-    }
-}
-
-/// Seals every entry appended since the last seal into the chain, in append order.
-/// Returns how many. The chain's head is locked, so one sealer runs at a time.
-pub async fn seal(app: &App) -> Result<u64, UsecaseError> {
-    let mut sealed = 0;
-    if !store::audit::any_unsealed(&app.db).await? {
-        return Ok(0);
-    }
-    loop {
-        let mut tx = app.db.begin().await?;
-        let (mut position, head) = store::audit::chain_head(&mut tx).await?;
-        let mut prev: [u8; 32] = head
-            .try_into()
-            .map_err(|_| StoreError::Corrupt("audit chain head hash length".to_owned()))?;
-        let entries = store::audit::unsealed(&mut tx, SEAL_BATCH).await?;
-        let links: Vec<Link> = entries
-            .iter()
-            .map(|entry| {
-                position += 1;
-                let hash = chain_hash(&prev, position, &entry.chained_fields());
-                let link = (entry.seq, position, prev, hash);
-                prev = hash;
-                link
-            })
-            .collect();
-        store::audit::seal(&mut tx, &links).await?;
-        tx.commit().await?;
-        sealed += links.len() as u64;
-        if links.len() < SEAL_BATCH as usize {
-            return Ok(sealed);
-        }
     }
 }
 

@@ -6,13 +6,13 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::usecase::App;
-use crate::usecase::audit;
+use crate::usecase::seal_audit;
 
 pub const SEAL_INTERVAL: Duration = Duration::from_secs(1);
 
 pub async fn run(app: App, shutdown: watch::Receiver<bool>) {
     super::every(SEAL_INTERVAL, shutdown, || async {
-        if let Err(error) = audit::seal(&app).await {
+        if let Err(error) = seal_audit::seal_audit(&app).await {
             tracing::warn!(%error, "could not seal audit entries; will retry");
         }
     })

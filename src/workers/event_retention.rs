@@ -6,13 +6,13 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::usecase::App;
-use crate::usecase::events;
+use crate::usecase::prune_events;
 
 pub const PRUNE_INTERVAL: Duration = Duration::from_secs(3600);
 
 pub async fn run(app: App, shutdown: watch::Receiver<bool>) {
     super::every(PRUNE_INTERVAL, shutdown, || async {
-        match events::prune(&app).await {
+        match prune_events::prune_events(&app).await {
             Ok(0) => {}
             Ok(pruned) => tracing::info!(pruned, "events past their retention deleted"),
             Err(error) => tracing::warn!(%error, "could not prune events; will retry"),

@@ -45,7 +45,9 @@ async fn entries_are_listed_oldest_first_filtered_and_sealed_into_the_chain() {
         "not sealed yet"
     );
 
-    let sealed = leash::usecase::audit::seal(&app.app).await.unwrap();
+    let sealed = leash::usecase::seal_audit::seal_audit(&app.app)
+        .await
+        .unwrap();
     assert!(sealed >= 6, "sealed {sealed}");
     let page = app.get("/v1/audit?limit=2").await;
     let page = page.assert_status(StatusCode::OK).clone();
@@ -70,10 +72,19 @@ async fn entries_are_listed_oldest_first_filtered_and_sealed_into_the_chain() {
 async fn entries_appended_after_a_seal_extend_the_chain() {
     let app = TestApp::start().await;
     some_acts(&app).await;
-    leash::usecase::audit::seal(&app.app).await.unwrap();
+    leash::usecase::seal_audit::seal_audit(&app.app)
+        .await
+        .unwrap();
     app.create_user("dave").await;
-    leash::usecase::audit::seal(&app.app).await.unwrap();
-    assert_eq!(leash::usecase::audit::seal(&app.app).await.unwrap(), 0);
+    leash::usecase::seal_audit::seal_audit(&app.app)
+        .await
+        .unwrap();
+    assert_eq!(
+        leash::usecase::seal_audit::seal_audit(&app.app)
+            .await
+            .unwrap(),
+        0
+    );
     leash::usecase::audit::verify(&app.db).await.unwrap();
 }
 
@@ -93,7 +104,9 @@ async fn tamper(db: &Db, sql: &str) {
 async fn the_database_refuses_to_change_or_delete_an_entry() {
     let app = TestApp::start().await;
     some_acts(&app).await;
-    leash::usecase::audit::seal(&app.app).await.unwrap();
+    leash::usecase::seal_audit::seal_audit(&app.app)
+        .await
+        .unwrap();
     app.create_user("dave").await;
     for sql in [
         "UPDATE audit_log SET target = 'usr_x' WHERE chain_position = 1",
@@ -106,7 +119,12 @@ async fn the_database_refuses_to_change_or_delete_an_entry() {
         assert!(refused.contains("append-only"), "{sql}: {refused}");
     }
     // Sealing, the one change allowed, still works.
-    assert_eq!(leash::usecase::audit::seal(&app.app).await.unwrap(), 1);
+    assert_eq!(
+        leash::usecase::seal_audit::seal_audit(&app.app)
+            .await
+            .unwrap(),
+        1
+    );
     leash::usecase::audit::verify(&app.db).await.unwrap();
 }
 
@@ -114,7 +132,9 @@ async fn the_database_refuses_to_change_or_delete_an_entry() {
 async fn audit_verify_names_the_entry_changed_in_the_database() {
     let app = TestApp::start().await;
     some_acts(&app).await;
-    leash::usecase::audit::seal(&app.app).await.unwrap();
+    leash::usecase::seal_audit::seal_audit(&app.app)
+        .await
+        .unwrap();
     let url = app.database.url();
 
     let intact = leash(&url, &["audit", "verify"]);
@@ -147,7 +167,9 @@ async fn audit_verify_names_the_entry_changed_in_the_database() {
 async fn audit_verify_notices_a_deleted_entry_and_a_cut_off_tail() {
     let app = TestApp::start().await;
     some_acts(&app).await;
-    leash::usecase::audit::seal(&app.app).await.unwrap();
+    leash::usecase::seal_audit::seal_audit(&app.app)
+        .await
+        .unwrap();
     let url = app.database.url();
     tamper(&app.db, "DELETE FROM audit_log WHERE chain_position = 2").await;
     let stderr = String::from_utf8_lossy(&leash(&url, &["audit", "verify"]).stderr).into_owned();
@@ -155,7 +177,9 @@ async fn audit_verify_notices_a_deleted_entry_and_a_cut_off_tail() {
 
     let app = TestApp::start().await;
     some_acts(&app).await;
-    leash::usecase::audit::seal(&app.app).await.unwrap();
+    leash::usecase::seal_audit::seal_audit(&app.app)
+        .await
+        .unwrap();
     let url = app.database.url();
     tamper(
         &app.db,

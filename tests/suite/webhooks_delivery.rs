@@ -370,7 +370,9 @@ async fn events_past_retention_are_pruned_unless_a_pending_delivery_needs_them()
     revoke_sessions(&app, "pending", 1).await;
     app.deliver().await;
     app.advance(app.app.settings.event_retention + TimeDelta::seconds(1));
-    let pruned = leash::usecase::events::prune(&app.app).await.unwrap();
+    let pruned = leash::usecase::prune_events::prune_events(&app.app)
+        .await
+        .unwrap();
     assert_eq!(pruned, 2, "the event still being retried is kept");
     let left = app.get("/v1/events").await;
     assert_eq!(left.body["data"].as_array().unwrap().len(), 1);

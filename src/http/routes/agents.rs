@@ -20,7 +20,7 @@ use crate::http::wire::agents::{
 use crate::http::wire::pagination::PageQuery;
 use crate::http::wire::revocations::RevocationBody;
 use crate::usecase;
-use crate::usecase::agents::SessionLifetimeRequest;
+use crate::usecase::register_agent::SessionLifetimeRequest;
 
 pub fn router() -> ApiRouter<AppState> {
     ApiRouter::new()
@@ -77,8 +77,14 @@ async fn register_agent(
         ttl_seconds: body.session_ttl_seconds,
         idle_timeout_seconds: body.session_idle_timeout_seconds,
     };
-    let (agent, secret) =
-        usecase::agents::register(&state.app, &actor, &body.name, &body.scopes, lifetime).await?;
+    let (agent, secret) = usecase::register_agent::register_agent(
+        &state.app,
+        &actor,
+        &body.name,
+        &body.scopes,
+        lifetime,
+    )
+    .await?;
     Ok(Created(AgentCredentials {
         client_id: agent.id.clone(),
         agent: agent.into(),
@@ -110,7 +116,8 @@ async fn rotate_secret(
     AdminKey(actor): AdminKey,
     Path(path): Path<AgentPath>,
 ) -> Result<Json<AgentCredentials>, ApiError> {
-    let (agent, secret) = usecase::agents::rotate_secret(&state.app, &actor, &path.id()?).await?;
+    let (agent, secret) =
+        usecase::rotate_agent_secret::rotate_agent_secret(&state.app, &actor, &path.id()?).await?;
     Ok(Json(AgentCredentials {
         client_id: agent.id.clone(),
         agent: agent.into(),

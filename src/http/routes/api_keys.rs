@@ -47,8 +47,13 @@ async fn create_key(
     AdminKey(actor): AdminKey,
     ApiJson(body): ApiJson<CreateApiKeyRequest>,
 ) -> Result<Created<ApiKeyWithSecret>, ApiError> {
-    let (key, secret) =
-        usecase::api_keys::create(&state.app, &actor, body.role.into(), body.expires_at).await?;
+    let (key, secret) = usecase::create_api_key::create_api_key(
+        &state.app,
+        &actor,
+        body.role.into(),
+        body.expires_at,
+    )
+    .await?;
     Ok(Created(ApiKeyWithSecret {
         api_key: ApiKeyBody::new(key, state.app.clock.now()),
         secret: secret.into_exposed().into(),
@@ -70,6 +75,6 @@ async fn revoke_key(
     Path(path): Path<KeyPath>,
 ) -> Result<Json<ApiKeyBody>, ApiError> {
     let id = ApiKeyId::parse(&path.api_key_id).ok_or(ApiError::not_found("api_key_not_found"))?;
-    let key = usecase::api_keys::revoke(&state.app, &actor, &id).await?;
+    let key = usecase::revoke_api_key::revoke_api_key(&state.app, &actor, &id).await?;
     Ok(Json(ApiKeyBody::new(key, state.app.clock.now())))
 }

@@ -63,7 +63,7 @@ async fn create_grant(
     Path(path): Path<UserPath>,
     ApiJson(body): ApiJson<CreateGrantRequest>,
 ) -> Result<Created<GrantBody>, ApiError> {
-    let grant = usecase::grants::create(
+    let grant = usecase::create_grant::create_grant(
         &state.app,
         &actor,
         &path.id()?,

@@ -20,7 +20,7 @@ use crate::http::wire::user_sessions::{
     UserSessionList,
 };
 use crate::usecase;
-use crate::usecase::user_sessions::SignIn;
+use crate::usecase::sign_in::SignIn;
 
 pub fn router() -> ApiRouter<AppState> {
     ApiRouter::new()
@@ -69,7 +69,7 @@ async fn create_user_session(
         idle_timeout_seconds: body.idle_timeout_seconds,
     };
     let (session, token) =
-        usecase::user_sessions::create(&state.app, &actor, &path.id()?, sign_in).await?;
+        usecase::sign_in::sign_in(&state.app, &actor, &path.id()?, sign_in).await?;
     let now = state.app.clock.now();
     Ok(Created(CreatedUserSession {
         session: UserSessionBody::new(session, now),

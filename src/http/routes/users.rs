@@ -80,7 +80,7 @@ async fn create_user(
         body.display_name.as_deref(),
     )
     .map_err(UsecaseError::from)?;
-    let (user, created) = usecase::users::create(&state.app, &actor, new).await?;
+    let (user, created) = usecase::create_user::create_user(&state.app, &actor, new).await?;
     Ok(Upserted {
         body: user.into(),
         created,

@@ -108,9 +108,10 @@ impl TestApp {
             app.clone(),
             shutdown_rx,
         ));
-        let (_, secret) = usecase::api_keys::create(&app, &Actor::operator(), Role::Admin, None)
-            .await
-            .unwrap();
+        let (_, secret) =
+            usecase::create_api_key::create_api_key(&app, &Actor::operator(), Role::Admin, None)
+                .await
+                .unwrap();
         let router = http::router(AppState::new(app.clone()));
         Self {
             db,
@@ -167,9 +168,10 @@ impl TestApp {
     }
 
     pub async fn key(&self, role: Role) -> String {
-        let (_, secret) = usecase::api_keys::create(&self.app, &Actor::operator(), role, None)
-            .await
-            .unwrap();
+        let (_, secret) =
+            usecase::create_api_key::create_api_key(&self.app, &Actor::operator(), role, None)
+                .await
+                .unwrap();
         secret.into_exposed()
     }
 

@@ -1,0 +1,43 @@
+//! Sealing appended audit entries into the hash chain, in append order.
+
+use crate::domain::audit::chain_hash;
+use crate::store::audit::Link;
+use crate::store::{self, StoreError};
+use crate::usecase::App;
+use crate::usecase::UsecaseError;
+
+/// Entries sealed per transaction.
+const SEAL_BATCH: u32 = 500;
+
+/// Seals every entry appended since the last seal into the chain, in append order.
+/// Returns how many. The chain's head is locked, so one sealer runs at a time.
+pub async fn seal_audit(app: &App) -> Result<u64, UsecaseError> {
+    let mut sealed = 0;
+    if !store::audit::any_unsealed(&app.db).await? {
+        return Ok(0);
+    }
+    loop {
+        let mut tx = app.db.begin().await?;
+        let (mut position, head) = store::audit::chain_head(&mut tx).await?;
+        let mut prev: [u8; 32] = head
+            .try_into()
+            .map_err(|_| StoreError::Corrupt("audit chain head hash length".to_owned()))?;
+        let entries = store::audit::unsealed(&mut tx, SEAL_BATCH).await?;
+        let links: Vec<Link> = entries
+            .iter()
+            .map(|entry| {
+                position += 1;
+                let hash = chain_hash(&prev, position, &entry.chained_fields());
+                let link = (entry.seq, position, prev, hash);
+                prev = hash;
+                link
+            })
+            .collect();
+        store::audit::seal(&mut tx, &links).await?;
+        tx.commit().await?;
+        sealed += links.len() as u64;
+        if links.len() < SEAL_BATCH as usize {
+            return Ok(sealed);
+        }
+    }
+}
