@@ -83,7 +83,7 @@ fn main() {
             .unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
         let (endpoint, secret) = server
-            .block_on(usecase::webhook_endpoints::create(
+            .block_on(usecase::create_webhook_endpoint::create_webhook_endpoint(
                 &app,
                 &Actor::operator(),
                 EndpointChange {

@@ -101,7 +101,9 @@ async fn create_endpoint(
         description: body.description.map(|d| Some(d).filter(|d| !d.is_empty())),
         event_types: body.event_types,
     };
-    let (endpoint, secret) = usecase::webhook_endpoints::create(&state.app, &actor, change).await?;
+    let (endpoint, secret) =
+        usecase::create_webhook_endpoint::create_webhook_endpoint(&state.app, &actor, change)
+            .await?;
     Ok(Created(WebhookEndpointWithSecret {
         endpoint: endpoint.into(),
         secret: secret.expose().into(),
@@ -138,8 +140,13 @@ async fn update_endpoint(
         description: body.description.map(|d| Some(d).filter(|d| !d.is_empty())),
         event_types: body.event_types,
     };
-    let endpoint =
-        usecase::webhook_endpoints::update(&state.app, &actor, &path.id()?, change).await?;
+    let endpoint = usecase::update_webhook_endpoint::update_webhook_endpoint(
+        &state.app,
+        &actor,
+        &path.id()?,
+        change,
+    )
+    .await?;
     Ok(Json(endpoint.into()))
 }
 
@@ -148,7 +155,8 @@ async fn delete_endpoint(
     AdminKey(actor): AdminKey,
     Path(path): Path<EndpointPath>,
 ) -> Result<StatusCode, ApiError> {
-    usecase::webhook_endpoints::delete(&state.app, &actor, &path.id()?).await?;
+    usecase::delete_webhook_endpoint::delete_webhook_endpoint(&state.app, &actor, &path.id()?)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -157,8 +165,13 @@ async fn disable_endpoint(
     AdminKey(actor): AdminKey,
     Path(path): Path<EndpointPath>,
 ) -> Result<Json<WebhookEndpointBody>, ApiError> {
-    let endpoint =
-        usecase::webhook_endpoints::set_enabled(&state.app, &actor, &path.id()?, false).await?;
+    let endpoint = usecase::update_webhook_endpoint::set_webhook_endpoint_enabled(
+        &state.app,
+        &actor,
+        &path.id()?,
+        false,
+    )
+    .await?;
     Ok(Json(endpoint.into()))
 }
 
@@ -167,8 +180,13 @@ async fn enable_endpoint(
     AdminKey(actor): AdminKey,
     Path(path): Path<EndpointPath>,
 ) -> Result<Json<WebhookEndpointBody>, ApiError> {
-    let endpoint =
-        usecase::webhook_endpoints::set_enabled(&state.app, &actor, &path.id()?, true).await?;
+    let endpoint = usecase::update_webhook_endpoint::set_webhook_endpoint_enabled(
+        &state.app,
+        &actor,
+        &path.id()?,
+        true,
+    )
+    .await?;
     Ok(Json(endpoint.into()))
 }
 
@@ -178,7 +196,7 @@ async fn rotate_secret(
     Path(path): Path<EndpointPath>,
     OptionalJson(body): OptionalJson<RotateWebhookSecretRequest>,
 ) -> Result<Json<WebhookEndpointWithSecret>, ApiError> {
-    let (endpoint, secret) = usecase::webhook_endpoints::rotate_secret(
+    let (endpoint, secret) = usecase::rotate_webhook_secret::rotate_webhook_secret(
         &state.app,
         &actor,
         &path.id()?,
@@ -197,8 +215,13 @@ async fn replay(
     Path(path): Path<EndpointPath>,
     ApiJson(body): ApiJson<ReplayRequest>,
 ) -> Result<Json<ReplayQueued>, ApiError> {
-    let deliveries_queued =
-        usecase::webhook_endpoints::replay(&state.app, &actor, &path.id()?, body.since).await?;
+    let deliveries_queued = usecase::replay_webhook_events::replay_webhook_events(
+        &state.app,
+        &actor,
+        &path.id()?,
+        body.since,
+    )
+    .await?;
     Ok(Json(ReplayQueued { deliveries_queued }))
 }
 
