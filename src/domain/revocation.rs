@@ -78,9 +78,8 @@ pub enum Selector {
         user_id: UserId,
         except: Option<UserSessionId>,
     },
-    /// One agent session (a refresh family is one agent session).
-    AgentSession(AgentSessionId),
-    /// Several agent sessions, possibly of several users.
+    /// Agent sessions, possibly of several users (a refresh family is one agent
+    /// session).
     AgentSessions(Vec<AgentSessionId>),
     /// Every agent session under a grant.
     Grant(GrantId),
@@ -135,8 +134,7 @@ impl Selector {
         match self {
             Self::UserSession(id) => id.as_str(),
             Self::AllOfUser { user_id, .. } => user_id.as_str(),
-            Self::AgentSession(id)
-            | Self::SessionNarrowed {
+            Self::SessionNarrowed {
                 agent_session_id: id,
                 ..
             } => id.as_str(),

@@ -67,13 +67,6 @@ impl<'s> Selection<'s> {
                     except.as_ref().map_or("", |id| id.as_str()),
                 ],
             },
-            Selector::AgentSession(id) => Self {
-                lock: Lock::Users(users_of("agent_sessions")),
-                lock_keys: 1,
-                user_sessions: None,
-                agent_sessions: AgentSessions::WithDescendants(format!("s.id = {key}")),
-                keys: vec![id.as_str()],
-            },
             Selector::AgentSessions(ids) => {
                 let listed = match ids.len() {
                     0 => "NULL".to_owned(),
@@ -89,55 +82,69 @@ impl<'s> Selection<'s> {
                     keys: ids.iter().map(AgentSessionId::as_str).collect(),
                 }
             }
+            // Direct children suffice as seeds: a grandchild holds no more than its parent.
             Selector::SessionNarrowed {
                 agent_session_id,
                 allowed,
-            } => Self {
-                lock: Lock::Users(users_of("agent_sessions")),
-                lock_keys: 1,
-                user_sessions: None,
-                // Direct children suffice as seeds: a grandchild holds no more than its
-                // parent.
-                agent_sessions: AgentSessions::WithDescendants(format!(
-                    "s.parent_id = {key} AND {}",
-                    holding_other_than(allowed, first + 1)
-                )),
-                keys: with_scopes(agent_session_id.as_str(), allowed),
-            },
-            Selector::Grant(id) => Self {
-                lock: Lock::Users(users_of("grants")),
-                lock_keys: 1,
-                user_sessions: None,
-                agent_sessions: AgentSessions::WithDescendants(format!("s.grant_id = {key}")),
-                keys: vec![id.as_str()],
-            },
-            Selector::GrantNarrowed { grant_id, allowed } => Self {
-                lock: Lock::Users(users_of("grants")),
-                lock_keys: 1,
-                user_sessions: None,
-                agent_sessions: AgentSessions::WithDescendants(format!(
-                    "s.grant_id = {key} AND {}",
-                    holding_other_than(allowed, first + 1)
-                )),
-                keys: with_scopes(grant_id.as_str(), allowed),
-            },
-            Selector::Agent(id) => Self {
-                lock: Lock::Agent(format!("a.id = {key}")),
-                lock_keys: 1,
-                user_sessions: None,
-                agent_sessions: AgentSessions::WithDescendants(format!("s.agent_id = {key}")),
-                keys: vec![id.as_str()],
-            },
-            Selector::CeilingNarrowed { agent_id, allowed } => Self {
-                lock: Lock::Agent(format!("a.id = {key}")),
-                lock_keys: 1,
-                user_sessions: None,
-                agent_sessions: AgentSessions::WithDescendants(format!(
-                    "s.agent_id = {key} AND {}",
-                    holding_other_than(allowed, first + 1)
-                )),
-                keys: with_scopes(agent_id.as_str(), allowed),
-            },
+            } => Self::under(
+                Lock::Users(users_of("agent_sessions")),
+                "parent_id",
+                agent_session_id.as_str(),
+                Some(allowed),
+                first,
+            ),
+            Selector::Grant(id) => Self::under(
+                Lock::Users(users_of("grants")),
+                "grant_id",
+                id.as_str(),
+                None,
+                first,
+            ),
+            Selector::GrantNarrowed { grant_id, allowed } => Self::under(
+                Lock::Users(users_of("grants")),
+                "grant_id",
+                grant_id.as_str(),
+                Some(allowed),
+                first,
+            ),
+            Selector::Agent(id) => Self::under(
+                Lock::Agent(format!("a.id = {key}")),
+                "agent_id",
+                id.as_str(),
+                None,
+                first,
+            ),
+            Selector::CeilingNarrowed { agent_id, allowed } => Self::under(
+                Lock::Agent(format!("a.id = {key}")),
+                "agent_id",
+                agent_id.as_str(),
+                Some(allowed),
+                first,
+            ),
+        }
+    }
+
+    /// The agent sessions whose `column` is `key` (bound as `$first`), with their
+    /// descendants; with `allowed`, only those holding a scope outside it (bound after).
+    fn under(
+        lock: Lock,
+        column: &str,
+        key: &'s str,
+        allowed: Option<&'s ScopeSet>,
+        first: usize,
+    ) -> Self {
+        let mut seed = format!("s.{column} = ${first}");
+        let mut keys = vec![key];
+        if let Some(allowed) = allowed {
+            seed = format!("{seed} AND {}", holding_other_than(allowed, first + 1));
+            keys.extend(allowed.iter().map(|scope| scope.as_str()));
+        }
+        Self {
+            lock,
+            lock_keys: 1,
+            user_sessions: None,
+            agent_sessions: AgentSessions::WithDescendants(seed),
+            keys,
         }
     }
 }
@@ -175,7 +182,6 @@ pub(super) fn to_json(selector: &Selector) -> String {
         Selector::AllOfUser { user_id, except } => {
             json!({ "user_id": user_id, "except_user_session_id": except })
         }
-        Selector::AgentSession(id) => json!({ "agent_session_id": id }),
         Selector::AgentSessions(ids) => json!({ "agent_session_ids": ids }),
         Selector::SessionNarrowed {
             agent_session_id,
@@ -191,12 +197,6 @@ pub(super) fn to_json(selector: &Selector) -> String {
         }
     }
     .to_string()
-}
-
-fn with_scopes<'s>(key: &'s str, allowed: &'s ScopeSet) -> Vec<&'s str> {
-    std::iter::once(key)
-        .chain(allowed.iter().map(|scope| scope.as_str()))
-        .collect()
 }
 
 /// Sessions (`s`) holding a scope outside the allowed set, bound from `$first` on.

@@ -144,7 +144,7 @@ pub async fn refresh(
                 let act = Act {
                     actor,
                     cause: RevocationCause::RefreshTokenReused,
-                    selector: Selector::AgentSession(session.id.clone()),
+                    selector: Selector::AgentSessions(vec![session.id.clone()]),
                     reason: None,
                 };
                 revoke_in(&mut tx, app, act).await?.commit(tx, app).await?;

@@ -74,16 +74,11 @@ impl Pending {
     /// and counts it.
     pub(super) async fn commit(self, tx: Tx, app: &App) -> Result<Revocation, UsecaseError> {
         tx.commit().await?;
-        Ok(self.committed(app))
-    }
-
-    /// For an act whose transaction was committed with this revocation in it.
-    pub(super) fn committed(self, app: &App) -> Revocation {
         for message in &self.stale {
             app.invalidate(message);
         }
         app.counters.revoked(&self.revocation);
-        self.revocation
+        Ok(self.revocation)
     }
 }
 
