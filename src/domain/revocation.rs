@@ -218,9 +218,12 @@ pub struct Revocation {
     pub created_at: DateTime<Utc>,
 }
 
+/// The longest reason a caller may give for a revocation.
+pub const REASON_MAX_LEN: usize = 500;
+
 /// Checks the free-text reason a caller may give for a revocation.
 pub fn reason(raw: Option<&str>) -> Result<Option<String>, TextRefused> {
-    raw.map(|r| text::optional(r, 500).map(str::to_owned))
+    raw.map(|r| text::optional(r, REASON_MAX_LEN).map(str::to_owned))
         .transpose()
 }
 

@@ -1,5 +1,11 @@
 //! Limits on the free text callers send: length and no control characters.
 
+/// These rules as JSON Schema patterns, for the API's contract: free text holds no
+/// control character ([`optional`]); required text also holds something besides white
+/// space ([`required`]).
+pub const PATTERN: &str = r"^[^\u0000-\u001F\u007F-\u009F]*$";
+pub const REQUIRED_PATTERN: &str = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$";
+
 /// Why a piece of caller-supplied text was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TextRefused {

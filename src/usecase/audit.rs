@@ -16,7 +16,7 @@ use crate::usecase::UsecaseError;
 /// Entries read per page when verifying.
 const VERIFY_PAGE: u32 = 10_000;
 /// The longest filter value accepted.
-const FILTER_MAX_LEN: usize = 200;
+pub const FILTER_MAX_LEN: usize = 200;
 
 /// One page of entries matching `filter`, oldest first.
 pub async fn list(

@@ -24,8 +24,8 @@ pub struct SignIn {
     pub idle_timeout_seconds: Option<i64>,
 }
 
-const MAX_IP_ADDRESS: usize = 64;
-const MAX_USER_AGENT: usize = 512;
+pub const MAX_IP_ADDRESS: usize = 64;
+pub const MAX_USER_AGENT: usize = 512;
 
 /// Creates a session for an active user. The token is returned once; only its hash is
 /// stored.

@@ -2,17 +2,19 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::agent;
 use crate::domain::agent::{Agent, AgentStatus};
 use crate::domain::id::AgentId;
 use crate::domain::pagination::Page;
 use crate::domain::secret::Secret;
+use crate::domain::text;
 use crate::http::wire::revocations::RevocationBody;
 
 /// An agent runtime to register, with the ceiling of scopes it may ever hold.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterAgentRequest {
-    #[schemars(length(min = 1, max = 200), pattern(super::REQUIRED_TEXT))]
+    #[schemars(length(min = 1, max = agent::MAX_NAME), pattern(text::REQUIRED_PATTERN))]
     pub name: String,
     /// Plain (`calendar.read`) or provider-qualified (`github:repo`); 1 to 100.
     pub scopes: Vec<String>,
@@ -28,7 +30,7 @@ pub struct RegisterAgentRequest {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateAgentRequest {
-    #[schemars(length(min = 1, max = 200), pattern(super::REQUIRED_TEXT))]
+    #[schemars(length(min = 1, max = agent::MAX_NAME), pattern(text::REQUIRED_PATTERN))]
     pub name: Option<String>,
     /// The new ceiling; 1 to 100.
     pub scopes: Option<Vec<String>>,

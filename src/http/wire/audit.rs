@@ -5,6 +5,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::pagination::Page;
+use crate::domain::pagination::PageSize;
+use crate::domain::text;
+use crate::usecase::audit;
 use crate::usecase::audit::ListedAuditEntry;
 
 /// Which entries to list: after a cursor, each filter an exact match.
@@ -12,18 +15,18 @@ use crate::usecase::audit::ListedAuditEntry;
 #[serde(deny_unknown_fields)]
 pub struct ListAuditQuery {
     /// An API key id (`key_…`), an agent id, `operator` or `system`.
-    #[schemars(length(min = 1, max = 200))]
+    #[schemars(length(min = 1, max = audit::FILTER_MAX_LEN), pattern(text::REQUIRED_PATTERN))]
     pub actor: Option<String>,
     /// The id acted on (`usr_…`, `whe_…`, …).
-    #[schemars(length(min = 1, max = 200))]
+    #[schemars(length(min = 1, max = audit::FILTER_MAX_LEN), pattern(text::REQUIRED_PATTERN))]
     pub target: Option<String>,
     /// `user.disabled`, `webhook_endpoint.created`, …
-    #[schemars(length(min = 1, max = 200))]
+    #[schemars(length(min = 1, max = audit::FILTER_MAX_LEN), pattern(text::REQUIRED_PATTERN))]
     pub action: Option<String>,
     /// The `next_cursor` of the previous page; from the oldest entry when absent.
     pub after: Option<String>,
     /// 1 to 200; default 50.
-    #[schemars(range(min = 1, max = 200))]
+    #[schemars(range(min = 1, max = PageSize::MAX))]
     pub limit: Option<u32>,
 }
 

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::revocations::RevocationCauseBody;
 use crate::domain::event::RecordedEvent;
 use crate::domain::id::{AgentId, EventId, RevocationId, UserId, UserSessionId};
+use crate::domain::pagination::PageSize;
 use crate::usecase::events::FeedPage;
 
 /// Which session an event is about.
@@ -79,7 +80,7 @@ pub struct ListEventsQuery {
     #[schemars(length(min = 1))]
     pub types: Option<String>,
     /// 1 to 200; default 50.
-    #[schemars(range(min = 1, max = 200))]
+    #[schemars(range(min = 1, max = PageSize::MAX))]
     pub limit: Option<u32>,
 }
 

@@ -20,11 +20,6 @@ pub mod webhooks;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 
-/// JSON Schema patterns for the rules of `crate::domain::text`: free text holds no control
-/// character, and required text holds something besides white space.
-pub const TEXT: &str = r"^[^\u0000-\u001F\u007F-\u009F]*$";
-pub const REQUIRED_TEXT: &str = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$";
-
 /// Every type with a committed JSON Schema in `schemas/`, by file stem.
 pub fn schemas() -> Vec<(&'static str, Schema)> {
     // A fresh generator per type, so each file holds only the definitions it uses.

@@ -1,3 +1,4 @@
+use crate::domain::pagination::PageSize;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -6,7 +7,7 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
     /// Page size, 1–200 (default 50).
-    #[schemars(range(min = 1, max = 200))]
+    #[schemars(range(min = 1, max = PageSize::MAX))]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -3,13 +3,15 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::id::{RevocationId, UserSessionId};
+use crate::domain::revocation;
 use crate::domain::revocation::{Revocation, RevocationCause};
+use crate::domain::text;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RevokeRequest {
     /// Free text kept with the revocation record (at most 500 characters).
-    #[schemars(length(max = 500), pattern(super::TEXT))]
+    #[schemars(length(max = revocation::REASON_MAX_LEN), pattern(text::PATTERN))]
     pub reason: Option<String>,
 }
 
@@ -18,7 +20,7 @@ pub struct RevokeRequest {
 pub struct SignOutEverywhereRequest {
     /// A session of this user to keep (the one asking).
     pub except_session_id: Option<UserSessionId>,
-    #[schemars(length(max = 500), pattern(super::TEXT))]
+    #[schemars(length(max = revocation::REASON_MAX_LEN), pattern(text::PATTERN))]
     pub reason: Option<String>,
 }
 

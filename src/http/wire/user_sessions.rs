@@ -6,16 +6,19 @@ use super::revocations::RevocationCauseBody;
 use crate::domain::id::{RevocationId, UserId, UserSessionId};
 use crate::domain::pagination::ListFilter;
 use crate::domain::pagination::Page;
+use crate::domain::pagination::PageSize;
 use crate::domain::secret::Secret;
+use crate::domain::text;
 use crate::domain::user_session::{Liveness, UserSession};
+use crate::usecase::sign_in;
 
 /// A sign-in the host application reports.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUserSessionRequest {
-    #[schemars(length(max = 64), pattern(super::TEXT))]
+    #[schemars(length(max = sign_in::MAX_IP_ADDRESS), pattern(text::PATTERN))]
     pub ip_address: Option<String>,
-    #[schemars(length(max = 512), pattern(super::TEXT))]
+    #[schemars(length(max = sign_in::MAX_USER_AGENT), pattern(text::PATTERN))]
     pub user_agent: Option<String>,
     /// Absolute lifetime (60 s to 400 days; default from configuration).
     pub ttl_seconds: Option<i64>,
@@ -113,7 +116,7 @@ pub struct ListUserSessionsQuery {
     /// `active` (default) or `all`.
     pub status: Option<StatusFilter>,
     /// Page size, 1–200 (default 50).
-    #[schemars(range(min = 1, max = 200))]
+    #[schemars(range(min = 1, max = PageSize::MAX))]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,

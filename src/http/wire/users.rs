@@ -3,18 +3,19 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::id::UserId;
-use crate::domain::user::{User, UserStatus};
+use crate::domain::text;
+use crate::domain::user::{NewUser, User, UserStatus};
 
 /// The host application tells Leash about a human.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUserRequest {
     /// The host application's own id for this human (1–255 characters).
-    #[schemars(length(min = 1, max = 255), pattern(super::REQUIRED_TEXT))]
+    #[schemars(length(min = 1, max = NewUser::MAX_EXTERNAL_ID), pattern(text::REQUIRED_PATTERN))]
     pub external_id: String,
-    #[schemars(length(min = 1, max = 320), pattern(super::REQUIRED_TEXT))]
+    #[schemars(length(min = 1, max = NewUser::MAX_EMAIL), pattern(text::REQUIRED_PATTERN))]
     pub email: Option<String>,
-    #[schemars(length(max = 200), pattern(super::TEXT))]
+    #[schemars(length(max = NewUser::MAX_DISPLAY_NAME), pattern(text::PATTERN))]
     pub display_name: Option<String>,
 }
 

@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use crate::domain::id::{EventId, WebhookEndpointId};
 use crate::domain::pagination::Page;
 use crate::domain::secret::Secret;
+use crate::domain::text;
+use crate::domain::webhook;
 use crate::domain::webhook::Attempt;
 use crate::domain::webhook::{Endpoint, EndpointStatus};
 
@@ -20,7 +22,7 @@ pub struct CreateWebhookEndpointRequest {
     /// The event types to receive (`user_session.revoked`, …); absent or empty for all.
     pub event_types: Option<Vec<String>>,
     /// Up to 500 characters, for people.
-    #[schemars(length(max = 500), pattern(super::TEXT))]
+    #[schemars(length(max = webhook::DESCRIPTION_MAX_LEN), pattern(text::PATTERN))]
     pub description: Option<String>,
 }
 
@@ -32,7 +34,7 @@ pub struct UpdateWebhookEndpointRequest {
     /// The event types to receive; empty for all.
     pub event_types: Option<Vec<String>>,
     /// An empty string clears it.
-    #[schemars(length(max = 500), pattern(super::TEXT))]
+    #[schemars(length(max = webhook::DESCRIPTION_MAX_LEN), pattern(text::PATTERN))]
     pub description: Option<String>,
 }
 
