@@ -62,6 +62,36 @@ async fn heartbeats_keep_the_cache_and_trust_returns_after_a_drop() {
     );
 }
 
+/// Refuses new connections to database `name` and ends the ones it has.
+async fn cut_off(admin: &mut PgConnection, name: &str) {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "ALTER DATABASE {name} ALLOW_CONNECTIONS false"
+    )))
+    .execute(&mut *admin)
+    .await
+    .unwrap();
+    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+        .bind(name)
+        .execute(&mut *admin)
+        .await
+        .unwrap();
+}
+
+/// Runs `app`'s invalidation listener until the returned sender says stop.
+fn start_listener(
+    app: &App,
+) -> (
+    tokio::sync::watch::Sender<bool>,
+    tokio::task::JoinHandle<()>,
+) {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let listener = tokio::spawn(leash::workers::invalidation_listener::run(
+        app.clone(),
+        stopped,
+    ));
+    (stop, listener)
+}
+
 /// The listener's backend is cut while its database takes no new connections (a
 /// database of its own, so no other test is touched): the instance stops trusting its
 /// caches, since a revocation may go unheard, until the listener is back.
@@ -102,22 +132,10 @@ async fn a_listener_that_cannot_reconnect_keeps_the_caches_distrusted_until_it_c
             ..Settings::default()
         },
     );
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let listener = tokio::spawn(leash::workers::invalidation_listener::run(
-        app.clone(),
-        stopped,
-    ));
+    let (stop, listener) = start_listener(&app);
     until("the listener connects", || app.tokens.is_trusted()).await;
 
-    run(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
-        .bind(&name)
-        .execute(&mut admin)
-        .await
-        .unwrap();
+    cut_off(&mut admin, &name).await;
     until("the caches are distrusted", || !app.tokens.is_trusted()).await;
 
     run(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
@@ -130,20 +148,8 @@ async fn a_listener_that_cannot_reconnect_keeps_the_caches_distrusted_until_it_c
     listener.await.unwrap();
 
     // A listener that cannot connect at all still stops when told to, between attempts.
-    run(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
-        .bind(&name)
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let listener = tokio::spawn(leash::workers::invalidation_listener::run(
-        app.clone(),
-        stopped,
-    ));
+    cut_off(&mut admin, &name).await;
+    let (stop, listener) = start_listener(&app);
     tokio::time::sleep(Duration::from_millis(300)).await;
     stop.send(true).unwrap();
     tokio::time::timeout(Duration::from_secs(5), listener)
