@@ -4,7 +4,7 @@
 use crate::domain::grant::Grant;
 use crate::domain::id::{GrantId, UserId};
 use crate::domain::pagination::{Cursor, Page, PageSize};
-use crate::store;
+use crate::store::{self, LockMode, Tx};
 use crate::usecase::App;
 use crate::usecase::UsecaseError;
 
@@ -34,4 +34,17 @@ pub async fn list_for_user(
     )
     .await?;
     Ok(Page::from_overfetch(rows, size, |g| g.id.as_str()))
+}
+
+/// Locks the grant's user for a change (waiting for every issuance under them), then
+/// reads the grant under that lock.
+pub(super) async fn locked(
+    tx: &mut Tx,
+    user_id: &UserId,
+    id: &GrantId,
+) -> Result<Grant, UsecaseError> {
+    store::users::lock(tx, user_id, LockMode::Update).await?;
+    store::grants::get(tx, id)
+        .await?
+        .ok_or(UsecaseError::GrantNotFound)
 }

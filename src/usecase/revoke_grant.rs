@@ -5,7 +5,7 @@ use crate::domain::audit::{AuditAction, AuditEntry};
 use crate::domain::grant::GrantStatus;
 use crate::domain::id::GrantId;
 use crate::domain::revocation::{Revocation, RevocationCause, Selector};
-use crate::store::{self, LockMode};
+use crate::store;
 use crate::usecase::revoke_sessions::{Act, revoke_in};
 use crate::usecase::{App, UsecaseError, grants};
 
@@ -19,10 +19,7 @@ pub async fn revoke_grant(
     let known = grants::get(app, id).await?;
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
-    store::users::lock(&mut tx, &known.user_id, LockMode::Update).await?;
-    let mut grant = store::grants::get(&mut tx, id)
-        .await?
-        .ok_or(UsecaseError::GrantNotFound)?;
+    let mut grant = grants::locked(&mut tx, &known.user_id, id).await?;
     if grant.status == GrantStatus::Active {
         grant.status = GrantStatus::Revoked;
         grant.updated_at = now;

@@ -6,7 +6,7 @@ use crate::domain::grant::{self, Grant, GrantStatus};
 use crate::domain::id::GrantId;
 use crate::domain::revocation::{Revocation, RevocationCause, Selector};
 use crate::domain::scope::ScopeSet;
-use crate::store::{self, LockMode};
+use crate::store;
 use crate::usecase::revoke_sessions::{Act, commit_maybe, revoke_in};
 use crate::usecase::{App, UsecaseError, grants};
 
@@ -29,10 +29,7 @@ pub async fn update_scopes(
     }
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
-    store::users::lock(&mut tx, &known.user_id, LockMode::Update).await?;
-    let mut grant = store::grants::get(&mut tx, id)
-        .await?
-        .ok_or(UsecaseError::GrantNotFound)?;
+    let mut grant = grants::locked(&mut tx, &known.user_id, id).await?;
     if grant.status == GrantStatus::Revoked {
         return Err(UsecaseError::GrantRevoked);
     }
