@@ -22,22 +22,18 @@ use leash::store;
 use leash::usecase;
 use leash::usecase::Settings;
 use proptest::prelude::*;
-use proptest::sample::{Index, subsequence};
+use proptest::sample::Index;
 use serde_json::json;
 
 use crate::support::agents::{AgentTokens, TestAgent};
 use crate::support::invariants::escapees;
+use crate::support::scopes::{SCOPES, scopes};
 use crate::support::{TestApp, TestSession, TestUser};
 
 const USERS: usize = 2;
 const AGENTS: usize = 3;
-const SCOPES: [&str; 3] = ["a", "b", "c"];
 const DEPTH_LIMIT: u32 = 3;
 const LAST_USE_LAG: TimeDelta = TimeDelta::seconds(60);
-
-fn scopes() -> impl Strategy<Value = Vec<&'static str>> {
-    subsequence(SCOPES.to_vec(), 1..=3)
-}
 
 #[derive(Debug, Clone)]
 enum Op {

@@ -15,20 +15,16 @@ use leash::store;
 use leash::usecase;
 use leash::usecase::revocations::PREVIEW_SAMPLE;
 use proptest::prelude::*;
-use proptest::sample::{Index, subsequence};
+use proptest::sample::Index;
 
 use crate::support::TestApp;
 use crate::support::agents::TestAgent;
 use crate::support::database::snapshot;
+use crate::support::scopes::{SCOPES, scopes};
 
 const USERS: usize = 2;
 const DEVICES: usize = 2;
 const AGENTS: usize = 3;
-const SCOPES: [&str; 3] = ["a", "b", "c"];
-
-fn scopes() -> impl Strategy<Value = Vec<&'static str>> {
-    subsequence(SCOPES.to_vec(), 1..=3)
-}
 
 /// How the tree grows.
 #[derive(Debug, Clone)]

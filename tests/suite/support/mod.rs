@@ -6,6 +6,7 @@ pub mod agents;
 pub mod database;
 pub mod invariants;
 pub mod receiver;
+pub mod scopes;
 pub mod serve;
 
 use std::sync::Arc;
