@@ -150,10 +150,10 @@ impl Selector {
 /// be stale once it commits.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reach {
-    /// Within these users.
+    /// Within these users (none when what the act names does not exist).
     Users(Vec<UserId>),
-    /// Across users, under one agent (none when the agent does not exist).
-    Agent(Option<AgentId>),
+    /// Across users, under one agent.
+    AcrossUsers,
 }
 
 impl Reach {
@@ -162,8 +162,7 @@ impl Reach {
         match self {
             Reach::Users(users) => users.iter().cloned().map(Invalidation::User).collect(),
             // Tokens of many users: cheaper to forget them all than to find them.
-            Reach::Agent(Some(_)) => vec![Invalidation::Everything],
-            Reach::Agent(None) => Vec::new(),
+            Reach::AcrossUsers => vec![Invalidation::Everything],
         }
     }
 }

@@ -45,10 +45,10 @@ pub async fn lock_selected(tx: &mut Tx, selector: &Selector) -> Result<Reach, St
         }
         query.fetch_all(c).await
     })?;
-    Ok(if of_users {
+    Ok(if of_users || ids.is_empty() {
         Reach::Users(ids.into_iter().map(UserId::from_stored).collect())
     } else {
-        Reach::Agent(ids.into_iter().next().map(AgentId::from_stored))
+        Reach::AcrossUsers
     })
 }
 
