@@ -258,8 +258,8 @@ fn lifetime(ttl_seconds: i64, idle_timeout_seconds: i64) -> Result<Lifetime, Cli
         ttl: TimeDelta::seconds(ttl_seconds),
         idle_timeout: TimeDelta::seconds(idle_timeout_seconds),
     };
-    let lifetime =
-        Lifetime::requested(None, None, defaults).map_err(|e| CliError::Config(e.to_string()))?;
+    let lifetime = Lifetime::requested(Some(ttl_seconds), Some(idle_timeout_seconds), defaults)
+        .map_err(|e| CliError::Config(e.to_string()))?;
     if lifetime.idle_timeout != defaults.idle_timeout {
         return Err(CliError::Config(
             "an idle timeout must not exceed its session lifetime".to_owned(),

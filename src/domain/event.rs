@@ -13,6 +13,12 @@ pub enum EventType {
     WebhookEndpointDisabled,
 }
 
+/// One event type's name, as the API declares it (`event_types` of a webhook endpoint).
+pub const TYPE_PATTERN: &str =
+    r"^(user_session\.revoked|agent_session\.revoked|webhook_endpoint\.disabled)$";
+/// Event type names, comma-separated, as the events API's `types` takes them.
+pub const TYPE_LIST_PATTERN: &str = r"^(user_session\.revoked|agent_session\.revoked|webhook_endpoint\.disabled)(,(user_session\.revoked|agent_session\.revoked|webhook_endpoint\.disabled))*$";
+
 impl EventType {
     pub const ALL: [EventType; 3] = [
         EventType::UserSessionRevoked,
@@ -41,4 +47,18 @@ pub struct RecordedEvent {
     pub event_type: String,
     pub created_at: DateTime<Utc>,
     pub data: serde_json::Value,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_declared_patterns_name_every_type_and_no_other() {
+        let names = EventType::ALL
+            .map(|t| t.as_str().replace('.', r"\."))
+            .join("|");
+        assert_eq!(TYPE_PATTERN, format!("^({names})$"));
+        assert_eq!(TYPE_LIST_PATTERN, format!("^({names})(,({names}))*$"));
+    }
 }

@@ -1,12 +1,23 @@
-//! Keyset pagination: an opaque cursor naming the last item of the previous page, and a
-//! bounded page size.
+//! Keyset pagination: a cursor naming the last item of the previous page, and a bounded
+//! page size.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-const CURSOR_VERSION: &str = "v1:";
+/// How earlier releases wrapped a key: base64url of `v1:` and the key. Such cursors are
+/// still accepted, since event consumers keep theirs across upgrades.
+const LEGACY_PREFIX: &str = "v1:";
+const LEGACY_ENCODED_PREFIX: &str = "djE6";
+const KEY_MAX_LEN: usize = 200;
 
-/// Where the next page starts: after the item with this key.
+/// What a list's cursor looks like: the id of the last item of the previous page.
+pub const KEY_PATTERN: &str = "^[A-Za-z0-9_]{1,200}$";
+/// What a feed's cursor (events, audit) looks like: the position of the last item read.
+pub const SEQ_PATTERN: &str = "^[0-9]{1,18}$";
+
+/// Where the next page starts: after the item with this key. The key is the cursor
+/// itself, in the open: knowing it gives a caller nothing, since a list shows only what
+/// the caller may read whatever the position it starts from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor(String);
 
@@ -24,29 +35,43 @@ impl Cursor {
     }
 
     pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(format!("{CURSOR_VERSION}{}", self.0))
+        self.0.clone()
     }
 
     /// The position a feed's cursor (events, audit) stands after; 0, the start, when
     /// there is none.
     pub fn decode_seq(raw: Option<&str>) -> Result<i64, CursorInvalid> {
         match raw {
-            Some(raw) => Self::decode(raw)?.key().parse().map_err(|_| CursorInvalid),
+            Some(raw) => {
+                let key = Self::decode(raw)?;
+                let digits = key.key();
+                if digits.len() > 18 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(CursorInvalid);
+                }
+                digits.parse().map_err(|_| CursorInvalid)
+            }
             None => Ok(0),
         }
     }
 
     pub fn decode(raw: &str) -> Result<Self, CursorInvalid> {
-        let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| CursorInvalid)?;
-        let text = String::from_utf8(bytes).map_err(|_| CursorInvalid)?;
-        let key = text.strip_prefix(CURSOR_VERSION).ok_or(CursorInvalid)?;
+        let key = Self::legacy_key(raw).unwrap_or_else(|| raw.to_owned());
         if key.is_empty()
-            || key.len() > 200
+            || key.len() > KEY_MAX_LEN
             || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
         {
             return Err(CursorInvalid);
         }
-        Ok(Self(key.to_owned()))
+        Ok(Self(key))
+    }
+
+    /// The key inside a cursor of an earlier release, if `raw` is one.
+    fn legacy_key(raw: &str) -> Option<String> {
+        if !raw.starts_with(LEGACY_ENCODED_PREFIX) {
+            return None;
+        }
+        let text = String::from_utf8(URL_SAFE_NO_PAD.decode(raw).ok()?).ok()?;
+        text.strip_prefix(LEGACY_PREFIX).map(str::to_owned)
     }
 }
 
@@ -122,16 +147,39 @@ mod tests {
     #[test]
     fn a_cursor_round_trips_and_garbage_is_refused() {
         let cursor = Cursor::after("uss_0123");
+        assert_eq!(cursor.encode(), "uss_0123");
         assert_eq!(Cursor::decode(&cursor.encode()), Ok(cursor));
-        assert_eq!(Cursor::decode("not base64!"), Err(CursorInvalid));
+        assert_eq!(Cursor::decode("not a key!"), Err(CursorInvalid));
+        assert_eq!(Cursor::decode(""), Err(CursorInvalid));
+        assert_eq!(Cursor::decode(&"a".repeat(201)), Err(CursorInvalid));
         assert_eq!(
             Cursor::decode(&URL_SAFE_NO_PAD.encode("v1:x' OR 1=1")),
             Err(CursorInvalid)
         );
+    }
+
+    #[test]
+    fn a_cursor_of_an_earlier_release_is_still_read() {
+        let legacy = URL_SAFE_NO_PAD.encode("v1:uss_0123");
+        assert!(legacy.starts_with(LEGACY_ENCODED_PREFIX));
+        assert_eq!(Cursor::decode(&legacy), Ok(Cursor::after("uss_0123")));
+        let legacy_seq = URL_SAFE_NO_PAD.encode("v1:42");
+        assert_eq!(Cursor::decode_seq(Some(&legacy_seq)), Ok(42));
+    }
+
+    #[test]
+    fn a_feed_cursor_is_a_position() {
+        assert_eq!(Cursor::decode_seq(None), Ok(0));
+        assert_eq!(Cursor::decode_seq(Some("0")), Ok(0));
         assert_eq!(
-            Cursor::decode(&URL_SAFE_NO_PAD.encode("uss_0123")),
+            Cursor::decode_seq(Some("999999999999999999")),
+            Ok(999_999_999_999_999_999)
+        );
+        assert_eq!(
+            Cursor::decode_seq(Some("1000000000000000000")),
             Err(CursorInvalid)
         );
+        assert_eq!(Cursor::decode_seq(Some("usr_1")), Err(CursorInvalid));
     }
 
     #[test]

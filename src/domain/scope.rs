@@ -28,6 +28,10 @@ pub enum ScopeRefused {
     NoScopes,
 }
 
+/// A scope as a JSON Schema pattern, for the API's contract: `scope-token` characters,
+/// and no empty part around the first `:`. Its length is bounded apart ([`Scope::MAX_LEN`]).
+pub const PATTERN: &str = r"^[!#-9;-\[\]-~]+(:[!#-\[\]-~]+)?$";
+
 impl Scope {
     pub const MAX_LEN: usize = 128;
 
@@ -77,7 +81,8 @@ pub struct ScopeSet(BTreeSet<Scope>);
 impl ScopeSet {
     pub const MAX_LEN: usize = 100;
 
-    /// A set from a JSON list; duplicates collapse. Refuses an empty list.
+    /// A set from a JSON list; duplicates collapse. Refuses an empty list, and one of
+    /// more than [`ScopeSet::MAX_LEN`] items, duplicates or not.
     pub fn from_list<S: AsRef<str>>(scopes: &[S]) -> Result<Self, ScopeRefused> {
         let set = Self::collect(scopes.iter().map(AsRef::as_ref))?;
         if set.is_empty() {
@@ -97,11 +102,11 @@ impl ScopeSet {
 
     fn collect<'a>(raw: impl Iterator<Item = &'a str>) -> Result<Self, ScopeRefused> {
         let mut set = BTreeSet::new();
-        for scope in raw {
-            set.insert(Scope::parse(scope)?);
-            if set.len() > Self::MAX_LEN {
+        for (count, scope) in raw.enumerate() {
+            if count == Self::MAX_LEN {
                 return Err(ScopeRefused::TooMany);
             }
+            set.insert(Scope::parse(scope)?);
         }
         Ok(Self(set))
     }

@@ -1,10 +1,21 @@
-//! Limits on the free text callers send: length and no control characters.
+//! Limits on the text callers send: length and no control characters; and the shape of
+//! a date-time.
 
 /// These rules as JSON Schema patterns, for the API's contract: free text holds no
 /// control character ([`optional`]); required text also holds something besides white
 /// space ([`required`]).
 pub const PATTERN: &str = r"^[^\u0000-\u001F\u007F-\u009F]*$";
 pub const REQUIRED_PATTERN: &str = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$";
+
+/// An RFC 3339 date-time, as the API declares the times it takes: a real calendar day
+/// (February 29 in leap years only), a time without leap seconds, `Z` or an offset.
+/// Whether the time itself makes sense (an expiry ahead, say) no pattern can say; the
+/// server checks it.
+pub const DATE_TIME_PATTERN: &str = concat!(
+    r"^([0-9]{4}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31)",
+    r"|([0-9]{2}(0[48]|[2468][048]|[13579][26])|([02468][048]|[13579][26])00)-02-29)",
+    r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$",
+);
 
 /// Why a piece of caller-supplied text was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

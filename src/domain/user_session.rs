@@ -109,7 +109,7 @@ pub struct Lifetime {
 pub enum LifetimeRefused {
     #[error("ttl_seconds must be between {min} and {max}")]
     TtlOutOfRange { min: i64, max: i64 },
-    #[error("idle_timeout_seconds must be between {min} and ttl_seconds ({max})")]
+    #[error("idle_timeout_seconds must be between {min} and {max}")]
     IdleTimeoutOutOfRange { min: i64, max: i64 },
 }
 
@@ -120,7 +120,9 @@ impl Lifetime {
     pub const MIN_IDLE_SECONDS: i64 = 600;
     pub const MAX_TTL_SECONDS: i64 = 400 * 24 * 3600;
 
-    /// The lifetime a caller asked for, falling back to `defaults` field by field.
+    /// The lifetime a caller asked for, falling back to `defaults` field by field. An
+    /// idle timeout longer than the lifetime could never end the session first, so it is
+    /// the lifetime: each field is checked on its own, as the API declares them.
     pub fn requested(
         ttl_seconds: Option<i64>,
         idle_timeout_seconds: Option<i64>,
@@ -133,17 +135,19 @@ impl Lifetime {
                 max: Self::MAX_TTL_SECONDS,
             });
         }
-        let idle = idle_timeout_seconds.unwrap_or(defaults.idle_timeout.num_seconds().min(ttl));
-        let min_idle = Self::MIN_IDLE_SECONDS.min(ttl);
-        if !(min_idle..=ttl).contains(&idle) {
-            return Err(LifetimeRefused::IdleTimeoutOutOfRange {
-                min: min_idle,
-                max: ttl,
-            });
-        }
+        let idle = match idle_timeout_seconds {
+            Some(idle) if !(Self::MIN_IDLE_SECONDS..=Self::MAX_TTL_SECONDS).contains(&idle) => {
+                return Err(LifetimeRefused::IdleTimeoutOutOfRange {
+                    min: Self::MIN_IDLE_SECONDS,
+                    max: Self::MAX_TTL_SECONDS,
+                });
+            }
+            Some(idle) => idle,
+            None => defaults.idle_timeout.num_seconds(),
+        };
         Ok(Self {
             ttl: TimeDelta::seconds(ttl),
-            idle_timeout: TimeDelta::seconds(idle),
+            idle_timeout: TimeDelta::seconds(idle.min(ttl)),
         })
     }
 }
@@ -199,7 +203,13 @@ mod tests {
         let short = Lifetime::requested(Some(3600), None, defaults).unwrap();
         assert_eq!(short.idle_timeout, TimeDelta::seconds(3600));
         assert!(Lifetime::requested(Some(10), None, defaults).is_err());
-        assert!(Lifetime::requested(Some(3600), Some(7200), defaults).is_err());
+        let clamped = Lifetime::requested(Some(3600), Some(7200), defaults).unwrap();
+        assert_eq!(clamped.idle_timeout, TimeDelta::seconds(3600));
+        let brief_idle = Lifetime::requested(Some(120), Some(600), defaults).unwrap();
+        assert_eq!(brief_idle.idle_timeout, TimeDelta::seconds(120));
+        assert!(
+            Lifetime::requested(Some(3600), Some(Lifetime::MAX_TTL_SECONDS + 1), defaults).is_err()
+        );
         // Idle timeouts stay well above the interval at which last use is written.
         assert!(Lifetime::requested(Some(3600), Some(60), defaults).is_err());
         assert!(Lifetime::requested(Some(3600), Some(599), defaults).is_err());

@@ -76,6 +76,20 @@ pub struct Endpoint {
     pub previous_secret_expires_at: Option<DateTime<Utc>>,
 }
 
+/// The webhook targets every client can rely on, as a JSON Schema pattern for the API's
+/// contract: http(s), a DNS name (its last label starting with a letter, so it never reads
+/// as an address) or an IPv4 address, an optional port, path and query. [`target`] also
+/// takes what else parses as an absolute http(s) URL (IPv6 literals, international
+/// names).
+pub const URL_PATTERN: &str = concat!(
+    r"^https?://",
+    r"(([A-Za-z0-9]+(-[A-Za-z0-9]+)*\.)*[A-Za-z][A-Za-z0-9]*(-[A-Za-z0-9]+)*",
+    r"|((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9]))",
+    r"(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?",
+    r"(/[A-Za-z0-9._~%!$&'()*+,;=:@/-]*)?",
+    r"(\?[A-Za-z0-9._~%!$&'()*+,;=:@/?-]*)?$",
+);
+
 /// Why a URL cannot be a webhook target.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TargetRefused {

@@ -6,6 +6,7 @@ mod auth;
 pub mod error;
 mod extract;
 pub mod metrics;
+mod nullable;
 mod oauth;
 mod request_id;
 mod routes;
@@ -75,10 +76,10 @@ fn api_routes() -> ApiRouter<AppState> {
         .merge(routes::discovery::router())
 }
 
-/// The routes and their OpenAPI document. aide's generator is configured before the
-/// routes are built: setting it afterwards replaces it, and with it every schema the
-/// routes registered, leaving the document's references dangling.
-fn finish() -> (Router<AppState>, OpenApi) {
+/// The routes and their OpenAPI document, as served. aide's generator is configured
+/// before the routes are built: setting it afterwards replaces it, and with it every
+/// schema the routes registered, leaving the document's references dangling.
+fn finish() -> (Router<AppState>, serde_json::Value) {
     aide::generate::infer_responses(true);
     aide::generate::extract_schemas(true);
     let routes = api_routes();
@@ -102,11 +103,13 @@ fn finish() -> (Router<AppState>, OpenApi) {
             extensions: Default::default(),
         }),
     );
-    (router, api)
+    let mut document = serde_json::to_value(&api).unwrap_or_default();
+    nullable::spell_out(&mut document);
+    (router, document)
 }
 
 /// The OpenAPI document of every `/v1` and `/oauth2` endpoint.
-pub fn openapi() -> OpenApi {
+pub fn openapi() -> serde_json::Value {
     finish().1
 }
 

@@ -34,7 +34,7 @@ pub async fn list(
         .map(|raw| {
             raw.split(',')
                 .map(|name| {
-                    EventType::parse(name.trim())
+                    EventType::parse(name)
                         .ok_or_else(|| UsecaseError::UnknownEventType(name.to_owned()))
                 })
                 .collect::<Result<Vec<_>, _>>()

@@ -134,7 +134,7 @@ async fn agents_are_listed_newest_first_page_by_page() {
     app.get("/v1/agents/not-an-agent")
         .await
         .assert_problem(StatusCode::NOT_FOUND, "agent_not_found");
-    app.get("/v1/agents?cursor=junk")
+    app.get("/v1/agents?cursor=not%20a%20cursor")
         .await
         .assert_problem(StatusCode::BAD_REQUEST, "invalid_cursor");
 }

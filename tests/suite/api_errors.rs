@@ -102,7 +102,7 @@ async fn bad_pagination_is_refused() {
     let app = TestApp::start().await;
     let alice = app.create_user("alice").await;
     let path = |query: &str| format!("/v1/users/{}/sessions?{query}", alice.id);
-    app.get(&path("cursor=garbage"))
+    app.get(&path("cursor=not%20a%20cursor"))
         .await
         .assert_problem(StatusCode::BAD_REQUEST, "invalid_cursor");
     app.get(&path("limit=0"))

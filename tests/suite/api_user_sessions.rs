@@ -48,7 +48,7 @@ async fn session_lifetimes_are_checked() {
     let path = format!("/v1/users/{}/sessions", alice.id);
     for body in [
         json!({ "ttl_seconds": 10 }),
-        json!({ "ttl_seconds": 3600, "idle_timeout_seconds": 7200 }),
+        json!({ "ttl_seconds": 3600, "idle_timeout_seconds": 599 }),
         json!({ "ttl_seconds": 999_999_999 }),
         json!({ "user_agent": "x".repeat(513) }),
     ] {
@@ -56,6 +56,20 @@ async fn session_lifetimes_are_checked() {
             .await
             .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
     }
+}
+
+#[tokio::test]
+async fn an_idle_timeout_beyond_the_lifetime_is_the_lifetime() {
+    let app = TestApp::start().await;
+    let alice = app.create_user("alice").await;
+    let answer = app
+        .post(
+            &format!("/v1/users/{}/sessions", alice.id),
+            json!({ "ttl_seconds": 3600, "idle_timeout_seconds": 7200 }),
+        )
+        .await;
+    let created = answer.assert_status(StatusCode::CREATED);
+    assert_eq!(created["session"]["idle_timeout_seconds"], 3600);
 }
 
 fn ids(page: &Value) -> Vec<String> {

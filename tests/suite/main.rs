@@ -25,6 +25,7 @@ mod audit_chain;
 mod cli;
 mod concurrency;
 mod concurrency_revocation;
+mod declared_patterns;
 mod invalidation_listener;
 mod operations;
 mod properties;

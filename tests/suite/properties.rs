@@ -36,7 +36,7 @@ enum Op {
 fn op() -> impl Strategy<Value = Op> {
     let user = 0..USERS;
     prop_oneof![
-        4 => (user.clone(), 60i64..3000, 600i64..1500).prop_map(|(user, ttl, idle)| Op::SignIn { user, ttl, idle: idle.min(ttl) }),
+        4 => (user.clone(), 60i64..3000, 600i64..1500).prop_map(|(user, ttl, idle)| Op::SignIn { user, ttl, idle }),
         2 => any::<Index>().prop_map(|session| Op::RevokeOne { session }),
         1 => (user.clone(), any::<Option<Index>>()).prop_map(|(user, except)| Op::SignOutEverywhere { user, except }),
         1 => (user.clone(), any::<Option<Index>>()).prop_map(|(user, except)| Op::CredentialChanged { user, except }),
@@ -126,7 +126,8 @@ async fn apply(app: &TestApp, model: &mut Model, op: &Op) {
                 token: body["token"].as_str().unwrap().to_owned(),
                 user: *user,
                 expires_at: model.now + TimeDelta::seconds(*ttl),
-                idle: TimeDelta::seconds(*idle),
+                // An idle timeout beyond the lifetime is the lifetime.
+                idle: TimeDelta::seconds((*idle).min(*ttl)),
                 last_used: model.now,
                 revoked: false,
             });

@@ -50,6 +50,7 @@ pub fn router() -> ApiRouter<AppState> {
 
 #[derive(Deserialize, JsonSchema)]
 struct AgentSessionPath {
+    #[schemars(with = "AgentSessionId")]
     agent_session_id: String,
 }
 
@@ -71,7 +72,7 @@ async fn mint_agent_session(
         &actor,
         &path.id()?,
         &body.agent_id,
-        &body.scopes,
+        &body.scopes.0,
         &body.user_session_id,
     )
     .await?;

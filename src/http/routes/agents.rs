@@ -59,6 +59,7 @@ pub fn router() -> ApiRouter<AppState> {
 
 #[derive(Deserialize, JsonSchema)]
 struct AgentPath {
+    #[schemars(with = "AgentId")]
     agent_id: String,
 }
 
@@ -81,7 +82,7 @@ async fn register_agent(
         &state.app,
         &actor,
         &body.name,
-        &body.scopes,
+        &body.scopes.0,
         lifetime,
     )
     .await?;
@@ -136,7 +137,7 @@ async fn update_agent(
         &actor,
         &path.id()?,
         body.name.as_deref(),
-        body.scopes.as_deref(),
+        body.scopes.as_ref().map(|scopes| scopes.0.as_slice()),
     )
     .await?;
     Ok(Json(UpdatedAgent {

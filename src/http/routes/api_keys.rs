@@ -39,6 +39,7 @@ pub fn router() -> ApiRouter<AppState> {
 
 #[derive(Deserialize, JsonSchema)]
 struct KeyPath {
+    #[schemars(with = "ApiKeyId")]
     api_key_id: String,
 }
 

@@ -48,6 +48,7 @@ pub fn router() -> ApiRouter<AppState> {
 
 #[derive(Deserialize, JsonSchema)]
 struct GrantPath {
+    #[schemars(with = "GrantId")]
     grant_id: String,
 }
 
@@ -68,7 +69,7 @@ async fn create_grant(
         &actor,
         &path.id()?,
         &body.agent_id,
-        &body.scopes,
+        &body.scopes.0,
     )
     .await?;
     Ok(Created(grant.into()))
@@ -107,7 +108,8 @@ async fn update_grant(
     ApiJson(body): ApiJson<UpdateGrantRequest>,
 ) -> Result<Json<UpdatedGrant>, ApiError> {
     let (grant, revocation) =
-        usecase::update_grant::update_scopes(&state.app, &actor, &path.id()?, &body.scopes).await?;
+        usecase::update_grant::update_scopes(&state.app, &actor, &path.id()?, &body.scopes.0)
+            .await?;
     Ok(Json(UpdatedGrant {
         grant: grant.into(),
         revocation: revocation.map(Into::into),

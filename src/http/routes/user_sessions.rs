@@ -47,6 +47,7 @@ pub fn router() -> ApiRouter<AppState> {
 
 #[derive(Deserialize, JsonSchema)]
 struct UserSessionPath {
+    #[schemars(with = "UserSessionId")]
     session_id: String,
 }
 

@@ -60,6 +60,7 @@ pub fn router() -> ApiRouter<AppState> {
 
 #[derive(Deserialize, JsonSchema)]
 pub struct UserPath {
+    #[schemars(with = "UserId")]
     pub user_id: String,
 }
 

@@ -43,6 +43,7 @@ pub fn router() -> ApiRouter<AppState> {
                 })
                 .delete_with(delete_endpoint, |op| {
                     op.summary("Delete a webhook endpoint with its deliveries and attempts")
+                        .response::<204, ()>()
                 }),
         )
         .api_route(
@@ -81,6 +82,7 @@ pub fn router() -> ApiRouter<AppState> {
 
 #[derive(Deserialize, JsonSchema)]
 struct EndpointPath {
+    #[schemars(with = "WebhookEndpointId")]
     endpoint_id: String,
 }
 

@@ -2,6 +2,8 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::scopes::ScopeList;
+
 use super::revocations::RevocationCauseBody;
 use crate::domain::agent_session::AgentSession;
 use crate::domain::id::{AgentId, AgentSessionId, GrantId, RevocationId, UserId, UserSessionId};
@@ -17,8 +19,8 @@ use crate::usecase::delegate_to_agent::IssuedAgentSession;
 #[serde(deny_unknown_fields)]
 pub struct MintAgentSessionRequest {
     pub agent_id: AgentId,
-    /// Within the user's grant to the agent and the agent's ceiling; 1 to 100.
-    pub scopes: Vec<String>,
+    /// Within the user's grant to the agent and the agent's ceiling.
+    pub scopes: ScopeList,
     /// The user's signed-in session the delegation hangs from: it dies with it.
     pub user_session_id: UserSessionId,
 }

@@ -2,6 +2,10 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::scopes::ScopeList;
+
+use crate::domain::user_session::Lifetime;
+
 use crate::domain::agent;
 use crate::domain::agent::{Agent, AgentStatus};
 use crate::domain::id::AgentId;
@@ -16,12 +20,15 @@ use crate::http::wire::revocations::RevocationBody;
 pub struct RegisterAgentRequest {
     #[schemars(length(min = 1, max = agent::MAX_NAME), pattern(text::REQUIRED_PATTERN))]
     pub name: String,
-    /// Plain (`calendar.read`) or provider-qualified (`github:repo`); 1 to 100.
-    pub scopes: Vec<String>,
+    /// The ceiling.
+    pub scopes: ScopeList,
     /// Absolute lifetime of this agent's sessions (60 s to 400 days; default from
     /// configuration). A session never outlives what it was delegated from.
+    #[schemars(range(min = Lifetime::MIN_SECONDS, max = Lifetime::MAX_TTL_SECONDS))]
     pub session_ttl_seconds: Option<i64>,
-    /// Idle timeout of this agent's sessions (60 s up to their lifetime).
+    /// Idle timeout of this agent's sessions (600 s to 400 days); one longer than their
+    /// lifetime is their lifetime.
+    #[schemars(range(min = Lifetime::MIN_IDLE_SECONDS, max = Lifetime::MAX_TTL_SECONDS))]
     pub session_idle_timeout_seconds: Option<i64>,
 }
 
@@ -32,8 +39,8 @@ pub struct RegisterAgentRequest {
 pub struct UpdateAgentRequest {
     #[schemars(length(min = 1, max = agent::MAX_NAME), pattern(text::REQUIRED_PATTERN))]
     pub name: Option<String>,
-    /// The new ceiling; 1 to 100.
-    pub scopes: Option<Vec<String>>,
+    /// The new ceiling.
+    pub scopes: Option<ScopeList>,
 }
 
 /// An agent after a change, and what narrowing its ceiling revoked.

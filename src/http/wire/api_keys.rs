@@ -6,6 +6,7 @@ use crate::domain::api_key::{ApiKey, KeyStatus};
 use crate::domain::id::ApiKeyId;
 use crate::domain::pagination::Page;
 use crate::domain::secret::Secret;
+use crate::domain::text;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -45,7 +46,9 @@ impl From<crate::domain::api_key::Role> for RoleBody {
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKeyRequest {
     pub role: RoleBody,
-    /// When the key stops working; in the future, within ten years. Never, when absent.
+    /// When the key stops working (RFC 3339); in the future, within ten years. Never, when
+    /// absent.
+    #[schemars(pattern(text::DATE_TIME_PATTERN))]
     pub expires_at: Option<DateTime<Utc>>,
 }
 

@@ -4,8 +4,7 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::pagination::Page;
-use crate::domain::pagination::PageSize;
+use crate::domain::pagination::{self, Page, PageSize};
 use crate::domain::text;
 use crate::usecase::audit;
 use crate::usecase::audit::ListedAuditEntry;
@@ -24,6 +23,7 @@ pub struct ListAuditQuery {
     #[schemars(length(min = 1, max = audit::FILTER_MAX_LEN), pattern(text::REQUIRED_PATTERN))]
     pub action: Option<String>,
     /// The `next_cursor` of the previous page; from the oldest entry when absent.
+    #[schemars(pattern(pagination::SEQ_PATTERN))]
     pub after: Option<String>,
     /// 1 to 200; default 50.
     #[schemars(range(min = 1, max = PageSize::MAX))]

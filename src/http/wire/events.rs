@@ -6,9 +6,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::revocations::RevocationCauseBody;
-use crate::domain::event::RecordedEvent;
+use crate::domain::event::{self, RecordedEvent};
 use crate::domain::id::{AgentId, EventId, RevocationId, UserId, UserSessionId};
-use crate::domain::pagination::PageSize;
+use crate::domain::pagination::{self, PageSize};
 use crate::usecase::events::FeedPage;
 
 /// Which session an event is about.
@@ -75,9 +75,10 @@ pub struct AgentSessionRevokedEvent {
 #[serde(deny_unknown_fields)]
 pub struct ListEventsQuery {
     /// The `next_cursor` of the previous page; from the oldest event when absent.
+    #[schemars(pattern(pagination::SEQ_PATTERN))]
     pub after: Option<String>,
     /// Comma-separated event types (`user_session.revoked,agent_session.revoked`).
-    #[schemars(length(min = 1))]
+    #[schemars(pattern(event::TYPE_LIST_PATTERN))]
     pub types: Option<String>,
     /// 1 to 200; default 50.
     #[schemars(range(min = 1, max = PageSize::MAX))]
@@ -113,9 +114,10 @@ pub struct StreamEventsQuery {
     /// A cursor (an events page's `next_cursor`, or a streamed event's `id`); from the
     /// oldest event when absent. A `Last-Event-ID` header, as a reconnecting
     /// `EventSource` sends, takes precedence.
+    #[schemars(pattern(pagination::SEQ_PATTERN))]
     pub after: Option<String>,
     /// Comma-separated event types; all when absent.
-    #[schemars(length(min = 1))]
+    #[schemars(pattern(event::TYPE_LIST_PATTERN))]
     pub types: Option<String>,
 }
 

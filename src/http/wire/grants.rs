@@ -2,6 +2,8 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::scopes::ScopeList;
+
 use crate::domain::grant::{Grant, GrantStatus};
 use crate::domain::id::{AgentId, GrantId, UserId};
 use crate::domain::pagination::Page;
@@ -12,8 +14,8 @@ use crate::http::wire::revocations::RevocationBody;
 #[serde(deny_unknown_fields)]
 pub struct CreateGrantRequest {
     pub agent_id: AgentId,
-    /// Within the agent's ceiling; 1 to 100.
-    pub scopes: Vec<String>,
+    /// Within the agent's ceiling.
+    pub scopes: ScopeList,
 }
 
 /// The user changes their consent. Narrowing revokes every agent session under the
@@ -21,8 +23,8 @@ pub struct CreateGrantRequest {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateGrantRequest {
-    /// Within the agent's ceiling; 1 to 100.
-    pub scopes: Vec<String>,
+    /// Within the agent's ceiling.
+    pub scopes: ScopeList,
 }
 
 /// A grant after a change, and what narrowing it revoked.

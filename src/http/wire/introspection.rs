@@ -1,16 +1,19 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::secret::Secret;
-
+use super::oauth;
 use crate::domain::id::{AgentId, UserId};
+use crate::domain::secret::Secret;
 use crate::usecase::introspect::Introspection;
 
 /// RFC 7662 introspection request (form-encoded). Other parameters are ignored, as
 /// OAuth asks.
 #[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = oauth::form_parameters)]
 pub struct IntrospectionRequest {
+    /// Any token: one Leash did not issue, or an empty one, is inactive.
     pub token: Secret,
+    /// Ignored: Leash tells its tokens apart by their prefix.
     pub token_type_hint: Option<String>,
 }
 

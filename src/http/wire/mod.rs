@@ -14,6 +14,7 @@ pub mod oauth;
 pub mod pagination;
 pub mod problem;
 pub mod revocations;
+pub mod scopes;
 pub mod user_sessions;
 pub mod users;
 pub mod webhooks;

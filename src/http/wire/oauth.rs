@@ -12,8 +12,9 @@ pub const REFRESH_TOKEN_GRANT: &str = "refresh_token";
 /// client authenticates with HTTP Basic or with `client_id` and `client_secret` here.
 /// Parameters without a value count as absent; unknown parameters are ignored.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
+#[schemars(transform = form_parameters)]
 pub struct TokenRequest {
-    /// `urn:ietf:params:oauth:grant-type:token-exchange` or `refresh_token`.
+    #[schemars(required, extend("enum" = [TOKEN_EXCHANGE_GRANT, REFRESH_TOKEN_GRANT]))]
     pub grant_type: Option<String>,
     /// Token exchange: a user session token (`leash_ust_…`) to delegate from the user,
     /// or an agent access token (`leash_at_…`) to sub-delegate.
@@ -29,8 +30,22 @@ pub struct TokenRequest {
     pub scope: Option<String>,
     /// Refresh: the refresh token (`leash_rt_…`).
     pub refresh_token: Option<Secret>,
+    /// `client_secret_post`: the agent's id, with `client_secret`, instead of HTTP Basic.
     pub client_id: Option<String>,
     pub client_secret: Option<Secret>,
+}
+
+/// A form parameter is text or absent, never `null`: the schema of a form says so, where
+/// schemars would have an absent `Option` be a nullable string.
+pub fn form_parameters(schema: &mut schemars::Schema) {
+    let properties = schema
+        .get_mut("properties")
+        .and_then(serde_json::Value::as_object_mut);
+    for property in properties.into_iter().flat_map(|p| p.values_mut()) {
+        if let Some(property) = property.as_object_mut() {
+            property.insert("type".to_owned(), "string".into());
+        }
+    }
 }
 
 /// RFC 6749 §5.1 / RFC 8693 §2.2.1 successful token response.
@@ -55,11 +70,14 @@ pub struct TokenRevoked {}
 
 /// RFC 7009 revocation request (form-encoded).
 #[derive(Debug, Default, Deserialize, JsonSchema)]
+#[schemars(transform = form_parameters)]
 pub struct TokenRevocationRequest {
     /// An access or refresh token of the authenticated agent.
+    #[schemars(required, length(min = 1))]
     pub token: Option<Secret>,
     /// Ignored: Leash tells its tokens apart by their prefix.
     pub token_type_hint: Option<String>,
+    /// `client_secret_post`: the agent's id, with `client_secret`, instead of HTTP Basic.
     pub client_id: Option<String>,
     pub client_secret: Option<Secret>,
 }

@@ -1,4 +1,4 @@
-use crate::domain::pagination::PageSize;
+use crate::domain::pagination::{self, PageSize};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -10,5 +10,6 @@ pub struct PageQuery {
     #[schemars(range(min = 1, max = PageSize::MAX))]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
+    #[schemars(pattern(pagination::KEY_PATTERN))]
     pub cursor: Option<String>,
 }

@@ -4,12 +4,10 @@ use serde::{Deserialize, Serialize};
 
 use super::revocations::RevocationCauseBody;
 use crate::domain::id::{RevocationId, UserId, UserSessionId};
-use crate::domain::pagination::ListFilter;
-use crate::domain::pagination::Page;
-use crate::domain::pagination::PageSize;
+use crate::domain::pagination::{self, ListFilter, Page, PageSize};
 use crate::domain::secret::Secret;
 use crate::domain::text;
-use crate::domain::user_session::{Liveness, UserSession};
+use crate::domain::user_session::{Lifetime, Liveness, UserSession};
 use crate::usecase::sign_in;
 
 /// A sign-in the host application reports.
@@ -21,8 +19,11 @@ pub struct CreateUserSessionRequest {
     #[schemars(length(max = sign_in::MAX_USER_AGENT), pattern(text::PATTERN))]
     pub user_agent: Option<String>,
     /// Absolute lifetime (60 s to 400 days; default from configuration).
+    #[schemars(range(min = Lifetime::MIN_SECONDS, max = Lifetime::MAX_TTL_SECONDS))]
     pub ttl_seconds: Option<i64>,
-    /// Idle timeout (60 s up to the lifetime; default from configuration).
+    /// Idle timeout (600 s to 400 days; default from configuration). One longer than
+    /// the lifetime is the lifetime.
+    #[schemars(range(min = Lifetime::MIN_IDLE_SECONDS, max = Lifetime::MAX_TTL_SECONDS))]
     pub idle_timeout_seconds: Option<i64>,
 }
 
@@ -119,6 +120,7 @@ pub struct ListUserSessionsQuery {
     #[schemars(range(min = 1, max = PageSize::MAX))]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
+    #[schemars(pattern(pagination::KEY_PATTERN))]
     pub cursor: Option<String>,
 }
 

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::event;
 use crate::domain::id::{EventId, WebhookEndpointId};
 use crate::domain::pagination::Page;
 use crate::domain::secret::Secret;
@@ -11,6 +12,7 @@ use crate::domain::text;
 use crate::domain::webhook;
 use crate::domain::webhook::Attempt;
 use crate::domain::webhook::{Endpoint, EndpointStatus};
+use crate::usecase::webhook_endpoints::MAX_ROTATION_OVERLAP;
 
 /// A URL to receive signed events.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -18,8 +20,10 @@ use crate::domain::webhook::{Endpoint, EndpointStatus};
 pub struct CreateWebhookEndpointRequest {
     /// An http(s) URL. Loopback, private and link-local targets are refused unless the
     /// instance allows them (`--webhook-allow-private-targets`).
+    #[schemars(length(max = webhook::URL_MAX_LEN), pattern(webhook::URL_PATTERN))]
     pub url: String,
     /// The event types to receive (`user_session.revoked`, …); absent or empty for all.
+    #[schemars(inner(pattern(event::TYPE_PATTERN)))]
     pub event_types: Option<Vec<String>>,
     /// Up to 500 characters, for people.
     #[schemars(length(max = webhook::DESCRIPTION_MAX_LEN), pattern(text::PATTERN))]
@@ -30,8 +34,10 @@ pub struct CreateWebhookEndpointRequest {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateWebhookEndpointRequest {
+    #[schemars(length(max = webhook::URL_MAX_LEN), pattern(webhook::URL_PATTERN))]
     pub url: Option<String>,
     /// The event types to receive; empty for all.
+    #[schemars(inner(pattern(event::TYPE_PATTERN)))]
     pub event_types: Option<Vec<String>>,
     /// An empty string clears it.
     #[schemars(length(max = webhook::DESCRIPTION_MAX_LEN), pattern(text::PATTERN))]
@@ -121,6 +127,7 @@ impl From<Page<Endpoint>> for WebhookEndpointList {
 pub struct RotateWebhookSecretRequest {
     /// How long the old secret keeps signing beside the new one: 0 to 604800 seconds
     /// (default 86400).
+    #[schemars(range(min = 0, max = MAX_ROTATION_OVERLAP.num_seconds()))]
     pub overlap_seconds: Option<i64>,
 }
 
@@ -128,7 +135,9 @@ pub struct RotateWebhookSecretRequest {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplayRequest {
-    /// Events written at or after this time (RFC 3339) are sent again.
+    /// Events written at or after this time (RFC 3339) are sent again; none, if it is
+    /// still ahead.
+    #[schemars(pattern(text::DATE_TIME_PATTERN))]
     pub since: DateTime<Utc>,
 }
 
