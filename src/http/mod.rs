@@ -10,6 +10,7 @@ mod nullable;
 mod oauth;
 mod request_id;
 mod routes;
+mod unread_body;
 pub mod wire;
 
 use std::sync::Arc;
@@ -131,6 +132,7 @@ pub fn router(state: AppState) -> Router {
             REQUEST_TIMEOUT,
         ))
         .layer(middleware::from_fn(problem_for_bare_errors))
+        .layer(middleware::from_fn(unread_body::close_unless_read))
         .layer(middleware::from_fn(request_id::scope))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(TraceLayer::new_for_http())

@@ -186,3 +186,75 @@ async fn a_problem_carries_the_request_id() {
             .is_some_and(|id| !id.is_empty())
     );
 }
+
+/// Sends one HTTP/1.1 request on `stream` and reads the answer's head.
+async fn exchange_head(stream: &mut tokio::net::TcpStream, request: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // The server may answer and close before the whole body is written.
+    let _ = stream.write_all(request).await;
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        assert_eq!(
+            stream.read(&mut byte).await.unwrap(),
+            1,
+            "closed without an answer"
+        );
+        head.push(byte[0]);
+    }
+    String::from_utf8(head).unwrap().to_ascii_lowercase()
+}
+
+/// An answer that leaves the body unread (too large, or behind a refused key) says the
+/// connection closes: hyper closes it either way, and a client that kept it for its next
+/// request found it closed without an answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_that_leaves_the_body_unread_closes_the_connection_and_says_so() {
+    let database = crate::support::TestDatabase::fresh().await;
+    let url = database.url();
+    let key = crate::cli::leash(&url, &["keys", "create", "--role", "admin"]);
+    let key = String::from_utf8(key.stdout).unwrap().trim().to_owned();
+    let instance = crate::support::serve::Instance::start(&url, &[]).await;
+    let address = instance.base.trim_start_matches("http://").to_owned();
+    let request = |authorization: &str, body: &str| {
+        format!(
+            "POST /v1/users HTTP/1.1\r\nhost: leash\r\nauthorization: {authorization}\r\n\
+             content-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let huge = format!("{{\"external_id\": \"{}\"}}", "a".repeat(200 * 1024));
+    for (authorization, body) in [
+        (format!("Bearer {key}"), huge.as_str()),
+        (
+            "Bearer leash_ak_wrong".to_owned(),
+            r#"{"external_id": "bob"}"#,
+        ),
+    ] {
+        let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+        let head = exchange_head(&mut stream, request(&authorization, body).as_bytes()).await;
+        assert!(head.contains("connection: close"), "{head}");
+    }
+    // A body read to its end keeps the connection for the next request.
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    for name in ["carol", "dave"] {
+        let body = format!("{{\"external_id\": \"{name}\"}}");
+        let head = exchange_head(
+            &mut stream,
+            request(&format!("Bearer {key}"), &body).as_bytes(),
+        )
+        .await;
+        assert!(head.starts_with("http/1.1 201"), "{head}");
+        assert!(!head.contains("connection: close"), "{head}");
+        use tokio::io::AsyncReadExt;
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length: "))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let mut rest = vec![0u8; length];
+        stream.read_exact(&mut rest).await.unwrap();
+    }
+}
