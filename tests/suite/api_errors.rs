@@ -205,9 +205,9 @@ async fn exchange_head(stream: &mut tokio::net::TcpStream, request: &[u8]) -> St
     String::from_utf8(head).unwrap().to_ascii_lowercase()
 }
 
-/// An answer that leaves the body unread (too large, or behind a refused key) says the
-/// connection closes: hyper closes it either way, and a client that kept it for its next
-/// request found it closed without an answer.
+/// An error answer to a request with a body says the connection closes: the body may be
+/// unread (too large, or behind a refused key), and then hyper closes it either way; a
+/// client that kept it for its next request found it closed without an answer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_answer_that_leaves_the_body_unread_closes_the_connection_and_says_so() {
     let database = crate::support::TestDatabase::fresh().await;

@@ -65,7 +65,7 @@ async fn list_events(
 
 /// Where a stream is: what it has read and not yet sent, and its cursor.
 struct Follow {
-    app: App,
+    app: Arc<App>,
     after: Option<String>,
     types: Option<String>,
     ready: VecDeque<RecordedEvent>,
@@ -132,7 +132,7 @@ async fn stream_events(
     )
     .await?;
     let follow = Follow {
-        app: state.app.clone(),
+        app: Arc::clone(&state.app),
         after,
         types: query.types,
         ready: VecDeque::new(),
