@@ -1,6 +1,6 @@
-//! The command line and what it configures: every flag has an environment variable, and
-//! [`Cli::settings`] turns them into the use cases' [`Settings`], refusing what cannot
-//! work together.
+//! The command line and what it configures: every flag has an environment variable (and
+//! a place in the configuration file, `super::config_file`), and [`Cli::settings`] turns
+//! them into the use cases' [`Settings`], refusing what cannot work together.
 
 use std::net::SocketAddr;
 
@@ -10,13 +10,19 @@ use clap::{Parser, Subcommand, ValueEnum};
 use super::CliError;
 use crate::domain::api_key::Role;
 use crate::domain::limits::Limits;
+use crate::domain::provider::Provider;
 use crate::domain::user_session::Lifetime;
 use crate::secret_box::EncryptionKey;
+use crate::upstream::oauth_provider::Providers;
 use crate::usecase::{Settings, WebhookSettings};
 
 #[derive(Debug, Parser)]
 #[command(name = "leash", version, about = "A credential broker for AI agents")]
 pub struct Cli {
+    /// A TOML file of settings: any flag's, by its long name in snake_case, and the
+    /// upstream providers (`[[providers]]`). Flags and variables override it.
+    #[arg(long, env = "LEASH_CONFIG", global = true)]
+    pub config: Option<std::path::PathBuf>,
     /// `sqlite://<file>` (created if missing) or `postgres://…`.
     #[arg(
         long,
@@ -128,6 +134,9 @@ pub struct Cli {
     /// New agent sessions one agent may have issued per second (0: no limit).
     #[arg(long, env = "LEASH_LIMIT_ISSUANCE_PER_AGENT_PER_SECOND", default_value_t = Limits::default().issuance_per_agent_per_second, global = true)]
     pub limit_issuance_per_agent_per_second: u32,
+    /// The upstream OAuth providers, from the configuration file.
+    #[arg(skip)]
+    pub providers: Vec<Provider>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -144,6 +153,16 @@ pub enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The upstream OAuth providers the configuration file names.
+    #[command(subcommand)]
+    Providers(ProvidersCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProvidersCommand {
+    /// One line per provider: id, endpoints, default scopes, PKCE, client
+    /// authentication, private network; never a secret.
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -192,6 +211,7 @@ impl From<RoleArg> for Role {
 
 impl Cli {
     pub(super) fn settings(&self) -> Result<Settings, CliError> {
+        let public_url = public_url(&self.public_url)?;
         if u64::try_from(self.webhook_lease_seconds).unwrap_or(0) <= self.webhook_timeout_seconds {
             // A lease that can run out mid-send lets a second worker send the same
             // delivery while the first is still waiting for its answer.
@@ -229,7 +249,9 @@ impl Cli {
                 children_per_agent_session: self.limit_children_per_agent_session,
                 issuance_per_agent_per_second: self.limit_issuance_per_agent_per_second,
             },
-            public_url: public_url(&self.public_url)?,
+            providers: Providers::new(&self.providers, &redirect_uri(&public_url))
+                .map_err(|e| CliError::Config(e.to_string()))?,
+            public_url,
             ..Settings::default()
         })
     }
@@ -237,7 +259,7 @@ impl Cli {
 
 /// A base URL as the issuer and endpoints are built from: http or https, a host, no
 /// credentials, query or fragment; without its trailing slash.
-fn public_url(raw: &str) -> Result<String, CliError> {
+pub(super) fn public_url(raw: &str) -> Result<String, CliError> {
     let refused = |why: &str| CliError::Config(format!("--public-url {raw:?}: {why}"));
     let url = url::Url::parse(raw).map_err(|e| refused(&e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
@@ -250,6 +272,11 @@ fn public_url(raw: &str) -> Result<String, CliError> {
         return Err(refused("must have no query or fragment"));
     }
     Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+/// Where providers send the person back: the one URI registered at every provider.
+pub(super) fn redirect_uri(public_url: &str) -> String {
+    format!("{public_url}{}", crate::http::OAUTH_CALLBACK_PATH)
 }
 
 /// A configured default lifetime, checked by the same rule as a caller's request.

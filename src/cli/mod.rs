@@ -1,7 +1,9 @@
 //! The `leash` command line: `serve`, `migrate`, `keys create|list|revoke`, `audit
-//! verify`. Flags and what they configure are in [`flags`]; `serve`'s wiring in
-//! [`serve`]. Logs go to stderr so stdout carries only what scripts read.
+//! verify`, `providers list`. Flags and what they configure are in [`flags`], the
+//! configuration file in [`config_file`]; `serve`'s wiring in [`serve`]. Logs go to
+//! stderr so stdout carries only what scripts read.
 
+mod config_file;
 mod flags;
 pub mod instance_lock;
 mod serve;
@@ -13,9 +15,11 @@ use chrono::TimeDelta;
 use crate::clock::{Clock as _, SystemClock};
 use crate::domain::actor::Actor;
 use crate::domain::id::ApiKeyId;
+use crate::domain::provider::Provider;
 use crate::store::{Db, StoreError};
 use crate::usecase::{self, App, UsecaseError};
-pub use flags::{AuditCommand, Cli, Command, KeysCommand, RoleArg};
+pub use config_file::parse_from;
+pub use flags::{AuditCommand, Cli, Command, KeysCommand, ProvidersCommand, RoleArg};
 use instance_lock::InstanceLock;
 
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +32,8 @@ pub enum CliError {
     Io(#[from] std::io::Error),
     #[error("invalid configuration: {0}")]
     Config(String),
+    #[error(transparent)]
+    CommandLine(clap::Error),
     #[error(transparent)]
     SecretBox(#[from] crate::secret_box::SecretBoxError),
     #[error(transparent)]
@@ -95,9 +101,40 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 verified.sealed, verified.unsealed
             );
         }
+        Command::Providers(ProvidersCommand::List) => {
+            list_providers(
+                &cli.providers,
+                &flags::redirect_uri(&flags::public_url(&cli.public_url)?),
+            );
+        }
         Command::Serve => serve::serve(&cli).await?,
     }
     Ok(())
+}
+
+/// Prints every configured provider, one per line, with the redirect URI to register at
+/// it; never its client secret.
+fn list_providers(providers: &[Provider], redirect_uri: &str) {
+    println!(
+        "id\tauthorization_url\ttoken_url\trevocation_url\tissuer\tclient_id\tscopes\tpkce\ttoken_auth_method\tprivate_network\textra_ca\tredirect_uri"
+    );
+    for p in providers {
+        let or_dash = |value: Option<&str>| value.unwrap_or("-").to_owned();
+        println!(
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{redirect_uri}",
+            p.id,
+            p.authorization_url,
+            p.token_url,
+            or_dash(p.revocation_url.as_ref().map(url::Url::as_str)),
+            or_dash(p.issuer.as_deref()),
+            p.client_id,
+            p.scopes.join(&p.scope_separator),
+            p.pkce.as_str(),
+            p.token_auth_method.as_str(),
+            p.allow_private_network,
+            p.extra_roots_pem.is_some(),
+        );
+    }
 }
 
 /// Prints every key, one per line, newest first.

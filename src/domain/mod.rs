@@ -16,6 +16,7 @@ pub mod invalidation;
 pub mod limits;
 pub mod network;
 pub mod pagination;
+pub mod provider;
 pub mod revocation;
 pub mod scope;
 pub mod secret;

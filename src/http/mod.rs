@@ -41,6 +41,9 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Live event streams one instance serves at once; each looks for new events four
 /// times a second.
 pub const MAX_EVENT_STREAMS: usize = 32;
+/// Where upstream providers send the person back after an authorization, below Leash's
+/// public URL: the redirect URI registered at every provider.
+pub const OAUTH_CALLBACK_PATH: &str = "/v1/oauth/callback";
 
 /// What every handler is given. Cloned for every request, so it holds pointers only.
 #[derive(Clone)]

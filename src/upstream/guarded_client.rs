@@ -27,6 +27,8 @@ pub struct Guard {
     /// Connect to last byte.
     pub timeout: Duration,
     pub user_agent: &'static str,
+    /// Certificates (PEM) trusted besides the built-in roots: an operator's own CA.
+    pub extra_roots_pem: Option<Vec<u8>>,
 }
 
 /// A client that calls only what its [`Guard`] allows; cheap to clone.
@@ -67,6 +69,11 @@ impl GuardedClient {
             .user_agent(guard.user_agent);
         if !guard.allow_private {
             builder = builder.dns_resolver(Arc::new(PublicAddressesOnly));
+        }
+        if let Some(pem) = &guard.extra_roots_pem {
+            for certificate in reqwest::Certificate::from_pem_bundle(pem)? {
+                builder = builder.add_root_certificate(certificate);
+            }
         }
         Ok(Self {
             client: builder.build()?,
@@ -122,6 +129,7 @@ mod tests {
             allow_private: false,
             timeout: Duration::from_secs(1),
             user_agent: "test",
+            extra_roots_pem: None,
         })
         .unwrap();
         for raw in [
@@ -162,6 +170,7 @@ mod tests {
             allow_private: true,
             timeout: Duration::from_secs(5),
             user_agent: "test",
+            extra_roots_pem: None,
         })
         .unwrap();
         let url = Url::parse(&url).unwrap();

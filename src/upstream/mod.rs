@@ -1,5 +1,6 @@
-//! Calls out of Leash: the webhook sender (later, upstream OAuth providers). Nothing
-//! here opens a transaction; use cases call it between theirs.
+//! Calls out of Leash: the webhook sender and the upstream OAuth providers. Nothing here
+//! opens a transaction; use cases call it between theirs.
 
 pub mod guarded_client;
+pub mod oauth_provider;
 pub mod webhook_sender;

@@ -51,6 +51,7 @@ impl WebhookSender {
                 allow_private,
                 timeout,
                 user_agent: concat!("Leash-Webhooks/", env!("CARGO_PKG_VERSION")),
+                extra_roots_pem: None,
             })?,
             allow_private,
         })

@@ -8,6 +8,7 @@ use chrono::TimeDelta;
 use crate::domain::limits::Limits;
 use crate::domain::user_session::Lifetime;
 use crate::secret_box::EncryptionKey;
+use crate::upstream::oauth_provider::Providers;
 use crate::upstream::webhook_sender::WebhookSender;
 
 /// Tunables, from the command line or the environment (see `crate::cli`).
@@ -39,6 +40,8 @@ pub struct Settings {
     /// Leash's externally visible base URL, without a trailing slash: the OAuth issuer,
     /// and the base of every endpoint it advertises.
     pub public_url: String,
+    /// The upstream OAuth providers users may connect, each with its client.
+    pub providers: Providers,
 }
 
 /// How webhooks are sent.
@@ -99,6 +102,7 @@ impl Default for Settings {
             webhooks: WebhookSettings::default(),
             limits: Limits::default(),
             public_url: "http://127.0.0.1:8080".to_owned(),
+            providers: Providers::default(),
         }
     }
 }

@@ -29,6 +29,7 @@ const LAYERS: &[(&str, &[&str], &[&str])] = &[
             "private_file",
             "secret_box",
             "store",
+            "upstream",
             "usecase",
             "workers",
         ],

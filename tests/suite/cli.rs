@@ -154,3 +154,123 @@ async fn a_second_serve_on_one_sqlite_file_refuses_to_start_until_the_first_is_g
     third.kill().unwrap();
     third.wait().unwrap();
 }
+
+const PROVIDER: &str = r#"
+public_url = "https://from-file.example"
+
+[[providers]]
+id = "acme"
+authorization_url = "https://idp.acme.example/authorize"
+token_url = "https://idp.acme.example/token"
+revocation_url = "https://idp.acme.example/revoke"
+client_id = "leash-client"
+client_secret_env = "LEASH_TEST_ACME_SECRET"
+scopes = ["files.read", "files.write"]
+token_auth_method = "client_secret_post"
+"#;
+
+fn leash_with_config(config: &str, env: &[(&str, &str)], args: &[&str]) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("leash.toml");
+    std::fs::write(&path, config).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_leash"))
+        .args(args)
+        .env("LEASH_CONFIG", &path)
+        .env("LEASH_LOG", "warn")
+        .env_remove("LEASH_PUBLIC_URL")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn providers_list_shows_the_configured_providers_and_never_a_secret() {
+    let secret = "s3cr3t-from-the-environment";
+    let output = leash_with_config(
+        PROVIDER,
+        &[("LEASH_TEST_ACME_SECRET", secret)],
+        &["providers", "list"],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    let fields: Vec<&str> = lines[1].split('\t').collect();
+    assert_eq!(fields[0], "acme");
+    assert_eq!(fields[6], "files.read files.write");
+    assert_eq!(fields[8], "client_secret_post");
+    assert_eq!(
+        fields.last(),
+        Some(&"https://from-file.example/v1/oauth/callback")
+    );
+    assert!(!stdout.contains(secret) && !stderr.contains(secret));
+}
+
+#[test]
+fn a_variable_overrides_the_file_and_a_flag_overrides_the_variable() {
+    let env = [
+        ("LEASH_TEST_ACME_SECRET", "x"),
+        ("LEASH_PUBLIC_URL", "https://from-env.example"),
+    ];
+    let redirect = |args: &[&str]| {
+        let output = leash_with_config(PROVIDER, &env, args);
+        assert!(output.status.success());
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        stdout
+            .lines()
+            .nth(1)
+            .unwrap()
+            .rsplit('\t')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(
+        redirect(&["providers", "list"]),
+        "https://from-env.example/v1/oauth/callback"
+    );
+    assert_eq!(
+        redirect(&[
+            "--public-url",
+            "https://from-flag.example",
+            "providers",
+            "list"
+        ]),
+        "https://from-flag.example/v1/oauth/callback"
+    );
+}
+
+#[test]
+fn a_bad_configuration_file_stops_leash_naming_the_file_the_provider_and_the_field() {
+    let output = leash_with_config(PROVIDER, &[], &["providers", "list"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            "leash.toml: provider \"acme\": client_secret_env: the environment variable \
+             LEASH_TEST_ACME_SECRET is not set"
+        ),
+        "{stderr}"
+    );
+    let output = leash_with_config(
+        &PROVIDER
+            .replace(
+                "client_secret_env = \"LEASH_TEST_ACME_SECRET\"",
+                "client_secret = \"inline-secret\"",
+            )
+            .replace(
+                "https://idp.acme.example/token",
+                "http://idp.acme.example/token",
+            ),
+        &[],
+        &["serve"],
+    );
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("provider \"acme\": token_url: must be an https URL"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("inline-secret"));
+}

@@ -1,0 +1,404 @@
+//! The configuration file (`--config` / `LEASH_CONFIG`, TOML): any flag's setting under
+//! its long name in snake_case (`database_url = "postgres://…"`), and what no flag can
+//! carry: the upstream OAuth providers (`[[providers]]`). A flag or environment variable
+//! overrides the file, which overrides the built-in default: the file's settings become
+//! the command line's defaults before it is parsed.
+//!
+//! Everything is checked at start-up; an error names the file, the provider and the
+//! field. A client secret is never printed, in an error or anywhere else.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use clap::{CommandFactory as _, FromArgMatches as _};
+use serde::Deserialize;
+
+use super::{Cli, CliError};
+use crate::domain::provider::{self, Pkce, Provider, ProviderId, TokenAuthMethod};
+use crate::domain::secret::Secret;
+
+/// Settings a file may not hold: the file's own path, and clap's built-ins.
+const NOT_IN_FILE: &[&str] = &["config", "help", "version"];
+
+/// Parses `args` (the program name first) with the configuration file it names, if any.
+/// Exits with clap's message on a malformed command line (and after `--help`).
+pub fn parse_from<I, T>(args: I) -> Result<Cli, CliError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let without_file = from_command(clap::Command::clone(&Cli::command()), &args)?;
+    let Some(path) = without_file.config.clone() else {
+        return Ok(without_file);
+    };
+    let file = ConfigFile::read(&path)?;
+    let mut command = Cli::command();
+    for (name, value) in file.settings {
+        command = command.mut_arg(name, |arg| arg.default_value(value));
+    }
+    let mut cli = from_command(command, &args)?;
+    cli.providers = file.providers;
+    Ok(cli)
+}
+
+fn from_command(command: clap::Command, args: &[OsString]) -> Result<Cli, CliError> {
+    let matches = command
+        .try_get_matches_from(args)
+        .map_err(CliError::CommandLine)?;
+    Cli::from_arg_matches(&matches).map_err(CliError::CommandLine)
+}
+
+/// What a file holds, checked.
+struct ConfigFile {
+    /// (flag id, value) for each setting the file gives.
+    settings: Vec<(String, String)>,
+    providers: Vec<Provider>,
+}
+
+impl ConfigFile {
+    fn read(path: &Path) -> Result<Self, CliError> {
+        let at = |detail: String| CliError::Config(format!("{}: {detail}", path.display()));
+        let text = std::fs::read_to_string(path).map_err(|e| at(e.to_string()))?;
+        let mut table: toml::Table = toml::from_str(&text).map_err(|e| at(e.to_string()))?;
+        let providers = match table.remove("providers") {
+            None => Vec::new(),
+            Some(toml::Value::Array(entries)) => entries
+                .into_iter()
+                .enumerate()
+                .map(|(index, entry)| provider_from(entry, index, path))
+                .collect::<Result<_, _>>()?,
+            Some(_) => {
+                return Err(at(
+                    "`providers` must be an array of tables ([[providers]])".to_owned()
+                ));
+            }
+        };
+        let mut ids: Vec<&ProviderId> = providers.iter().map(|p: &Provider| &p.id).collect();
+        ids.sort();
+        if let Some(twice) = ids.windows(2).find(|pair| pair[0] == pair[1]) {
+            return Err(at(format!(
+                "provider {:?} is configured twice",
+                twice[0].as_str()
+            )));
+        }
+        let known: Vec<String> = Cli::command()
+            .get_arguments()
+            .map(|arg| arg.get_id().to_string())
+            .filter(|id| !NOT_IN_FILE.contains(&id.as_str()))
+            .collect();
+        let settings = table
+            .into_iter()
+            .map(|(name, value)| {
+                if !known.contains(&name) {
+                    return Err(at(format!("unknown setting `{name}`")));
+                }
+                let value = match value {
+                    toml::Value::String(s) => s,
+                    toml::Value::Integer(i) => i.to_string(),
+                    toml::Value::Boolean(b) => b.to_string(),
+                    _ => {
+                        return Err(at(format!(
+                            "setting `{name}` must be a string, an integer or a boolean"
+                        )));
+                    }
+                };
+                Ok((name, value))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            settings,
+            providers,
+        })
+    }
+}
+
+/// A `[[providers]]` entry as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProviderEntry {
+    id: String,
+    authorization_url: String,
+    token_url: String,
+    revocation_url: Option<String>,
+    issuer: Option<String>,
+    client_id: String,
+    client_secret: Option<Secret>,
+    client_secret_env: Option<String>,
+    #[serde(default)]
+    scopes: Vec<String>,
+    scope_separator: Option<String>,
+    pkce: Option<String>,
+    token_auth_method: Option<String>,
+    #[serde(default)]
+    allow_private_network: bool,
+    ca_file: Option<PathBuf>,
+}
+
+/// Checks entry `index` of `[[providers]]`; an error names the file, the provider (its
+/// id, or its position when the id is what is wrong) and the field.
+fn provider_from(entry: toml::Value, index: usize, path: &Path) -> Result<Provider, CliError> {
+    let name = entry
+        .get("id")
+        .and_then(toml::Value::as_str)
+        .map_or_else(|| format!("#{}", index + 1), |id| format!("{id:?}"));
+    let at = |field: &str, detail: &str| {
+        CliError::Config(format!(
+            "{}: provider {name}: {field}: {detail}",
+            path.display()
+        ))
+    };
+    let entry = ProviderEntry::deserialize(entry).map_err(|e| {
+        CliError::Config(format!(
+            "{}: provider {name}: {}",
+            path.display(),
+            e.message()
+        ))
+    })?;
+    let id = ProviderId::parse(&entry.id).ok_or_else(|| {
+        at(
+            "id",
+            "must be lowercase letters, digits, '-' or '_', starting with a letter, at most 32",
+        )
+    })?;
+    let https = |field: &str, raw: &str| -> Result<url::Url, CliError> {
+        let url = url::Url::parse(raw).map_err(|e| at(field, &e.to_string()))?;
+        if url.scheme() != "https" || url.host().is_none() {
+            return Err(at(field, "must be an https URL"));
+        }
+        if !url.username().is_empty() || url.password().is_some() || url.fragment().is_some() {
+            return Err(at(field, "must hold no credentials and no fragment"));
+        }
+        Ok(url)
+    };
+    let client_secret = match (entry.client_secret, entry.client_secret_env) {
+        (Some(secret), None) if !secret.expose().is_empty() => secret,
+        (None, Some(variable)) => match std::env::var(&variable) {
+            Ok(value) if !value.is_empty() => Secret::new(value),
+            _ => {
+                return Err(at(
+                    "client_secret_env",
+                    &format!("the environment variable {variable} is not set"),
+                ));
+            }
+        },
+        (Some(_), Some(_)) => {
+            return Err(at(
+                "client_secret",
+                "give client_secret or client_secret_env, not both",
+            ));
+        }
+        _ => {
+            return Err(at(
+                "client_secret",
+                "client_secret or client_secret_env is required",
+            ));
+        }
+    };
+    let scope_separator = entry.scope_separator.unwrap_or_else(|| " ".to_owned());
+    if !matches!(scope_separator.as_str(), " " | "," | "+") {
+        return Err(at("scope_separator", "must be \" \", \",\" or \"+\""));
+    }
+    if let Some(bad) = entry
+        .scopes
+        .iter()
+        .find(|s| !provider::is_scope_token(s) || s.contains(scope_separator.as_str()))
+    {
+        return Err(at(
+            "scopes",
+            &format!(
+                "{bad:?} is not a scope token (printable ASCII, no space, quote, backslash or separator)"
+            ),
+        ));
+    }
+    let pkce = match entry.pkce.as_deref() {
+        None | Some("S256") => Pkce::S256,
+        Some("none") => Pkce::None,
+        Some(_) => return Err(at("pkce", "must be \"S256\" or \"none\"")),
+    };
+    let token_auth_method = match entry.token_auth_method.as_deref() {
+        None | Some("client_secret_basic") => TokenAuthMethod::ClientSecretBasic,
+        Some("client_secret_post") => TokenAuthMethod::ClientSecretPost,
+        Some(_) => {
+            return Err(at(
+                "token_auth_method",
+                "must be \"client_secret_basic\" or \"client_secret_post\"",
+            ));
+        }
+    };
+    let extra_roots_pem = match &entry.ca_file {
+        None => None,
+        Some(file) => {
+            let pem = std::fs::read(file)
+                .map_err(|e| at("ca_file", &format!("{}: {e}", file.display())))?;
+            match reqwest::Certificate::from_pem_bundle(&pem) {
+                Ok(certificates) if !certificates.is_empty() => Some(pem),
+                _ => {
+                    return Err(at(
+                        "ca_file",
+                        &format!("{} holds no PEM certificate", file.display()),
+                    ));
+                }
+            }
+        }
+    };
+    if entry.client_id.is_empty() {
+        return Err(at("client_id", "must not be empty"));
+    }
+    Ok(Provider {
+        authorization_url: https("authorization_url", &entry.authorization_url)?,
+        token_url: https("token_url", &entry.token_url)?,
+        revocation_url: entry
+            .revocation_url
+            .as_deref()
+            .map(|raw| https("revocation_url", raw))
+            .transpose()?,
+        issuer: entry
+            .issuer
+            .map(|raw| https("issuer", &raw).map(|_| raw))
+            .transpose()?,
+        id,
+        client_id: entry.client_id,
+        client_secret,
+        scopes: entry.scopes,
+        scope_separator,
+        pkce,
+        token_auth_method,
+        allow_private_network: entry.allow_private_network,
+        extra_roots_pem,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GITHUB: &str = r#"
+[[providers]]
+id = "github"
+authorization_url = "https://github.com/login/oauth/authorize"
+token_url = "https://github.com/login/oauth/access_token"
+client_id = "Iv1.abc"
+client_secret = "very-secret-value"
+scopes = ["repo", "read:user"]
+"#;
+
+    fn file_with(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("leash.toml");
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    fn parse(path: &Path, extra: &[&str]) -> Result<Cli, CliError> {
+        let mut args = vec!["leash", "--config", path.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        args.push("serve");
+        parse_from(args)
+    }
+
+    fn refusal(text: &str) -> String {
+        let (_dir, path) = file_with(text);
+        match parse(&path, &[]) {
+            Ok(_) => panic!("accepted: {text}"),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    #[test]
+    fn a_file_sets_what_no_flag_sets_and_a_flag_overrides_it() {
+        let (_dir, path) = file_with(&format!(
+            "listen = \"127.0.0.1:9999\"\ndelegation_depth_limit = 2\nwebhook_allow_private_targets = true\n{GITHUB}"
+        ));
+        let from_file = parse(&path, &[]).unwrap();
+        assert_eq!(from_file.listen.port(), 9999);
+        assert_eq!(from_file.delegation_depth_limit, 2);
+        assert!(from_file.webhook_allow_private_targets);
+        assert_eq!(from_file.providers.len(), 1);
+        let github = &from_file.providers[0];
+        assert_eq!(github.id.as_str(), "github");
+        assert_eq!(github.scopes, ["repo", "read:user"]);
+        assert_eq!(github.pkce, Pkce::S256);
+        assert_eq!(github.token_auth_method, TokenAuthMethod::ClientSecretBasic);
+        assert_eq!(github.scope_separator, " ");
+
+        let overridden = parse(&path, &["--listen", "127.0.0.1:7777"]).unwrap();
+        assert_eq!(overridden.listen.port(), 7777);
+        assert_eq!(overridden.delegation_depth_limit, 2);
+
+        let without_file = parse_from(["leash", "serve"]).unwrap();
+        assert_eq!(without_file.listen.port(), 8080);
+        assert!(without_file.providers.is_empty());
+    }
+
+    #[test]
+    fn a_bad_file_is_refused_naming_the_file_the_provider_and_the_field() {
+        let error = refusal(&GITHUB.replace(
+            "https://github.com/login/oauth/access_token",
+            "http://github.com/token",
+        ));
+        assert!(
+            error.contains("leash.toml: provider \"github\": token_url: must be an https URL"),
+            "{error}"
+        );
+        let error = refusal(&GITHUB.replace("id = \"github\"", "id = \"Git:Hub\""));
+        assert!(error.contains("provider \"Git:Hub\": id:"), "{error}");
+        let error = refusal(&GITHUB.replace("id = \"github\"\n", ""));
+        assert!(error.contains("provider #1: missing field `id`"), "{error}");
+        let error = refusal(&format!("{GITHUB}colour = \"blue\"\n"));
+        assert!(
+            error.contains("provider \"github\": unknown field `colour`"),
+            "{error}"
+        );
+        let error = refusal("colour = \"blue\"\n");
+        assert!(
+            error.contains("leash.toml: unknown setting `colour`"),
+            "{error}"
+        );
+        let error = refusal(&format!("{GITHUB}{GITHUB}"));
+        assert!(
+            error.contains("provider \"github\" is configured twice"),
+            "{error}"
+        );
+        let error = refusal(&GITHUB.replace("\"repo\"", "\"two words\""));
+        assert!(
+            error.contains("provider \"github\": scopes: \"two words\""),
+            "{error}"
+        );
+        let error = refusal(&GITHUB.replace(
+            "client_secret = \"very-secret-value\"",
+            "client_secret_env = \"LEASH_TEST_UNSET_VARIABLE\"",
+        ));
+        assert!(
+            error.contains(
+                "client_secret_env: the environment variable LEASH_TEST_UNSET_VARIABLE is not set"
+            ),
+            "{error}"
+        );
+        let error = refusal(&format!("{GITHUB}ca_file = \"/nonexistent/ca.pem\"\n"));
+        assert!(
+            error.contains("provider \"github\": ca_file: /nonexistent/ca.pem"),
+            "{error}"
+        );
+        let error = refusal(&format!(
+            "{GITHUB}token_auth_method = \"private_key_jwt\"\n"
+        ));
+        assert!(error.contains("token_auth_method: must be"), "{error}");
+        let error = refusal("listen = [1]\n");
+        assert!(error.contains("setting `listen` must be"), "{error}");
+    }
+
+    #[test]
+    fn no_refusal_prints_the_client_secret() {
+        for broken in [
+            GITHUB.replace("https://github.com/login/oauth/authorize", "ftp://x"),
+            format!("{GITHUB}client_secret_env = \"X\"\n"),
+            format!("{GITHUB}pkce = \"plain\"\n"),
+        ] {
+            assert!(!refusal(&broken).contains("very-secret-value"));
+        }
+        let (_dir, path) = file_with(GITHUB);
+        let cli = parse(&path, &[]).unwrap();
+        assert!(!format!("{cli:?}").contains("very-secret-value"));
+    }
+}
