@@ -97,9 +97,16 @@ impl ConfigFile {
                     toml::Value::String(s) => s,
                     toml::Value::Integer(i) => i.to_string(),
                     toml::Value::Boolean(b) => b.to_string(),
+                    // A list setting (`return_to_origins`), as its flag takes it.
+                    toml::Value::Array(items) if items.iter().all(toml::Value::is_str) => items
+                        .iter()
+                        .filter_map(toml::Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(","),
                     _ => {
                         return Err(at(format!(
-                            "setting `{name}` must be a string, an integer or a boolean"
+                            "setting `{name}` must be a string, an integer, a boolean or a \
+                             list of strings"
                         )));
                     }
                 };
@@ -308,12 +315,17 @@ scopes = ["repo", "read:user"]
     #[test]
     fn a_file_sets_what_no_flag_sets_and_a_flag_overrides_it() {
         let (_dir, path) = file_with(&format!(
-            "listen = \"127.0.0.1:9999\"\ndelegation_depth_limit = 2\nwebhook_allow_private_targets = true\n{GITHUB}"
+            "listen = \"127.0.0.1:9999\"\ndelegation_depth_limit = 2\nwebhook_allow_private_targets = true\n\
+             return_to_origins = [\"https://a.example\", \"https://b.example\"]\n{GITHUB}"
         ));
         let from_file = parse(&path, &[]).unwrap();
         assert_eq!(from_file.listen.port(), 9999);
         assert_eq!(from_file.delegation_depth_limit, 2);
         assert!(from_file.webhook_allow_private_targets);
+        assert_eq!(
+            from_file.return_to_origins,
+            ["https://a.example", "https://b.example"]
+        );
         assert_eq!(from_file.providers.len(), 1);
         let github = &from_file.providers[0];
         assert_eq!(github.id.as_str(), "github");

@@ -48,6 +48,15 @@ pub struct Cli {
         global = true
     )]
     pub public_url: String,
+    /// Origins (`https://app.example.com`, comma-separated) a provider connect may send
+    /// the person back to with `return_to`, besides Leash's own.
+    #[arg(
+        long,
+        env = "LEASH_RETURN_TO_ORIGINS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub return_to_origins: Vec<String>,
     /// Log filter (tracing-subscriber `EnvFilter` syntax).
     #[arg(
         long,
@@ -252,6 +261,11 @@ impl Cli {
             providers: Providers::new(&self.providers, &redirect_uri(&public_url))
                 .map_err(|e| CliError::Config(e.to_string()))?,
             public_url,
+            return_to_origins: self
+                .return_to_origins
+                .iter()
+                .map(|raw| origin(raw))
+                .collect::<Result<_, _>>()?,
             ..Settings::default()
         })
     }
@@ -272,6 +286,25 @@ pub(super) fn public_url(raw: &str) -> Result<String, CliError> {
         return Err(refused("must have no query or fragment"));
     }
     Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+/// An origin as `return_to` is matched against: scheme, host and port, nothing else.
+fn origin(raw: &str) -> Result<String, CliError> {
+    let refused = || {
+        CliError::Config(format!(
+            "--return-to-origins {raw:?}: must be an http or https origin, such as https://app.example.com"
+        ))
+    };
+    let url = url::Url::parse(raw).map_err(|_| refused())?;
+    let bare = url.path() == "/" && url.query().is_none() && url.fragment().is_none();
+    if !matches!(url.scheme(), "http" | "https")
+        || url.host().is_none()
+        || !bare
+        || !url.username().is_empty()
+    {
+        return Err(refused());
+    }
+    Ok(url.origin().ascii_serialization())
 }
 
 /// Where providers send the person back: the one URI registered at every provider.
@@ -317,6 +350,26 @@ mod tests {
             "https://leash.example.com/#top",
         ] {
             assert!(public_url(refused).is_err(), "{refused}");
+        }
+    }
+
+    #[test]
+    fn return_to_origins_are_bare_origins() {
+        assert_eq!(
+            origin("https://app.example.com").unwrap(),
+            "https://app.example.com"
+        );
+        assert_eq!(
+            origin("http://127.0.0.1:3000/").unwrap(),
+            "http://127.0.0.1:3000"
+        );
+        for refused in [
+            "app.example.com",
+            "https://app.example.com/path",
+            "ftp://x",
+            "https://a@b.example",
+        ] {
+            assert!(origin(refused).is_err(), "{refused}");
         }
     }
 

@@ -1,6 +1,6 @@
 //! Who did something: recorded on every revocation, audit entry and event.
 
-use super::id::{AgentId, ApiKeyId};
+use super::id::{AgentId, ApiKeyId, UserId};
 
 /// The principal behind an act, and the request that carried it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +17,8 @@ pub enum Principal {
     Operator,
     /// An agent authenticated with its client credentials (the OAuth endpoints).
     Agent(AgentId),
+    /// A person, through their own user session (connecting a provider).
+    User(UserId),
     /// Leash itself, acting on a rule (a webhook endpoint disabled after its last retry).
     System,
 }
@@ -36,6 +38,13 @@ impl Actor {
         }
     }
 
+    pub fn user(id: UserId, request_id: Option<String>) -> Self {
+        Self {
+            principal: Principal::User(id),
+            request_id,
+        }
+    }
+
     pub fn operator() -> Self {
         Self {
             principal: Principal::Operator,
@@ -50,11 +59,13 @@ impl Actor {
         }
     }
 
-    /// The principal as one stable string (`key_…`, `agt_…`, `operator` or `system`).
+    /// The principal as one stable string (`key_…`, `agt_…`, `user:usr_…`, `operator`
+    /// or `system`).
     pub fn label(&self) -> String {
         match &self.principal {
             Principal::ApiKey(id) => id.to_string(),
             Principal::Agent(id) => id.to_string(),
+            Principal::User(id) => format!("user:{id}"),
             Principal::Operator => "operator".to_owned(),
             Principal::System => "system".to_owned(),
         }

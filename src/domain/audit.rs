@@ -19,6 +19,8 @@ pub enum AuditAction {
     AgentSessionCreated,
     /// One act that revoked agent sessions (and no user session directly).
     AgentSessionsRevoked,
+    /// A user connected an upstream provider (or connected it again).
+    ConnectionConnected,
     GrantCreated,
     GrantUpdated,
     GrantRevoked,
@@ -49,6 +51,7 @@ impl AuditAction {
             AuditAction::AgentEnabled => "agent.enabled",
             AuditAction::AgentSessionCreated => "agent_session.created",
             AuditAction::AgentSessionsRevoked => "agent_sessions.revoked",
+            AuditAction::ConnectionConnected => "connection.connected",
             AuditAction::GrantCreated => "grant.created",
             AuditAction::GrantUpdated => "grant.updated",
             AuditAction::GrantRevoked => "grant.revoked",

@@ -130,6 +130,10 @@ typed_id!(
     /// One HTTP request of a delivery.
     WebhookAttemptId, "wha"
 );
+typed_id!(
+    /// A user's link to an upstream OAuth provider, whose tokens Leash holds.
+    ConnectionId, "con"
+);
 
 #[cfg(test)]
 mod tests {

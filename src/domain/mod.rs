@@ -9,6 +9,7 @@ pub mod agent;
 pub mod agent_session;
 pub mod api_key;
 pub mod audit;
+pub mod connection;
 pub mod event;
 pub mod grant;
 pub mod id;

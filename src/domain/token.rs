@@ -21,6 +21,8 @@ pub enum TokenKind {
     AccessToken,
     /// An agent session's refresh token; each use rotates it.
     RefreshToken,
+    /// The `state` of an authorization at an upstream provider.
+    OAuthState,
 }
 
 impl TokenKind {
@@ -31,6 +33,7 @@ impl TokenKind {
             TokenKind::ClientSecret => "leash_cs_",
             TokenKind::AccessToken => "leash_at_",
             TokenKind::RefreshToken => "leash_rt_",
+            TokenKind::OAuthState => "leash_os_",
         }
     }
 }

@@ -3,7 +3,7 @@
 use aide::OperationOutput;
 use aide::generate::GenContext;
 use aide::openapi::{Operation, Response as ApiResponse, StatusCode as ApiStatus};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -71,6 +71,141 @@ impl<T: JsonSchema> OperationOutput for Upserted<T> {
                 ]
             })
             .unwrap_or_default()
+    }
+}
+
+/// 302 Found to a URL: a browser is sent on (to a provider, or back to the host).
+pub struct Found(pub String);
+
+impl IntoResponse for Found {
+    fn into_response(self) -> Response {
+        (
+            StatusCode::FOUND,
+            [
+                (header::LOCATION, self.0.as_str()),
+                (header::CACHE_CONTROL, "no-store"),
+                (header::REFERRER_POLICY, "no-referrer"),
+            ],
+        )
+            .into_response()
+    }
+}
+
+impl OperationOutput for Found {
+    type Inner = ();
+
+    fn operation_response(
+        _ctx: &mut GenContext,
+        _operation: &mut Operation,
+    ) -> Option<ApiResponse> {
+        Some(ApiResponse {
+            description: "Found: the `Location` header says where the browser goes".to_owned(),
+            ..Default::default()
+        })
+    }
+
+    fn inferred_responses(
+        ctx: &mut GenContext,
+        operation: &mut Operation,
+    ) -> Vec<(Option<ApiStatus>, ApiResponse)> {
+        Self::operation_response(ctx, operation)
+            .map(|r| (Some(ApiStatus::Code(302)), r))
+            .into_iter()
+            .collect()
+    }
+}
+
+/// A small page for a person's browser: a title and one message, escaped, with nothing
+/// it could load, run or leak (no script, no frame, no referrer).
+pub struct HtmlPage {
+    pub status: StatusCode,
+    pub title: String,
+    pub message: String,
+}
+
+impl IntoResponse for HtmlPage {
+    fn into_response(self) -> Response {
+        let body = format!(
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+             <meta name=\"viewport\" content=\"width=device-width\">\
+             <title>{title} · Leash</title></head>\
+             <body><main><h1>{title}</h1><p>{message}</p></main></body></html>\n",
+            title = escape_html(&self.title),
+            message = escape_html(&self.message),
+        );
+        (
+            self.status,
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-store"),
+                (
+                    header::CONTENT_SECURITY_POLICY,
+                    "default-src 'none'; frame-ancestors 'none'",
+                ),
+                (header::X_FRAME_OPTIONS, "DENY"),
+                (header::REFERRER_POLICY, "no-referrer"),
+            ],
+            body,
+        )
+            .into_response()
+    }
+}
+
+/// `raw` with the five characters HTML gives meaning to replaced by references.
+fn escape_html(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The OAuth callback's answer: a redirect back to the host, a page for the person, or
+/// a failure as problem+json (to a caller that accepts JSON) or as a page.
+pub struct CallbackAnswer(pub Response);
+
+impl IntoResponse for CallbackAnswer {
+    fn into_response(self) -> Response {
+        self.0
+    }
+}
+
+impl OperationOutput for CallbackAnswer {
+    type Inner = ();
+
+    fn inferred_responses(
+        ctx: &mut GenContext,
+        operation: &mut Operation,
+    ) -> Vec<(Option<ApiStatus>, ApiResponse)> {
+        let page = |description: &str| {
+            response_of(
+                description,
+                "text/html",
+                schemars::json_schema!({ "type": "string" }),
+            )
+        };
+        let mut failure = page("A page saying why nothing was connected");
+        if let Some(problem) = crate::http::error::ApiError::operation_response(ctx, operation) {
+            failure.content.extend(problem.content);
+            failure.description =
+                "Nothing was connected: a problem (RFC 9457) with a stable `code` to a caller \
+                 that accepts JSON, a page otherwise"
+                    .to_owned();
+        }
+        let mut found = Found::inferred_responses(ctx, operation);
+        found.push((
+            Some(ApiStatus::Code(200)),
+            page("A page saying what was connected"),
+        ));
+        found.push((None, failure));
+        found
     }
 }
 

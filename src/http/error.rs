@@ -46,7 +46,7 @@ impl ApiError {
         }
     }
 
-    fn internal(cause: String) -> Self {
+    pub(super) fn internal(cause: String) -> Self {
         Self {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             code: "internal",
@@ -58,6 +58,30 @@ impl ApiError {
 
     pub fn code(&self) -> &'static str {
         self.code
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The error as a page for a person's browser, its cause logged as for problem+json.
+    pub fn into_page(self, title: &str) -> Response {
+        self.log_cause(request_id::current().as_deref());
+        let message = self
+            .detail
+            .unwrap_or_else(|| self.status.canonical_reason().unwrap_or("Error").to_owned());
+        super::answer::HtmlPage {
+            status: self.status,
+            title: title.to_owned(),
+            message,
+        }
+        .into_response()
+    }
+
+    fn log_cause(&self, request_id: Option<&str>) {
+        if let Some(cause) = &self.cause {
+            tracing::error!(code = self.code, request_id, %cause, "request failed");
+        }
     }
 
     pub fn missing_credentials() -> Self {
@@ -144,6 +168,21 @@ impl From<UsecaseError> for ApiError {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", detail)
             }
             E::WebhookEndpointNotFound => Self::not_found("webhook_endpoint_not_found"),
+            E::ProviderNotFound => Self::not_found("provider_not_found"),
+            E::ConnectionNotFound => Self::not_found("connection_not_found"),
+            E::UserSessionRequired => {
+                Self::new(StatusCode::UNAUTHORIZED, "user_session_required", detail)
+            }
+            E::ReturnToRefused => Self::new(StatusCode::BAD_REQUEST, "invalid_return_to", detail),
+            E::AuthorizationFailed(failure) => {
+                use crate::domain::connection::AuthorizationFailure as F;
+                let status = match failure {
+                    F::SessionMismatch | F::SessionInactive => StatusCode::FORBIDDEN,
+                    F::ProviderUnavailable(_) | F::ProviderRefused(_) => StatusCode::BAD_GATEWAY,
+                    _ => StatusCode::BAD_REQUEST,
+                };
+                Self::new(status, failure.code(), detail)
+            }
             E::ApiKeyNotFound => Self::not_found("api_key_not_found"),
             E::TooManySessions { .. } => {
                 Self::new(StatusCode::CONFLICT, "too_many_sessions", detail)
@@ -192,9 +231,7 @@ pub(super) fn retry_after(wait: std::time::Duration) -> HeaderValue {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let request_id = request_id::current();
-        if let Some(cause) = &self.cause {
-            tracing::error!(code = self.code, request_id = request_id.as_deref(), %cause, "request failed");
-        }
+        self.log_cause(request_id.as_deref());
         let problem = Problem {
             r#type: format!("urn:leash:problem:{}", self.code),
             title: self.status.canonical_reason().unwrap_or("Error").to_owned(),

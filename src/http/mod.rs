@@ -10,6 +10,7 @@ mod nullable;
 mod oauth;
 mod request_id;
 mod routes;
+mod session_credentials;
 pub mod wire;
 
 use std::sync::Arc;
@@ -78,6 +79,7 @@ fn api_routes() -> ApiRouter<AppState> {
         .merge(routes::introspection::router())
         .merge(routes::oauth::router())
         .merge(routes::discovery::router())
+        .merge(routes::connections::router())
 }
 
 /// The routes and their OpenAPI document, as served. aide's generator is configured
@@ -150,7 +152,8 @@ pub fn router(state: AppState) -> Router {
 ///
 /// - one that a layer or axum itself produced (405, 408, 413, …) becomes problem+json,
 ///   so every failure has the same shape (JSON bodies are ours already: the OAuth
-///   endpoints answer RFC 6749 error bodies);
+///   endpoints answer RFC 6749 error bodies; so are the pages the OAuth callback shows
+///   a person's browser);
 /// - one to a request that carried a body says `Connection: close`. An error may come
 ///   before the body was read (an oversized body refused with 413, any body behind a
 ///   refused API key); hyper then closes the connection after answering, since what is
@@ -170,6 +173,7 @@ async fn error_answers(request: Request, next: Next) -> Response {
     let is_ours = response.headers().get(CONTENT_TYPE).is_some_and(|v| {
         v.as_bytes().starts_with(PROBLEM_CONTENT_TYPE.as_bytes())
             || v.as_bytes().starts_with(b"application/json")
+            || v.as_bytes().starts_with(b"text/html")
     });
     if !is_ours {
         response = ApiError::for_status(status).into_response();

@@ -153,12 +153,10 @@ pub async fn find_validities(
     if hashes.is_empty() {
         return Ok(Vec::new());
     }
-    let sql = format!(
-        "SELECT s.token_hash, s.id, s.user_id, s.status, s.created_at, s.last_seen_at, s.expires_at, \
-                s.idle_timeout_ms, s.revocation_cause, u.status AS user_status \
-         FROM user_sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash IN ({})",
+    let sql = validity_sql(&format!(
+        "s.token_hash IN ({})",
         placeholders(1, hashes.len())
-    );
+    ));
     let rows = on_reader!(reader.into(), |c| {
         let mut query = sqlx::query_as::<_, ValidityRow>(sqlx::AssertSqlSafe(sql));
         for hash in hashes {
@@ -167,6 +165,29 @@ pub async fn find_validities(
         query.fetch_all(c).await
     })?;
     rows.into_iter().map(validity_from_row).collect()
+}
+
+/// [`find_validity`] of the session `id`, with its token's hash.
+pub async fn find_validity_by_id(
+    reader: impl Into<Reader<'_>>,
+    id: &UserSessionId,
+) -> Result<Option<(TokenHash, Validity, DateTime<Utc>)>, StoreError> {
+    let row = on_reader!(reader.into(), |c| sqlx::query_as::<_, ValidityRow>(
+        sqlx::AssertSqlSafe(validity_sql("s.id = $1"))
+    )
+    .bind(id.as_str())
+    .fetch_optional(c)
+    .await)?;
+    row.map(validity_from_row).transpose()
+}
+
+/// What judging a session reads, for the sessions `predicate` (over `s`) names.
+fn validity_sql(predicate: &str) -> String {
+    format!(
+        "SELECT s.token_hash, s.id, s.user_id, s.status, s.created_at, s.last_seen_at, s.expires_at, \
+                s.idle_timeout_ms, s.revocation_cause, u.status AS user_status \
+         FROM user_sessions s JOIN users u ON u.id = s.user_id WHERE {predicate}"
+    )
 }
 
 fn validity_from_row(row: ValidityRow) -> Result<(TokenHash, Validity, DateTime<Utc>), StoreError> {

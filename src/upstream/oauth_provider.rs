@@ -6,6 +6,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,10 +15,10 @@ use oauth2::basic::{
     BasicClient, BasicErrorResponse, BasicErrorResponseType, BasicRevocationErrorResponse,
 };
 use oauth2::{
-    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet,
-    EndpointNotSet, EndpointSet, HttpRequest, HttpResponse, PkceCodeChallenge, PkceCodeVerifier,
-    RedirectUrl, RefreshToken, RequestTokenError, RevocationErrorResponseType, RevocationUrl,
-    StandardRevocableToken, TokenResponse as _, TokenUrl,
+    AsyncHttpClient, AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
+    EndpointMaybeSet, EndpointNotSet, EndpointSet, HttpRequest, HttpResponse, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, RevocationErrorResponseType,
+    RevocationUrl, StandardRevocableToken, TokenResponse as _, TokenUrl,
 };
 use url::Url;
 
@@ -214,19 +216,20 @@ impl ProviderClient {
             request =
                 request.set_pkce_verifier(PkceCodeVerifier::new(verifier.expose().to_owned()));
         }
-        let call = |request| self.call(request);
-        let answer = request.request_async(&call).await.map_err(token_error)?;
+        let answer = request
+            .request_async(&Http(&self.http))
+            .await
+            .map_err(token_error)?;
         Ok(self.tokens_of(&answer))
     }
 
     /// A fresh access token (and perhaps a rotated refresh token) for `refresh_token`.
     pub async fn refresh(&self, refresh_token: &Secret) -> Result<UpstreamTokens, UpstreamError> {
         let token = RefreshToken::new(refresh_token.expose().to_owned());
-        let call = |request| self.call(request);
         let answer = self
             .oauth
             .exchange_refresh_token(&token)
-            .request_async(&call)
+            .request_async(&Http(&self.http))
             .await
             .map_err(token_error)?;
         Ok(self.tokens_of(&answer))
@@ -255,8 +258,7 @@ impl ProviderClient {
             .oauth
             .revoke_token(token)
             .map_err(|e| UpstreamError::Refused(e.to_string()))?;
-        let call = |request| self.call(request);
-        match request.request_async(&call).await {
+        match request.request_async(&Http(&self.http)).await {
             Ok(()) => Ok(Revoked::Yes),
             Err(RequestTokenError::ServerResponse(answer))
                 if *answer.error() == RevocationErrorResponseType::UnsupportedTokenType =>
@@ -286,29 +288,38 @@ impl ProviderClient {
             }),
         }
     }
+}
 
-    /// One HTTP exchange for `oauth2`, through the guarded client.
-    async fn call(&self, request: HttpRequest) -> Result<HttpResponse, CallFailed> {
-        let failed = |e: &dyn fmt::Display| CallFailed(e.to_string());
-        let url = Url::parse(&request.uri().to_string()).map_err(|e| failed(&e))?;
-        let (parts, body) = request.into_parts();
-        let mut builder = self
-            .http
-            .request(parts.method, &url)
-            .map_err(|e| failed(&e))?;
-        for (name, value) in &parts.headers {
-            builder = builder.header(name, value);
-        }
-        let answer = builder.body(body).send().await.map_err(|e| failed(&e))?;
-        let mut response = oauth2::http::Response::builder().status(answer.status());
-        for (name, value) in answer.headers() {
-            response = response.header(name, value);
-        }
-        let body = guarded_client::read_limited(answer, ANSWER_LIMIT)
-            .await
-            .ok_or_else(|| CallFailed("the answer is too large".to_owned()))?;
-        response.body(body).map_err(|e| failed(&e))
+/// `oauth2`'s HTTP client: every exchange goes through the guarded client.
+struct Http<'a>(&'a GuardedClient);
+
+impl<'c> AsyncHttpClient<'c> for Http<'_> {
+    type Error = CallFailed;
+    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, CallFailed>> + Send + 'c>>;
+
+    fn call(&'c self, request: HttpRequest) -> Self::Future {
+        Box::pin(send(self.0, request))
     }
+}
+
+/// One HTTP exchange, its answer read up to [`ANSWER_LIMIT`].
+async fn send(http: &GuardedClient, request: HttpRequest) -> Result<HttpResponse, CallFailed> {
+    let failed = |e: &dyn fmt::Display| CallFailed(e.to_string());
+    let url = Url::parse(&request.uri().to_string()).map_err(|e| failed(&e))?;
+    let (parts, body) = request.into_parts();
+    let mut builder = http.request(parts.method, &url).map_err(|e| failed(&e))?;
+    for (name, value) in &parts.headers {
+        builder = builder.header(name, value);
+    }
+    let answer = builder.body(body).send().await.map_err(|e| failed(&e))?;
+    let mut response = oauth2::http::Response::builder().status(answer.status());
+    for (name, value) in answer.headers() {
+        response = response.header(name, value);
+    }
+    let body = guarded_client::read_limited(answer, ANSWER_LIMIT)
+        .await
+        .ok_or_else(|| CallFailed("the answer is too large".to_owned()))?;
+    response.body(body).map_err(|e| failed(&e))
 }
 
 /// Sorts a failed code exchange or refresh.

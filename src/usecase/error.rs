@@ -57,6 +57,16 @@ pub enum UsecaseError {
     },
     #[error("no such webhook endpoint")]
     WebhookEndpointNotFound,
+    #[error("no such provider is configured")]
+    ProviderNotFound,
+    #[error("no such connection")]
+    ConnectionNotFound,
+    #[error("an active user session is required (its token as Bearer, or the session cookie)")]
+    UserSessionRequired,
+    #[error("return_to must be an absolute URL on an allowed origin")]
+    ReturnToRefused,
+    #[error(transparent)]
+    AuthorizationFailed(#[from] crate::domain::connection::AuthorizationFailure),
     #[error("no such API key")]
     ApiKeyNotFound,
     #[error("too many {}: the limit is {limit}", .what.describe())]

@@ -42,6 +42,9 @@ pub struct Settings {
     pub public_url: String,
     /// The upstream OAuth providers users may connect, each with its client.
     pub providers: Providers,
+    /// Origins (`https://app.example.com`) a connect may send the person back to,
+    /// besides Leash's own.
+    pub return_to_origins: Vec<String>,
 }
 
 /// How webhooks are sent.
@@ -103,6 +106,7 @@ impl Default for Settings {
             limits: Limits::default(),
             public_url: "http://127.0.0.1:8080".to_owned(),
             providers: Providers::default(),
+            return_to_origins: Vec::new(),
         }
     }
 }

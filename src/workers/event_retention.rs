@@ -1,12 +1,13 @@
 //! Deletes events, finished webhook deliveries and attempts past the retention period,
-//! about once an hour. Events a pending delivery still needs are kept.
+//! and authorizations long expired, about once an hour. Events a pending delivery still
+//! needs are kept.
 
 use std::time::Duration;
 
 use tokio::sync::watch;
 
 use crate::usecase::App;
-use crate::usecase::prune_events;
+use crate::usecase::{prune_authorizations, prune_events};
 
 pub const PRUNE_INTERVAL: Duration = Duration::from_secs(3600);
 
@@ -16,6 +17,9 @@ pub async fn run(app: App, shutdown: watch::Receiver<bool>) {
             Ok(0) => {}
             Ok(pruned) => tracing::info!(pruned, "events past their retention deleted"),
             Err(error) => tracing::warn!(%error, "could not prune events; will retry"),
+        }
+        if let Err(error) = prune_authorizations::prune_authorizations(&app).await {
+            tracing::warn!(%error, "could not prune expired authorizations; will retry");
         }
     })
     .await;

@@ -5,6 +5,7 @@ pub mod agent_sessions;
 pub mod agents;
 pub mod api_keys;
 pub mod audit;
+pub mod connections;
 pub mod discovery;
 pub mod events;
 pub mod grants;

@@ -6,6 +6,7 @@ pub mod agent_sessions;
 pub mod agents;
 pub mod api_keys;
 pub mod audit;
+pub mod connections;
 pub mod discovery;
 pub mod events;
 pub mod grants;
@@ -66,6 +67,10 @@ pub fn schemas() -> Vec<(&'static str, Schema)> {
             schema::<introspection::IntrospectionResponse>(),
         ),
         ("Problem", schema::<problem::Problem>()),
+        ("Connection", schema::<connections::ConnectionBody>()),
+        ("ConnectionList", schema::<connections::ConnectionList>()),
+        ("AuthorizeQuery", schema::<connections::AuthorizeQuery>()),
+        ("CallbackQuery", schema::<connections::CallbackQuery>()),
         ("PageQuery", schema::<pagination::PageQuery>()),
         (
             "RegisterAgentRequest",

@@ -4,10 +4,12 @@
 
 pub mod agents;
 pub mod database;
+pub mod fake_provider;
 pub mod invariants;
 pub mod receiver;
 pub mod scopes;
 pub mod serve;
+pub mod test_ca;
 
 use std::sync::Arc;
 
@@ -54,6 +56,24 @@ pub struct Answer {
     pub www_authenticate: Option<String>,
     pub retry_after: Option<String>,
     pub body: Value,
+}
+
+/// An answer of any content type.
+#[derive(Debug)]
+pub struct RawAnswer {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: String,
+}
+
+impl RawAnswer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(|v| v.to_str().unwrap())
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
 }
 
 impl Answer {
@@ -234,6 +254,19 @@ impl TestApp {
             www_authenticate,
             retry_after,
             body,
+        }
+    }
+
+    /// Sends `request` as built, answering the status, the headers and the body as text.
+    pub async fn send_raw(&self, request: Request<Body>) -> RawAnswer {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        RawAnswer {
+            status,
+            headers,
+            body: String::from_utf8(bytes.to_vec()).unwrap(),
         }
     }
 

@@ -1,0 +1,110 @@
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::connection::{Connection, ConnectionStatus};
+use crate::domain::id::{ConnectionId, UserId};
+use crate::domain::pagination::Page;
+use crate::domain::provider;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionStatusBody {
+    Connected,
+    /// The provider refused its refresh token: the user must connect again.
+    NeedsReauthorization,
+    Disconnected,
+}
+
+impl From<ConnectionStatus> for ConnectionStatusBody {
+    fn from(status: ConnectionStatus) -> Self {
+        match status {
+            ConnectionStatus::Connected => Self::Connected,
+            ConnectionStatus::NeedsReauthorization => Self::NeedsReauthorization,
+            ConnectionStatus::Disconnected => Self::Disconnected,
+        }
+    }
+}
+
+/// A user's connection to an upstream provider. Never a token.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ConnectionBody {
+    pub id: ConnectionId,
+    pub user_id: UserId,
+    /// The configured provider's id.
+    #[schemars(pattern(provider::ID_PATTERN))]
+    pub provider: String,
+    pub status: ConnectionStatusBody,
+    /// The upstream scopes the provider granted (not those asked for).
+    pub granted_scopes: Vec<String>,
+    pub connected_at: DateTime<Utc>,
+    pub last_refreshed_at: Option<DateTime<Utc>>,
+    /// When the upstream access token Leash holds expires, if the provider said.
+    pub token_expires_at: Option<DateTime<Utc>>,
+    pub disconnected_at: Option<DateTime<Utc>>,
+}
+
+impl From<Connection> for ConnectionBody {
+    fn from(c: Connection) -> Self {
+        Self {
+            id: c.id,
+            user_id: c.user_id,
+            provider: c.provider.to_string(),
+            status: c.status.into(),
+            granted_scopes: c.granted_scopes,
+            connected_at: c.connected_at,
+            last_refreshed_at: c.last_refreshed_at,
+            token_expires_at: c.token_expires_at,
+            disconnected_at: c.disconnected_at,
+        }
+    }
+}
+
+/// One page of a user's connections, newest first.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ConnectionList {
+    pub data: Vec<ConnectionBody>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl From<Page<Connection>> for ConnectionList {
+    fn from(page: Page<Connection>) -> Self {
+        Self {
+            data: page.items.into_iter().map(Into::into).collect(),
+            next_cursor: page.next.map(|c| c.encode()),
+        }
+    }
+}
+
+/// Start connecting a provider.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorizeQuery {
+    /// Upstream scopes to ask for, space-separated (the provider's defaults when absent).
+    #[schemars(
+        length(min = 1, max = 4096),
+        pattern(r"^[!#-\[\]-~]+( [!#-\[\]-~]+)*$")
+    )]
+    pub scopes: Option<String>,
+    /// Where to send the person afterwards: an absolute URL on Leash's origin or an
+    /// allowed one (`return_to_origins`). Without it, Leash shows a page.
+    #[schemars(length(max = 2048), url)]
+    pub return_to: Option<String>,
+}
+
+/// What a provider sends the person's browser back with (RFC 6749 §4.1.2, RFC 9207).
+/// Other parameters are ignored.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+pub struct CallbackQuery {
+    #[schemars(length(max = 256))]
+    pub state: Option<String>,
+    #[schemars(length(max = 4096))]
+    pub code: Option<String>,
+    #[schemars(length(max = 2048))]
+    pub iss: Option<String>,
+    #[schemars(length(max = 256))]
+    pub error: Option<String>,
+    #[schemars(length(max = 2048))]
+    pub error_description: Option<String>,
+}

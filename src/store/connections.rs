@@ -1,0 +1,163 @@
+//! Connections to upstream providers, their tokens sealed (never read back here except
+//! as ciphertext for the use case that opens them).
+
+use chrono::{DateTime, Utc};
+
+use super::time::{from_ms, to_ms};
+use super::{Db, LockMode, Reader, StoreError, Tx, on_pool, on_reader, on_tx};
+use crate::domain::connection::{Connection, ConnectionStatus};
+use crate::domain::id::{ConnectionId, UserId};
+use crate::domain::provider::ProviderId;
+
+const COLUMNS: &str = "id, user_id, provider, status, granted_scopes, token_expires_at, \
+                       connected_at, last_refreshed_at, disconnected_at";
+
+#[derive(sqlx::FromRow)]
+struct ConnectionRow {
+    id: String,
+    user_id: String,
+    provider: String,
+    status: String,
+    granted_scopes: String,
+    token_expires_at: Option<i64>,
+    connected_at: i64,
+    last_refreshed_at: Option<i64>,
+    disconnected_at: Option<i64>,
+}
+
+impl TryFrom<ConnectionRow> for Connection {
+    type Error = StoreError;
+
+    fn try_from(row: ConnectionRow) -> Result<Self, StoreError> {
+        Ok(Connection {
+            provider: ProviderId::parse(&row.provider)
+                .ok_or_else(|| StoreError::Corrupt(format!("provider {:?}", row.provider)))?,
+            status: ConnectionStatus::parse(&row.status)
+                .ok_or_else(|| StoreError::Corrupt(format!("connection status {}", row.status)))?,
+            id: ConnectionId::from_stored(row.id),
+            user_id: UserId::from_stored(row.user_id),
+            granted_scopes: row
+                .granted_scopes
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            token_expires_at: row.token_expires_at.map(from_ms).transpose()?,
+            connected_at: from_ms(row.connected_at)?,
+            last_refreshed_at: row.last_refreshed_at.map(from_ms).transpose()?,
+            disconnected_at: row.disconnected_at.map(from_ms).transpose()?,
+        })
+    }
+}
+
+/// A connection's tokens as stored: sealed, each bound to its row and kind.
+pub struct SealedTokens {
+    pub access_token: Vec<u8>,
+    pub refresh_token: Option<Vec<u8>>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// The user's live (not disconnected) connection to `provider`, locked for a change.
+pub async fn lock_live(
+    tx: &mut Tx,
+    user_id: &UserId,
+    provider: &ProviderId,
+) -> Result<Option<Connection>, StoreError> {
+    let lock = tx.lock_clause(LockMode::Update);
+    let row = on_tx!(tx, |c| sqlx::query_as::<_, ConnectionRow>(
+        sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM connections \
+             WHERE user_id = $1 AND provider = $2 AND status <> 'disconnected'{lock}"
+        ))
+    )
+    .bind(user_id.as_str())
+    .bind(provider.as_str())
+    .fetch_optional(c)
+    .await)?;
+    row.map(Connection::try_from).transpose()
+}
+
+/// Stores a new connection with its tokens.
+pub async fn insert(
+    tx: &mut Tx,
+    connection: &Connection,
+    tokens: &SealedTokens,
+) -> Result<(), StoreError> {
+    let now = to_ms(connection.connected_at);
+    on_tx!(tx, |c| sqlx::query(
+        "INSERT INTO connections (id, user_id, provider, status, granted_scopes, \
+         access_token_sealed, refresh_token_sealed, token_expires_at, version, connected_at, \
+         updated_at) VALUES ($1, $2, $3, 'connected', $4, $5, $6, $7, 1, $8, $8)"
+    )
+    .bind(connection.id.as_str())
+    .bind(connection.user_id.as_str())
+    .bind(connection.provider.as_str())
+    .bind(connection.granted_scopes.join(" "))
+    .bind(tokens.access_token.as_slice())
+    .bind(tokens.refresh_token.as_deref())
+    .bind(tokens.expires_at.map(to_ms))
+    .bind(now)
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(())
+}
+
+/// A connect over a live connection: new grant, new tokens, connected again.
+pub async fn reconnect(
+    tx: &mut Tx,
+    id: &ConnectionId,
+    granted_scopes: &[String],
+    tokens: &SealedTokens,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    on_tx!(tx, |c| sqlx::query(
+        "UPDATE connections SET status = 'connected', granted_scopes = $2, \
+         access_token_sealed = $3, refresh_token_sealed = $4, token_expires_at = $5, \
+         version = version + 1, connected_at = $6, updated_at = $6 WHERE id = $1"
+    )
+    .bind(id.as_str())
+    .bind(granted_scopes.join(" "))
+    .bind(tokens.access_token.as_slice())
+    .bind(tokens.refresh_token.as_deref())
+    .bind(tokens.expires_at.map(to_ms))
+    .bind(to_ms(now))
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn get(
+    reader: impl Into<Reader<'_>>,
+    id: &ConnectionId,
+) -> Result<Option<Connection>, StoreError> {
+    let row = on_reader!(reader.into(), |c| sqlx::query_as::<_, ConnectionRow>(
+        sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM connections WHERE id = $1"))
+    )
+    .bind(id.as_str())
+    .fetch_optional(c)
+    .await)?;
+    row.map(Connection::try_from).transpose()
+}
+
+/// A user's connections, newest first, after `after` (an id), at most `limit`.
+pub async fn list(
+    db: &Db,
+    user_id: &UserId,
+    after: Option<&str>,
+    limit: u32,
+) -> Result<Vec<Connection>, StoreError> {
+    let rows = on_pool!(db, |c| sqlx::query_as::<_, ConnectionRow>(
+        sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM connections WHERE user_id = $1 AND ($2 = '' OR id < $2) \
+             ORDER BY id DESC LIMIT $3"
+        ))
+    )
+    .bind(user_id.as_str())
+    .bind(after.unwrap_or(""))
+    .bind(i64::from(limit))
+    .fetch_all(c)
+    .await)?;
+    rows.into_iter().map(Connection::try_from).collect()
+}
