@@ -21,6 +21,8 @@ pub enum AuditAction {
     AgentSessionsRevoked,
     /// A user connected an upstream provider (or connected it again).
     ConnectionConnected,
+    /// A connection was disconnected (its sessions revoked, its tokens destroyed).
+    ConnectionDisconnected,
     GrantCreated,
     GrantUpdated,
     GrantRevoked,
@@ -52,6 +54,7 @@ impl AuditAction {
             AuditAction::AgentSessionCreated => "agent_session.created",
             AuditAction::AgentSessionsRevoked => "agent_sessions.revoked",
             AuditAction::ConnectionConnected => "connection.connected",
+            AuditAction::ConnectionDisconnected => "connection.disconnected",
             AuditAction::GrantCreated => "grant.created",
             AuditAction::GrantUpdated => "grant.updated",
             AuditAction::GrantRevoked => "grant.revoked",

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::id::{ConnectionId, UserId, UserSessionId};
+use super::id::{ConnectionId, UpstreamRevocationId, UserId, UserSessionId};
 use super::provider::ProviderId;
 
 /// How long a person has to finish an authorization they started.
@@ -54,6 +54,90 @@ pub struct Connection {
     pub connected_at: DateTime<Utc>,
     pub last_refreshed_at: Option<DateTime<Utc>>,
     pub disconnected_at: Option<DateTime<Utc>>,
+    /// What became of asking the provider to revoke each token, after a disconnect.
+    pub receipt: Vec<Receipt>,
+}
+
+/// Which of a connection's tokens a receipt is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamToken {
+    Access,
+    Refresh,
+}
+
+impl UpstreamToken {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Access => "access_token",
+            Self::Refresh => "refresh_token",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [Self::Access, Self::Refresh]
+            .into_iter()
+            .find(|kind| kind.as_str() == raw)
+    }
+}
+
+/// Where asking the provider to revoke one token stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReceiptStatus {
+    /// Not yet answered; tried again at `next_attempt_at`.
+    Pending,
+    /// The provider revoked it (or no longer knew it).
+    Revoked,
+    /// The provider has no revocation endpoint, or cannot revoke this kind of token.
+    NotSupported,
+    /// The provider never answered usefully, through the last retry.
+    Failed,
+}
+
+impl ReceiptStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Revoked => "revoked",
+            Self::NotSupported => "not_supported",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [
+            Self::Pending,
+            Self::Revoked,
+            Self::NotSupported,
+            Self::Failed,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == raw)
+    }
+}
+
+/// One token's line of a disconnect's receipt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    pub id: UpstreamRevocationId,
+    pub token: UpstreamToken,
+    pub status: ReceiptStatus,
+    pub attempts: u32,
+    /// When it is tried again (pending only).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// The provider's last answer, or why none came.
+    pub last_answer: Option<String>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// How long a worker waits before asking a provider again, by attempts made so far:
+/// about three days in all, then the receipt says `failed`.
+pub const REVOCATION_RETRY_SECONDS: [i64; 8] = [5, 30, 120, 600, 3_600, 21_600, 86_400, 86_400];
+
+/// When to ask again after `attempts` failed attempts, or `None` when that was the last.
+pub fn next_revocation_attempt(attempts: u32, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    REVOCATION_RETRY_SECONDS
+        .get(attempts.saturating_sub(1) as usize)
+        .map(|&seconds| now + TimeDelta::seconds(seconds))
 }
 
 /// An authorization a user session started and the provider has not yet sent back.
@@ -118,6 +202,33 @@ impl AuthorizationFailure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn revocations_are_retried_for_about_three_days_then_given_up() {
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        assert_eq!(
+            next_revocation_attempt(1, now),
+            Some(now + TimeDelta::seconds(5))
+        );
+        let total: i64 = REVOCATION_RETRY_SECONDS.iter().sum();
+        assert!((2 * 86_400..4 * 86_400).contains(&total));
+        assert_eq!(
+            next_revocation_attempt(REVOCATION_RETRY_SECONDS.len() as u32, now),
+            Some(now + TimeDelta::seconds(86_400))
+        );
+        assert_eq!(
+            next_revocation_attempt(REVOCATION_RETRY_SECONDS.len() as u32 + 1, now),
+            None
+        );
+        for status in [
+            ReceiptStatus::Pending,
+            ReceiptStatus::Revoked,
+            ReceiptStatus::NotSupported,
+            ReceiptStatus::Failed,
+        ] {
+            assert_eq!(ReceiptStatus::parse(status.as_str()), Some(status));
+        }
+    }
 
     #[test]
     fn statuses_round_trip_through_their_names() {

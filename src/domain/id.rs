@@ -134,6 +134,10 @@ typed_id!(
     /// A user's link to an upstream OAuth provider, whose tokens Leash holds.
     ConnectionId, "con"
 );
+typed_id!(
+    /// One token a disconnect asked the provider to revoke: its receipt.
+    UpstreamRevocationId, "urv"
+);
 
 #[cfg(test)]
 mod tests {

@@ -9,8 +9,11 @@
 use chrono::{DateTime, Utc};
 
 use super::audit::AuditAction;
-use super::id::{AgentId, AgentSessionId, GrantId, RevocationId, UserId, UserSessionId};
+use super::id::{
+    AgentId, AgentSessionId, ConnectionId, GrantId, RevocationId, UserId, UserSessionId,
+};
 use super::invalidation::Invalidation;
+use super::provider::ProviderId;
 use super::scope::ScopeSet;
 use super::text::{self, TextRefused};
 
@@ -32,10 +35,13 @@ pub enum RevocationCause {
     ScopeReduced,
     /// A rotated refresh token was presented again after the grace window.
     RefreshTokenReused,
+    /// The person (or an operator) disconnected an upstream provider the sessions could
+    /// use.
+    IntegrationDisconnected,
 }
 
 impl RevocationCause {
-    pub const ALL: [RevocationCause; 9] = [
+    pub const ALL: [RevocationCause; 10] = [
         RevocationCause::UserSessionRevoked,
         RevocationCause::SignOutEverywhere,
         RevocationCause::CredentialChanged,
@@ -45,6 +51,7 @@ impl RevocationCause {
         RevocationCause::GrantRevoked,
         RevocationCause::ScopeReduced,
         RevocationCause::RefreshTokenReused,
+        RevocationCause::IntegrationDisconnected,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -58,6 +65,7 @@ impl RevocationCause {
             RevocationCause::GrantRevoked => "grant_revoked",
             RevocationCause::ScopeReduced => "scope_reduced",
             RevocationCause::RefreshTokenReused => "refresh_token_reused",
+            RevocationCause::IntegrationDisconnected => "integration_disconnected",
         }
     }
 
@@ -94,6 +102,13 @@ pub enum Selector {
     CeilingNarrowed {
         agent_id: AgentId,
         allowed: ScopeSet,
+    },
+    /// The agent sessions of a user holding a scope of one provider (`github:…`): what
+    /// could use the user's connection to it.
+    Connection {
+        connection_id: ConnectionId,
+        user_id: UserId,
+        provider: ProviderId,
     },
     /// The sub-delegations of an agent session whose scopes narrowed (on refresh)
     /// holding a scope outside its new scopes; the session itself stays.
@@ -142,6 +157,7 @@ impl Selector {
             Self::AgentSessions(ids) => ids.first().map_or("", AgentSessionId::as_str),
             Self::Grant(id) | Self::GrantNarrowed { grant_id: id, .. } => id.as_str(),
             Self::Agent(id) | Self::CeilingNarrowed { agent_id: id, .. } => id.as_str(),
+            Self::Connection { connection_id, .. } => connection_id.as_str(),
         }
     }
 }

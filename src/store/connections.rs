@@ -46,6 +46,7 @@ impl TryFrom<ConnectionRow> for Connection {
             connected_at: from_ms(row.connected_at)?,
             last_refreshed_at: row.last_refreshed_at.map(from_ms).transpose()?,
             disconnected_at: row.disconnected_at.map(from_ms).transpose()?,
+            receipt: Vec::new(),
         })
     }
 }
@@ -121,6 +122,60 @@ pub async fn reconnect(
     .bind(tokens.access_token.as_slice())
     .bind(tokens.refresh_token.as_deref())
     .bind(tokens.expires_at.map(to_ms))
+    .bind(to_ms(now))
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(())
+}
+
+/// The connection `id`, locked for a change, with its sealed tokens (none once
+/// disconnected).
+pub async fn lock(
+    tx: &mut Tx,
+    id: &ConnectionId,
+) -> Result<Option<(Connection, Option<SealedTokens>)>, StoreError> {
+    #[derive(sqlx::FromRow)]
+    struct LockedRow {
+        #[sqlx(flatten)]
+        connection: ConnectionRow,
+        access_token_sealed: Option<Vec<u8>>,
+        refresh_token_sealed: Option<Vec<u8>>,
+    }
+    let lock = tx.lock_clause(LockMode::Update);
+    let row = on_tx!(tx, |c| sqlx::query_as::<_, LockedRow>(sqlx::AssertSqlSafe(
+        format!(
+            "SELECT {COLUMNS}, access_token_sealed, refresh_token_sealed FROM connections \
+             WHERE id = $1{lock}"
+        )
+    ))
+    .bind(id.as_str())
+    .fetch_optional(c)
+    .await)?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let connection = Connection::try_from(row.connection)?;
+    let tokens = row.access_token_sealed.map(|access_token| SealedTokens {
+        access_token,
+        refresh_token: row.refresh_token_sealed,
+        expires_at: connection.token_expires_at,
+    });
+    Ok(Some((connection, tokens)))
+}
+
+/// Marks the connection disconnected at `now` and destroys its tokens.
+pub async fn disconnect(
+    tx: &mut Tx,
+    id: &ConnectionId,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    on_tx!(tx, |c| sqlx::query(
+        "UPDATE connections SET status = 'disconnected', access_token_sealed = NULL, \
+         refresh_token_sealed = NULL, version = version + 1, disconnected_at = $2, \
+         updated_at = $2 WHERE id = $1"
+    )
+    .bind(id.as_str())
     .bind(to_ms(now))
     .execute(c)
     .await

@@ -22,6 +22,7 @@ pub mod revocations;
 mod scopes;
 mod selection;
 mod time;
+pub mod upstream_revocations;
 pub mod user_sessions;
 pub mod users;
 pub mod webhook_deliveries;

@@ -114,6 +114,22 @@ impl<'s> Selection<'s> {
                 None,
                 first,
             ),
+            // Whole trees: what hangs from a session holding the provider's scopes can
+            // hold them too.
+            Selector::Connection {
+                user_id, provider, ..
+            } => Self {
+                lock: Lock::Users(format!("u.id = {key}")),
+                lock_keys: 1,
+                user_sessions: None,
+                agent_sessions: AgentSessions::WithDescendants(format!(
+                    "s.user_id = {key} AND EXISTS (SELECT 1 FROM agent_session_scopes x \
+                     WHERE x.agent_session_id = s.id \
+                     AND substr(x.scope, 1, length(${n}) + 1) = ${n} || ':')",
+                    n = first + 1
+                )),
+                keys: vec![user_id.as_str(), provider.as_str()],
+            },
             Selector::CeilingNarrowed { agent_id, allowed } => Self::under(
                 Lock::Agent(format!("a.id = {key}")),
                 "agent_id",
@@ -195,6 +211,15 @@ pub(super) fn to_json(selector: &Selector) -> String {
         Selector::CeilingNarrowed { agent_id, allowed } => {
             json!({ "agent_id": agent_id, "outside_scopes": allowed.to_vec() })
         }
+        Selector::Connection {
+            connection_id,
+            user_id,
+            provider,
+        } => json!({
+            "connection_id": connection_id,
+            "user_id": user_id,
+            "provider": provider.as_str(),
+        }),
     }
     .to_string()
 }

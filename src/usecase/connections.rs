@@ -1,7 +1,7 @@
 //! Reading users' connections (`start_connection` and `finish_connection` make them);
 //! never a token.
 
-use crate::domain::connection::Connection;
+use crate::domain::connection::{Connection, ConnectionStatus};
 use crate::domain::id::{ConnectionId, UserId};
 use crate::domain::pagination::{Cursor, Page, PageSize};
 use crate::store;
@@ -26,11 +26,25 @@ pub async fn list(
         size.get() + 1,
     )
     .await?;
-    Ok(Page::from_overfetch(rows, size, |c| c.id.as_str()))
+    let mut page = Page::from_overfetch(rows, size, |c| c.id.as_str());
+    for connection in &mut page.items {
+        with_receipt(app, connection).await?;
+    }
+    Ok(page)
 }
 
 pub async fn get(app: &App, id: &ConnectionId) -> Result<Connection, UsecaseError> {
-    store::connections::get(&app.db, id)
+    let mut connection = store::connections::get(&app.db, id)
         .await?
-        .ok_or(UsecaseError::ConnectionNotFound)
+        .ok_or(UsecaseError::ConnectionNotFound)?;
+    with_receipt(app, &mut connection).await?;
+    Ok(connection)
+}
+
+/// Fills in a disconnected connection's receipt.
+async fn with_receipt(app: &App, connection: &mut Connection) -> Result<(), UsecaseError> {
+    if connection.status == ConnectionStatus::Disconnected {
+        connection.receipt = store::upstream_revocations::receipt(&app.db, &connection.id).await?;
+    }
+    Ok(())
 }

@@ -13,7 +13,9 @@ use chrono::TimeDelta;
 
 use crate::domain::actor::Actor;
 use crate::domain::audit::{AuditAction, AuditEntry};
-use crate::domain::connection::{AuthorizationFailure, Connection, ConnectionStatus};
+use crate::domain::connection::{
+    AuthorizationFailure, Connection, ConnectionStatus, UpstreamToken,
+};
 use crate::domain::id::ConnectionId;
 use crate::domain::secret::Secret;
 use crate::domain::session::SessionValidity;
@@ -167,6 +169,7 @@ pub async fn finish_connection(
                 connected_at: now,
                 last_refreshed_at: None,
                 disconnected_at: None,
+                receipt: Vec::new(),
             };
             store::connections::insert(&mut tx, &connection, &sealed).await?;
         }
@@ -213,12 +216,12 @@ fn seal(
     SealedTokens {
         access_token: key.seal(
             tokens.access_token.expose().as_bytes(),
-            &token_context(id, "access_token"),
+            &token_context(id, UpstreamToken::Access.as_str()),
         ),
         refresh_token: tokens.refresh_token.as_ref().map(|refresh| {
             key.seal(
                 refresh.expose().as_bytes(),
-                &token_context(id, "refresh_token"),
+                &token_context(id, UpstreamToken::Refresh.as_str()),
             )
         }),
         expires_at: tokens

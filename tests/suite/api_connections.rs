@@ -2,104 +2,12 @@
 //! starts it, the provider's redirect finishes it, the tokens are stored sealed, and
 //! every refusal stores nothing.
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use chrono::TimeDelta;
-use leash::upstream::oauth_provider::Providers;
-use leash::usecase::Settings;
 
+use crate::support::connections::{Carrying, app_with, get};
 use crate::support::fake_provider::{FakeProvider, TokenMode};
-use crate::support::{RawAnswer, TestApp, TestSession, TestUser, database, urlencode};
-
-const HOST_ORIGIN: &str = "https://app.example";
-
-async fn app_with(provider: &FakeProvider) -> TestApp {
-    let settings = Settings {
-        providers: Providers::new(
-            &[provider.config("acme")],
-            "http://127.0.0.1:8080/v1/oauth/callback",
-        )
-        .unwrap(),
-        return_to_origins: vec![HOST_ORIGIN.to_owned()],
-        ..Settings::default()
-    };
-    TestApp::start_with(settings).await
-}
-
-/// How a request carries the person's session.
-enum Carrying<'a> {
-    Nothing,
-    Bearer(&'a str),
-    Cookie(&'a str),
-}
-
-fn get(path: &str, carrying: &Carrying<'_>, accept: Option<&str>) -> Request<Body> {
-    let mut request = Request::get(path);
-    match carrying {
-        Carrying::Nothing => {}
-        Carrying::Bearer(token) => {
-            request = request.header("authorization", format!("Bearer {token}"))
-        }
-        Carrying::Cookie(token) => {
-            request = request.header("cookie", format!("theme=dark; leash_session={token}"))
-        }
-    }
-    if let Some(accept) = accept {
-        request = request.header("accept", accept);
-    }
-    request.body(Body::empty()).unwrap()
-}
-
-impl TestApp {
-    async fn authorize(&self, query: &str, carrying: &Carrying<'_>) -> RawAnswer {
-        self.send_raw(get(
-            &format!("/v1/connections/acme/authorize{query}"),
-            carrying,
-            None,
-        ))
-        .await
-    }
-
-    /// Starts an authorization and has the provider consent: answers the callback's
-    /// query string.
-    async fn consented(
-        &self,
-        provider: &FakeProvider,
-        query: &str,
-        carrying: &Carrying<'_>,
-    ) -> String {
-        let started = self.authorize(query, carrying).await;
-        assert_eq!(started.status, StatusCode::FOUND, "{}", started.body);
-        provider.consent(started.header("location").unwrap()).await
-    }
-
-    async fn callback(
-        &self,
-        query: &str,
-        carrying: &Carrying<'_>,
-        accept: Option<&str>,
-    ) -> RawAnswer {
-        self.send_raw(get(
-            &format!("/v1/oauth/callback?{query}"),
-            carrying,
-            accept,
-        ))
-        .await
-    }
-
-    async fn connections(&self, user: &TestUser) -> serde_json::Value {
-        let answer = self
-            .get(&format!("/v1/users/{}/connections", user.id))
-            .await;
-        answer.assert_status(StatusCode::OK)["data"].clone()
-    }
-
-    async fn person(&self, name: &str) -> (TestUser, TestSession) {
-        let user = self.create_user(name).await;
-        let session = self.sign_in(&user).await;
-        (user, session)
-    }
-}
+use crate::support::{database, urlencode};
 
 #[tokio::test]
 async fn connecting_stores_what_the_provider_granted_with_its_tokens_sealed() {

@@ -9,6 +9,7 @@ mod api_agents;
 mod api_api_keys;
 mod api_cascades;
 mod api_connections;
+mod api_disconnect;
 mod api_discovery;
 mod api_errors;
 mod api_events;

@@ -1,8 +1,9 @@
 //! Connections to upstream providers: a person starts one with their user session, the
-//! provider sends their browser back to the callback, and the host reads them.
+//! provider sends their browser back to the callback, and the host reads them and
+//! disconnects them.
 
 use aide::axum::ApiRouter;
-use aide::axum::routing::get_with;
+use aide::axum::routing::{get_with, post_with};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::header::ACCEPT;
@@ -19,7 +20,8 @@ use crate::http::error::ApiError;
 use crate::http::extract::ApiQuery;
 use crate::http::session_credentials::SessionCredentials;
 use crate::http::wire::connections::{
-    AuthorizeQuery, CallbackQuery, ConnectionBody, ConnectionList,
+    AuthorizeQuery, CallbackQuery, ConnectionBody, ConnectionList, DisconnectAnswer,
+    DisconnectQuery,
 };
 use crate::http::wire::pagination::PageQuery;
 use crate::http::{AppState, OAUTH_CALLBACK_PATH, request_id};
@@ -62,6 +64,19 @@ pub fn router() -> ApiRouter<AppState> {
                 op.summary("Get a connection (never a token)")
             }),
         )
+        .api_route(
+            "/v1/connections/{connection_id}/disconnect",
+            post_with(disconnect, |op| {
+                op.summary(
+                    "Disconnect: revoke every agent session holding the provider's scopes, \
+                     destroy the tokens, and revoke them at the provider",
+                )
+                .description(
+                    "`dry_run=true` changes nothing and answers what would be revoked. \
+                     Disconnecting a disconnected connection revokes nothing more.",
+                )
+            }),
+        )
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -75,6 +90,12 @@ struct ProviderPath {
 struct ConnectionPath {
     #[schemars(with = "ConnectionId")]
     connection_id: String,
+}
+
+impl ConnectionPath {
+    fn id(&self) -> Result<ConnectionId, ApiError> {
+        ConnectionId::parse(&self.connection_id).ok_or(ApiError::not_found("connection_not_found"))
+    }
 }
 
 async fn authorize(
@@ -181,6 +202,31 @@ async fn list_connections(
     )
     .await?;
     Ok(Json(page.into()))
+}
+
+async fn disconnect(
+    State(state): State<AppState>,
+    AdminKey(actor): AdminKey,
+    Path(path): Path<ConnectionPath>,
+    ApiQuery(query): ApiQuery<DisconnectQuery>,
+) -> Result<Json<DisconnectAnswer>, ApiError> {
+    let id = path.id()?;
+    if query.dry_run == Some(true) {
+        let would_revoke = usecase::disconnect_connection::preview(&state.app, &id).await?;
+        let connection = usecase::connections::get(&state.app, &id).await?;
+        return Ok(Json(DisconnectAnswer {
+            connection: connection.into(),
+            revocation: None,
+            would_revoke: Some(would_revoke.into()),
+        }));
+    }
+    let done =
+        usecase::disconnect_connection::disconnect_connection(&state.app, &actor, &id).await?;
+    Ok(Json(DisconnectAnswer {
+        connection: done.connection.into(),
+        revocation: done.revocation.map(Into::into),
+        would_revoke: None,
+    }))
 }
 
 async fn get_connection(

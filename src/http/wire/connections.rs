@@ -2,7 +2,10 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::connection::{Connection, ConnectionStatus};
+use super::revocations::{PreviewBody, RevocationBody};
+use crate::domain::connection::{
+    Connection, ConnectionStatus, Receipt, ReceiptStatus, UpstreamToken,
+};
 use crate::domain::id::{ConnectionId, UserId};
 use crate::domain::pagination::Page;
 use crate::domain::provider;
@@ -42,6 +45,84 @@ pub struct ConnectionBody {
     /// When the upstream access token Leash holds expires, if the provider said.
     pub token_expires_at: Option<DateTime<Utc>>,
     pub disconnected_at: Option<DateTime<Utc>>,
+    /// After a disconnect: what became of asking the provider to revoke each token.
+    /// Empty before.
+    pub revocation_receipt: Vec<ReceiptBody>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UpstreamTokenBody {
+    AccessToken,
+    RefreshToken,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiptStatusBody {
+    /// Not yet answered; asked again at `next_attempt_at`.
+    Pending,
+    /// The provider revoked it.
+    Revoked,
+    /// The provider has no revocation endpoint, or cannot revoke this kind of token.
+    NotSupported,
+    /// The provider never answered usefully, through the last retry (`last_answer`).
+    Failed,
+}
+
+/// One token of a disconnect's receipt.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ReceiptBody {
+    pub token: UpstreamTokenBody,
+    pub status: ReceiptStatusBody,
+    /// Times the provider was asked.
+    pub attempts: u32,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// The provider's last answer, or why none came.
+    pub last_answer: Option<String>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl From<Receipt> for ReceiptBody {
+    fn from(r: Receipt) -> Self {
+        Self {
+            token: match r.token {
+                UpstreamToken::Access => UpstreamTokenBody::AccessToken,
+                UpstreamToken::Refresh => UpstreamTokenBody::RefreshToken,
+            },
+            status: match r.status {
+                ReceiptStatus::Pending => ReceiptStatusBody::Pending,
+                ReceiptStatus::Revoked => ReceiptStatusBody::Revoked,
+                ReceiptStatus::NotSupported => ReceiptStatusBody::NotSupported,
+                ReceiptStatus::Failed => ReceiptStatusBody::Failed,
+            },
+            attempts: r.attempts,
+            next_attempt_at: r.next_attempt_at,
+            last_answer: r.last_answer,
+            finished_at: r.finished_at,
+        }
+    }
+}
+
+/// Disconnect, or with `dry_run=true` only show what a disconnect would revoke.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DisconnectQuery {
+    pub dry_run: Option<bool>,
+}
+
+/// What a disconnect did (or, on a dry run, would do).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DisconnectAnswer {
+    /// The connection after the act (as it is, on a dry run), with its receipt.
+    pub connection: ConnectionBody,
+    /// The act's revocation; absent on a dry run, and when the connection was already
+    /// disconnected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revocation: Option<RevocationBody>,
+    /// A dry run's answer: what the disconnect would revoke.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub would_revoke: Option<PreviewBody>,
 }
 
 impl From<Connection> for ConnectionBody {
@@ -56,6 +137,7 @@ impl From<Connection> for ConnectionBody {
             last_refreshed_at: c.last_refreshed_at,
             token_expires_at: c.token_expires_at,
             disconnected_at: c.disconnected_at,
+            revocation_receipt: c.receipt.into_iter().map(Into::into).collect(),
         }
     }
 }

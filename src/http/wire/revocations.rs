@@ -2,9 +2,9 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::id::{RevocationId, UserSessionId};
+use crate::domain::id::{AgentId, RevocationId, UserId, UserSessionId};
 use crate::domain::revocation;
-use crate::domain::revocation::{Revocation, RevocationCause};
+use crate::domain::revocation::{Preview, Revocation, RevocationCause, SessionKind};
 use crate::domain::text;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -44,6 +44,7 @@ pub enum RevocationCauseBody {
     GrantRevoked,
     ScopeReduced,
     RefreshTokenReused,
+    IntegrationDisconnected,
 }
 
 impl From<RevocationCause> for RevocationCauseBody {
@@ -58,6 +59,7 @@ impl From<RevocationCause> for RevocationCauseBody {
             RevocationCause::GrantRevoked => Self::GrantRevoked,
             RevocationCause::ScopeReduced => Self::ScopeReduced,
             RevocationCause::RefreshTokenReused => Self::RefreshTokenReused,
+            RevocationCause::IntegrationDisconnected => Self::IntegrationDisconnected,
         }
     }
 }
@@ -83,6 +85,61 @@ impl From<Revocation> for RevocationBody {
             agent_sessions_revoked: r.agent_sessions_revoked,
             created_at: r.created_at,
             reason: r.reason,
+        }
+    }
+}
+
+/// Which kind of session a preview names.
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionKindBody {
+    User,
+    Agent,
+}
+
+/// One session a revocation would hit.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct PreviewedSessionBody {
+    pub kind: SessionKindBody,
+    /// A `uss_…` or `ags_…` id.
+    pub id: String,
+    pub user_id: UserId,
+    /// The agent holding it (agent sessions only).
+    pub agent_id: Option<AgentId>,
+    /// Where it signed in from (user sessions only).
+    pub ip_address: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What a revocation would hit, had it been done now: counts, and the oldest sessions
+/// of each kind by name. Nothing was changed.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct PreviewBody {
+    pub user_sessions: u64,
+    pub agent_sessions: u64,
+    pub sample: Vec<PreviewedSessionBody>,
+}
+
+impl From<Preview> for PreviewBody {
+    fn from(preview: Preview) -> Self {
+        Self {
+            user_sessions: preview.user_sessions,
+            agent_sessions: preview.agent_sessions,
+            sample: preview
+                .sample
+                .into_iter()
+                .map(|s| PreviewedSessionBody {
+                    kind: match s.kind {
+                        SessionKind::User => SessionKindBody::User,
+                        SessionKind::Agent => SessionKindBody::Agent,
+                    },
+                    id: s.id,
+                    user_id: s.user_id,
+                    agent_id: s.agent_id,
+                    ip_address: s.ip_address,
+                    created_at: s.created_at,
+                })
+                .collect(),
         }
     }
 }

@@ -49,6 +49,9 @@ struct Books {
     access_tokens: HashMap<String, bool>,
     /// When set, grants these scopes whatever was asked.
     grant_only: Option<String>,
+    /// Revocations of tokens of this kind (`access_token`, `refresh_token`, or `any`)
+    /// answer 503.
+    revocation_fails_for: Option<String>,
     token_mode: Option<TokenMode>,
     code_exchanges: usize,
     refreshes: usize,
@@ -119,6 +122,12 @@ impl FakeProvider {
     /// Grant only `scopes` (space-separated) from now on, whatever is asked.
     pub fn grant_only(&self, scopes: &str) {
         self.shared.books.lock().unwrap().grant_only = Some(scopes.to_owned());
+    }
+
+    /// Revocations of `kind` (`access_token`, `refresh_token`, `any`) answer 503 until
+    /// `None`.
+    pub fn fail_revocations_of(&self, kind: Option<&str>) {
+        self.shared.books.lock().unwrap().revocation_fails_for = kind.map(str::to_owned);
     }
 
     pub fn token_mode(&self, mode: TokenMode) {
@@ -327,7 +336,12 @@ async fn revoke(
     }
     let token = form.get("token").cloned().unwrap_or_default();
     let hint = form.get("token_type_hint").cloned().unwrap_or_default();
-    books.revocations.push((token.clone(), hint));
+    books.revocations.push((token.clone(), hint.clone()));
+    if let Some(failing) = &books.revocation_fails_for
+        && (failing == "any" || *failing == hint)
+    {
+        return (StatusCode::SERVICE_UNAVAILABLE, "<html>down</html>").into_response();
+    }
     if let Some(active) = books.access_tokens.get_mut(&token) {
         *active = false;
     }

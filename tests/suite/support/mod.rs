@@ -3,6 +3,7 @@
 //! in-process, a manual clock, and helpers that speak the domain.
 
 pub mod agents;
+pub mod connections;
 pub mod database;
 pub mod fake_provider;
 pub mod invariants;
