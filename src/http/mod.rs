@@ -139,13 +139,24 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(error_answers))
         .layer(middleware::from_fn(request_id::scope))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(SetSensitiveRequestHeadersLayer::new([
             AUTHORIZATION,
             COOKIE,
         ]))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .layer(middleware::from_fn(request_id::drop_unacceptable))
+}
+
+/// The span of one request: its method and path, never its query (a provider's callback
+/// carries the authorization code and state there).
+fn request_span(request: &Request) -> tracing::Span {
+    tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        version = ?request.version(),
+    )
 }
 
 /// Finishes every error answer:

@@ -9,6 +9,7 @@ use axum::extract::FromRequestParts;
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
 
+use crate::domain::secret::Secret;
 use crate::domain::token::TokenKind;
 
 /// The session cookie's name when Leash is served over https (`__Host-`: set by this
@@ -16,11 +17,11 @@ use crate::domain::token::TokenKind;
 pub const SECURE_COOKIE: &str = "__Host-leash_session";
 pub const PLAIN_COOKIE: &str = "leash_session";
 
-/// The user session tokens a request carries, if any.
+/// The user session tokens a request carries, if any (they never print).
 #[derive(Debug, Default)]
 pub struct SessionCredentials {
-    pub bearer: Option<String>,
-    pub cookie: Option<String>,
+    pub bearer: Option<Secret>,
+    pub cookie: Option<Secret>,
 }
 
 impl<S: Sync> FromRequestParts<S> for SessionCredentials {
@@ -34,7 +35,7 @@ impl<S: Sync> FromRequestParts<S> for SessionCredentials {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
             .filter(|t| t.starts_with(TokenKind::UserSession.prefix()))
-            .map(str::to_owned);
+            .map(|t| Secret::new(t.to_owned()));
         let cookie = parts
             .headers
             .get_all(COOKIE)
@@ -43,8 +44,9 @@ impl<S: Sync> FromRequestParts<S> for SessionCredentials {
             .flat_map(|v| v.split(';'))
             .filter_map(|pair| pair.trim().split_once('='))
             .find(|(name, _)| *name == SECURE_COOKIE || *name == PLAIN_COOKIE)
-            .map(|(_, value)| value.trim().to_owned())
-            .filter(|t| !t.is_empty());
+            .map(|(_, value)| value.trim())
+            .filter(|t| !t.is_empty())
+            .map(|t| Secret::new(t.to_owned()));
         Ok(Self { bearer, cookie })
     }
 }

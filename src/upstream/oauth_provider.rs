@@ -96,8 +96,8 @@ impl fmt::Debug for ProviderClient {
     }
 }
 
-/// Where to send the person, and what the callback needs to finish.
-#[derive(Debug)]
+/// Where to send the person, and what the callback needs to finish. No `Debug`: the
+/// URL carries the state.
 pub struct AuthorizationStart {
     pub url: Url,
     /// The PKCE verifier (none when the provider is configured without PKCE).

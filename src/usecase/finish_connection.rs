@@ -30,8 +30,9 @@ use crate::usecase::{App, UsecaseError};
 /// The longest part of a provider's error that is repeated to the person.
 const ERROR_ECHO_MAX: usize = 200;
 
-/// What the callback request carried.
-#[derive(Debug, Default)]
+/// What the callback request carried. No `Debug`: the state, the code and the session
+/// tokens are secrets.
+#[derive(Default)]
 pub struct Callback<'a> {
     pub state: Option<&'a str>,
     pub code: Option<&'a str>,

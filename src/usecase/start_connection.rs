@@ -15,8 +15,7 @@ use crate::store;
 use crate::usecase::introspect::active_subject;
 use crate::usecase::{App, UsecaseError};
 
-/// What the person asked for.
-#[derive(Debug)]
+/// What the person asked for. No `Debug`: it carries the session token.
 pub struct ConnectRequest<'a> {
     /// The user session's token, as Bearer or as the session cookie.
     pub session_token: &'a str,

@@ -11,7 +11,11 @@ use leash::http::wire::oauth::{TokenRequest, TokenRevocationRequest};
 use serde_json::json;
 use tracing_subscriber::fmt::MakeWriter;
 
+use leash::http::wire::connections::CallbackQuery;
+
 use crate::support::TestApp;
+use crate::support::connections::{Carrying, app_with};
+use crate::support::fake_provider::{CLIENT_SECRET, FakeProvider};
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -39,8 +43,11 @@ fn form<T: serde::de::DeserializeOwned>(pairs: &[(&str, &str)]) -> T {
     serde_urlencoded::from_str(&serde_urlencoded::to_string(pairs).unwrap()).unwrap()
 }
 
-#[test]
-fn no_secret_reaches_a_trace_log() {
+/// Runs `scenario` with tracing at `trace` into a buffer; answers the secrets it names
+/// and what was logged.
+fn traced<F: std::future::Future<Output = Vec<String>>>(
+    scenario: impl FnOnce() -> F,
+) -> (Vec<String>, String) {
     let captured = Captured::default();
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
@@ -52,7 +59,66 @@ fn no_secret_reaches_a_trace_log() {
         .enable_all()
         .build()
         .unwrap();
-    let secrets = runtime.block_on(async {
+    let secrets = runtime.block_on(scenario());
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    (secrets, text)
+}
+
+fn assert_absent(secrets: &[String], text: &str) {
+    for secret in secrets {
+        assert!(
+            !text.contains(secret.as_str()),
+            "a secret ({}…) reached the log",
+            &secret[..12.min(secret.len())]
+        );
+    }
+}
+
+#[test]
+fn no_connection_secret_reaches_a_trace_log() {
+    let (secrets, text) = traced(|| async {
+        let provider = FakeProvider::start().await;
+        let app = app_with(&provider).await;
+        let (alice, session) = app.person("alice").await;
+        let back = app
+            .consented(&provider, "", &Carrying::Cookie(&session.token))
+            .await;
+        let callback: CallbackQuery = serde_urlencoded::from_str(&back).unwrap();
+        tracing::trace!(?callback, "callback");
+        let finished = app
+            .callback(&back, &Carrying::Cookie(&session.token), None)
+            .await;
+        assert_eq!(finished.status, StatusCode::OK, "{}", finished.body);
+        let connection = app.connections(&alice).await[0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        app.post_empty(&format!("/v1/connections/{connection}/disconnect"))
+            .await
+            .assert_status(StatusCode::OK);
+        leash::usecase::revoke_upstream_tokens::revoke_due(&app.app)
+            .await
+            .unwrap();
+        let mut secrets: Vec<String> = url::form_urlencoded::parse(back.as_bytes())
+            .filter(|(name, _)| name == "state" || name == "code")
+            .map(|(_, value)| value.into_owned())
+            .collect();
+        assert_eq!(secrets.len(), 2);
+        secrets.push(session.token);
+        secrets.push(CLIENT_SECRET.to_owned());
+        secrets.extend(provider.issued_tokens());
+        secrets
+    });
+    assert!(
+        text.contains("CallbackQuery"),
+        "the callback was not logged"
+    );
+    assert_absent(&secrets, &text);
+}
+
+#[test]
+fn no_secret_reaches_a_trace_log() {
+    let (secrets, text) = traced(|| async {
         let app = TestApp::start_with_webhooks().await;
         let alice = app.create_user("alice").await;
         let device = app.sign_in(&alice).await;
@@ -104,17 +170,10 @@ fn no_secret_reaches_a_trace_log() {
             webhook_secret,
         ]
     });
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(text.contains("requests"), "nothing was captured");
     assert!(
         text.contains("TokenRequest"),
         "the requests were not logged"
     );
-    for secret in &secrets {
-        assert!(
-            !text.contains(secret.as_str()),
-            "a secret ({}…) reached the log",
-            &secret[..12.min(secret.len())]
-        );
-    }
+    assert_absent(&secrets, &text);
 }

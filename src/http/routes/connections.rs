@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use super::users::UserPath;
 use crate::domain::id::ConnectionId;
+use crate::domain::secret::Secret;
 use crate::http::answer::{CallbackAnswer, Found, HtmlPage};
 use crate::http::auth::AdminKey;
 use crate::http::error::ApiError;
@@ -105,8 +106,8 @@ async fn authorize(
     ApiQuery(query): ApiQuery<AuthorizeQuery>,
 ) -> Result<Found, ApiError> {
     let (token, via_cookie) = match (&credentials.bearer, &credentials.cookie) {
-        (Some(bearer), _) => (bearer.as_str(), false),
-        (None, Some(cookie)) => (cookie.as_str(), true),
+        (Some(bearer), _) => (bearer.expose(), false),
+        (None, Some(cookie)) => (cookie.expose(), true),
         (None, None) => return Err(usecase::UsecaseError::UserSessionRequired.into()),
     };
     let url = usecase::start_connection::start_connection(
@@ -132,13 +133,13 @@ async fn callback(
     let finished = usecase::finish_connection::finish_connection(
         &state.app,
         Callback {
-            state: query.state.as_deref(),
-            code: query.code.as_deref(),
+            state: query.state.as_ref().map(Secret::expose),
+            code: query.code.as_ref().map(Secret::expose),
             iss: query.iss.as_deref(),
             error: query.error.as_deref(),
             error_description: query.error_description.as_deref(),
-            cookie_session: credentials.cookie.as_deref(),
-            bearer_session: credentials.bearer.as_deref(),
+            cookie_session: credentials.cookie.as_ref().map(Secret::expose),
+            bearer_session: credentials.bearer.as_ref().map(Secret::expose),
             request_id: request_id::current(),
         },
     )

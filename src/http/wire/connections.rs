@@ -9,6 +9,7 @@ use crate::domain::connection::{
 use crate::domain::id::{ConnectionId, UserId};
 use crate::domain::pagination::Page;
 use crate::domain::provider;
+use crate::domain::secret::Secret;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -176,13 +177,13 @@ pub struct AuthorizeQuery {
 }
 
 /// What a provider sends the person's browser back with (RFC 6749 §4.1.2, RFC 9207).
-/// Other parameters are ignored.
+/// Other parameters are ignored. The state and the code are secrets: they never print.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct CallbackQuery {
     #[schemars(length(max = 256))]
-    pub state: Option<String>,
+    pub state: Option<Secret>,
     #[schemars(length(max = 4096))]
-    pub code: Option<String>,
+    pub code: Option<Secret>,
     #[schemars(length(max = 2048))]
     pub iss: Option<String>,
     #[schemars(length(max = 256))]
