@@ -11,19 +11,25 @@ pub enum EventType {
     AgentSessionRevoked,
     /// A webhook endpoint was disabled because a delivery ran out of retries.
     WebhookEndpointDisabled,
+    /// A connection to a provider was disconnected.
+    ConnectionDisconnected,
+    /// The provider was asked about every token of a disconnected connection: the
+    /// receipt is final.
+    ConnectionUpstreamRevoked,
 }
 
 /// One event type's name, as the API declares it (`event_types` of a webhook endpoint).
-pub const TYPE_PATTERN: &str =
-    r"^(user_session\.revoked|agent_session\.revoked|webhook_endpoint\.disabled)$";
+pub const TYPE_PATTERN: &str = r"^(user_session\.revoked|agent_session\.revoked|webhook_endpoint\.disabled|connection\.disconnected|connection\.upstream_revoked)$";
 /// Event type names, comma-separated, as the events API's `types` takes them.
-pub const TYPE_LIST_PATTERN: &str = r"^(user_session\.revoked|agent_session\.revoked|webhook_endpoint\.disabled)(,(user_session\.revoked|agent_session\.revoked|webhook_endpoint\.disabled))*$";
+pub const TYPE_LIST_PATTERN: &str = r"^(user_session\.revoked|agent_session\.revoked|webhook_endpoint\.disabled|connection\.disconnected|connection\.upstream_revoked)(,(user_session\.revoked|agent_session\.revoked|webhook_endpoint\.disabled|connection\.disconnected|connection\.upstream_revoked))*$";
 
 impl EventType {
-    pub const ALL: [EventType; 3] = [
+    pub const ALL: [EventType; 5] = [
         EventType::UserSessionRevoked,
         EventType::AgentSessionRevoked,
         EventType::WebhookEndpointDisabled,
+        EventType::ConnectionDisconnected,
+        EventType::ConnectionUpstreamRevoked,
     ];
 
     pub fn parse(raw: &str) -> Option<Self> {
@@ -35,6 +41,8 @@ impl EventType {
             EventType::UserSessionRevoked => "user_session.revoked",
             EventType::AgentSessionRevoked => "agent_session.revoked",
             EventType::WebhookEndpointDisabled => "webhook_endpoint.disabled",
+            EventType::ConnectionDisconnected => "connection.disconnected",
+            EventType::ConnectionUpstreamRevoked => "connection.upstream_revoked",
         }
     }
 }

@@ -24,6 +24,7 @@ pub struct NewUpstreamRevocation {
 /// A leased row: what a worker needs to ask the provider.
 pub struct LeasedRevocation {
     pub id: UpstreamRevocationId,
+    pub connection_id: ConnectionId,
     pub provider: ProviderId,
     pub token: UpstreamToken,
     pub token_sealed: Vec<u8>,
@@ -44,6 +45,7 @@ struct ReceiptRow {
 #[derive(sqlx::FromRow)]
 struct LeasedRow {
     id: String,
+    connection_id: String,
     provider: String,
     token_kind: String,
     token_sealed: Option<Vec<u8>>,
@@ -139,7 +141,8 @@ pub async fn lease_due(
     };
     let rows = on_tx!(tx, |c| sqlx::query_as::<_, LeasedRow>(sqlx::AssertSqlSafe(
         format!(
-            "SELECT id, provider, token_kind, token_sealed, attempts FROM upstream_revocations \
+            "SELECT id, connection_id, provider, token_kind, token_sealed, attempts \
+             FROM upstream_revocations \
              WHERE status = 'pending' AND next_attempt_at <= $1 \
              AND (leased_until IS NULL OR leased_until <= $1) \
              ORDER BY next_attempt_at LIMIT $2{skip_locked}"
@@ -170,6 +173,7 @@ pub async fn lease_due(
                 .ok_or_else(|| StoreError::Corrupt(format!("provider {:?}", row.provider)))?,
             token: token_kind(&row.token_kind)?,
             id: UpstreamRevocationId::from_stored(row.id),
+            connection_id: ConnectionId::from_stored(row.connection_id),
             token_sealed,
             attempts: u32::try_from(row.attempts).unwrap_or(u32::MAX),
         });

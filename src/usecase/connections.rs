@@ -1,10 +1,14 @@
 //! Reading users' connections (`start_connection` and `finish_connection` make them);
-//! never a token.
+//! never a token. And the events that tell of them.
 
-use crate::domain::connection::{Connection, ConnectionStatus};
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use crate::domain::connection::{Connection, ConnectionStatus, Receipt};
+use crate::domain::event::EventType;
 use crate::domain::id::{ConnectionId, UserId};
 use crate::domain::pagination::{Cursor, Page, PageSize};
-use crate::store;
+use crate::store::{self, Tx};
 use crate::usecase::{App, UsecaseError};
 
 /// A user's connections, newest first, page by page.
@@ -46,5 +50,33 @@ async fn with_receipt(app: &App, connection: &mut Connection) -> Result<(), Usec
     if connection.status == ConnectionStatus::Disconnected {
         connection.receipt = store::upstream_revocations::receipt(&app.db, &connection.id).await?;
     }
+    Ok(())
+}
+
+/// Writes a connection event (`connection.disconnected`, `connection.upstream_revoked`)
+/// in the act's transaction: the connection, its receipt as it stands, and `extra`.
+pub(super) async fn announce(
+    tx: &mut Tx,
+    event_type: EventType,
+    connection: &Connection,
+    receipt: &[Receipt],
+    extra: Value,
+    now: DateTime<Utc>,
+) -> Result<(), UsecaseError> {
+    let mut data = json!({
+        "connection_id": connection.id,
+        "user_id": connection.user_id,
+        "provider": connection.provider.as_str(),
+        "revocation_receipt": receipt.iter().map(|r| json!({
+            "token": r.token.as_str(),
+            "status": r.status.as_str(),
+            "attempts": r.attempts,
+            "last_answer": r.last_answer,
+        })).collect::<Vec<_>>(),
+    });
+    if let (Value::Object(data), Value::Object(extra)) = (&mut data, extra) {
+        data.extend(extra);
+    }
+    store::events::insert(tx, event_type, &data, now).await?;
     Ok(())
 }

@@ -3,11 +3,15 @@
 //! `integration_disconnected`), the connection is marked disconnected and its tokens
 //! destroyed, and the provider is owed a revocation of each token (RFC 7009), carried
 //! out by `revoke_upstream_tokens` behind the request, retried until it answers. The
-//! answer holds the revocation and the receipt as it starts.
+//! answer holds the revocation and the receipt as it starts; so does the
+//! `connection.disconnected` event.
+
+use serde_json::json;
 
 use crate::domain::actor::Actor;
 use crate::domain::audit::{AuditAction, AuditEntry};
 use crate::domain::connection::{Connection, ConnectionStatus, ReceiptStatus, UpstreamToken};
+use crate::domain::event::EventType;
 use crate::domain::id::{ConnectionId, UpstreamRevocationId};
 use crate::domain::revocation::{Preview, Revocation, RevocationCause, Selector};
 use crate::store::upstream_revocations::NewUpstreamRevocation;
@@ -79,6 +83,31 @@ pub async fn disconnect_connection(
         .await?
         .ok_or(UsecaseError::ConnectionNotFound)?;
     connection.receipt = store::upstream_revocations::receipt(&mut tx, id).await?;
+    connections::announce(
+        &mut tx,
+        EventType::ConnectionDisconnected,
+        &connection,
+        &connection.receipt,
+        json!({ "revocation_id": pending.revocation().id, "actor": actor.label() }),
+        now,
+    )
+    .await?;
+    if connection
+        .receipt
+        .iter()
+        .all(|r| r.status != ReceiptStatus::Pending)
+    {
+        // Nothing to ask the provider: the receipt is final already.
+        connections::announce(
+            &mut tx,
+            EventType::ConnectionUpstreamRevoked,
+            &connection,
+            &connection.receipt,
+            json!({}),
+            now,
+        )
+        .await?;
+    }
     let revocation = pending.commit(tx, app).await?;
     Ok(Disconnected {
         connection,

@@ -70,6 +70,11 @@ pub(super) async fn revoke_in(
 }
 
 impl Pending {
+    /// The act as it will be answered.
+    pub(super) fn revocation(&self) -> &Revocation {
+        &self.revocation
+    }
+
     /// Commits the act's transaction, then forgets on this instance what it made stale
     /// and counts it.
     pub(super) async fn commit(self, tx: Tx, app: &App) -> Result<Revocation, UsecaseError> {

@@ -5,15 +5,16 @@
 //! never keeps the other alive. A worker that dies between lease and record leaves the
 //! row to the next once its lease runs out: the provider is asked at least once.
 
-use chrono::TimeDelta;
+use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::domain::connection::{ReceiptStatus, UpstreamToken, next_revocation_attempt};
+use crate::domain::event::EventType;
 use crate::domain::secret::Secret;
-use crate::store;
 use crate::store::upstream_revocations::LeasedRevocation;
+use crate::store::{self, Tx};
 use crate::upstream::oauth_provider::{Revoked, UpstreamTokenKind};
 use crate::usecase::disconnect_connection::revocation_context;
-use crate::usecase::{App, UsecaseError};
+use crate::usecase::{App, UsecaseError, connections};
 
 /// Rows leased at once.
 const BATCH: u32 = 32;
@@ -96,6 +97,33 @@ async fn ask(app: &App, row: LeasedRevocation) -> Result<(), UsecaseError> {
             }
         },
     }
+    announce_if_final(&mut tx, &row, now).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Writes `connection.upstream_revoked` once the connection's last row is finished.
+/// The connection's row lock, taken after this row's update, serialises two workers
+/// finishing its two rows: the second sees both finished.
+async fn announce_if_final(
+    tx: &mut Tx,
+    row: &LeasedRevocation,
+    now: DateTime<Utc>,
+) -> Result<(), UsecaseError> {
+    let Some((connection, _)) = store::connections::lock(tx, &row.connection_id).await? else {
+        return Ok(());
+    };
+    let receipt = store::upstream_revocations::receipt(&mut *tx, &row.connection_id).await?;
+    if receipt.iter().any(|r| r.status == ReceiptStatus::Pending) {
+        return Ok(());
+    }
+    connections::announce(
+        tx,
+        EventType::ConnectionUpstreamRevoked,
+        &connection,
+        &receipt,
+        serde_json::json!({}),
+        now,
+    )
+    .await
 }

@@ -4,6 +4,7 @@
 
 use axum::http::StatusCode;
 use chrono::TimeDelta;
+use leash::http::wire::connections::{ConnectionDisconnectedEvent, ConnectionUpstreamRevokedEvent};
 use leash::usecase::revoke_upstream_tokens::revoke_due;
 use serde_json::Value;
 
@@ -126,6 +127,35 @@ async fn a_disconnect_revokes_every_session_that_could_use_the_provider_and_the_
     let again = again.assert_status(StatusCode::OK);
     assert!(again.get("revocation").is_none(), "{again}");
     assert_eq!(receipt_of(&again["connection"]), receipt_of(after));
+    let events = app
+        .get("/v1/events?types=connection.disconnected,connection.upstream_revoked")
+        .await;
+    let events = events.assert_status(StatusCode::OK)["data"].clone();
+    assert_eq!(events.as_array().unwrap().len(), 2, "{events}");
+    let disconnected: ConnectionDisconnectedEvent =
+        serde_json::from_value(events[0].clone()).unwrap();
+    assert_eq!(disconnected.r#type, "connection.disconnected");
+    assert_eq!(disconnected.data.connection_id.as_str(), connection);
+    assert_eq!(
+        disconnected.data.revocation_id.as_str(),
+        done["revocation"]["id"].as_str().unwrap()
+    );
+    assert!(
+        disconnected
+            .data
+            .revocation_receipt
+            .iter()
+            .all(|r| r.status == "pending")
+    );
+    let upstream: ConnectionUpstreamRevokedEvent =
+        serde_json::from_value(events[1].clone()).unwrap();
+    assert!(
+        upstream
+            .data
+            .revocation_receipt
+            .iter()
+            .all(|r| r.status == "revoked")
+    );
     let audit = app.get("/v1/audit?action=connection.disconnected").await;
     assert_eq!(
         audit.assert_status(StatusCode::OK)["data"][0]["target"],
@@ -238,6 +268,15 @@ async fn a_provider_without_a_revocation_endpoint_gets_a_receipt_saying_so() {
     );
     assert_eq!(revoke_due(&app.app).await.unwrap(), 0);
     assert!(provider.revocations().is_empty());
+    let events = app
+        .get("/v1/events?types=connection.upstream_revoked")
+        .await;
+    let events = &events.assert_status(StatusCode::OK)["data"];
+    assert_eq!(
+        events.as_array().unwrap().len(),
+        1,
+        "final at once: {events}"
+    );
 }
 
 #[tokio::test]

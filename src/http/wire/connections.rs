@@ -6,7 +6,7 @@ use super::revocations::{PreviewBody, RevocationBody};
 use crate::domain::connection::{
     Connection, ConnectionStatus, Receipt, ReceiptStatus, UpstreamToken,
 };
-use crate::domain::id::{ConnectionId, UserId};
+use crate::domain::id::{ConnectionId, EventId, RevocationId, UserId};
 use crate::domain::pagination::Page;
 use crate::domain::provider;
 use crate::domain::secret::Secret;
@@ -190,4 +190,65 @@ pub struct CallbackQuery {
     pub error: Option<String>,
     #[schemars(length(max = 2048))]
     pub error_description: Option<String>,
+}
+
+/// One token of a receipt, as the connection events carry it.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiptLine {
+    /// `access_token` or `refresh_token`.
+    pub token: String,
+    /// `pending`, `revoked`, `not_supported` or `failed`.
+    pub status: String,
+    pub attempts: u32,
+    pub last_answer: Option<String>,
+}
+
+/// `data` of a `connection.disconnected` event.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionDisconnectedData {
+    pub connection_id: ConnectionId,
+    pub user_id: UserId,
+    pub provider: String,
+    /// The act that revoked the sessions that could use the connection.
+    pub revocation_id: RevocationId,
+    /// Who disconnected it: an API key id (`key_…`) or `operator`.
+    pub actor: String,
+    /// The receipt as it starts (`pending` while the provider has yet to answer).
+    pub revocation_receipt: Vec<ReceiptLine>,
+}
+
+/// A `connection.disconnected` event.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionDisconnectedEvent {
+    pub id: EventId,
+    /// Always `connection.disconnected`.
+    pub r#type: String,
+    pub created_at: DateTime<Utc>,
+    pub data: ConnectionDisconnectedData,
+}
+
+/// `data` of a `connection.upstream_revoked` event: the final receipt.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionUpstreamRevokedData {
+    pub connection_id: ConnectionId,
+    pub user_id: UserId,
+    pub provider: String,
+    /// No line is `pending` any more.
+    pub revocation_receipt: Vec<ReceiptLine>,
+}
+
+/// A `connection.upstream_revoked` event: every token of a disconnected connection was
+/// revoked at the provider, or could not be.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionUpstreamRevokedEvent {
+    pub id: EventId,
+    /// Always `connection.upstream_revoked`.
+    pub r#type: String,
+    pub created_at: DateTime<Utc>,
+    pub data: ConnectionUpstreamRevokedData,
 }

@@ -71,6 +71,14 @@ pub fn schemas() -> Vec<(&'static str, Schema)> {
         ("ConnectionList", schema::<connections::ConnectionList>()),
         ("AuthorizeQuery", schema::<connections::AuthorizeQuery>()),
         ("CallbackQuery", schema::<connections::CallbackQuery>()),
+        (
+            "ConnectionDisconnectedEvent",
+            schema::<connections::ConnectionDisconnectedEvent>(),
+        ),
+        (
+            "ConnectionUpstreamRevokedEvent",
+            schema::<connections::ConnectionUpstreamRevokedEvent>(),
+        ),
         ("PageQuery", schema::<pagination::PageQuery>()),
         (
             "RegisterAgentRequest",
