@@ -1,5 +1,6 @@
 //! Property: nothing a caller sends makes Leash answer 5xx, and every refusal is
-//! problem+json (at the OAuth endpoints, an RFC 6749 error body). Random bodies (bytes, JSON of any shape), content types and path ids go
+//! problem+json (at the OAuth endpoints, an RFC 6749 error body; at the providers'
+//! callback, a page for a browser). Random bodies (bytes, JSON of any shape), content types and path ids go
 //! to every endpoint, the webhook and audit APIs included.
 
 use axum::body::Body;
@@ -53,6 +54,11 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("GET", "/v1/api-keys"),
     ("POST", "/v1/api-keys"),
     ("POST", "/v1/api-keys/{api_key}/revoke"),
+    ("GET", "/v1/connections/{provider}/authorize"),
+    ("GET", "/v1/oauth/callback"),
+    ("GET", "/v1/users/{user}/connections"),
+    ("GET", "/v1/connections/{connection}"),
+    ("POST", "/v1/connections/{connection}/disconnect"),
 ];
 
 fn json_value() -> impl Strategy<Value = Value> {
@@ -130,6 +136,7 @@ fn path_id() -> impl Strategy<Value = String> {
         Just("grt_0123456789abcdef0123456789abcdef".to_owned()),
         Just("ags_0123456789abcdef0123456789abcdef".to_owned()),
         Just("whe_0123456789abcdef0123456789abcdef".to_owned()),
+        Just("con_0123456789abcdef0123456789abcdef".to_owned()),
         "[a-zA-Z0-9_%.-]{1,40}",
     ]
 }
@@ -147,7 +154,7 @@ proptest! {
     ) {
         let (runtime, app) = shared();
         runtime.block_on(async {
-            let path = ["{user}", "{session}", "{agent}", "{grant}", "{agent_session}", "{webhook}", "{api_key}"].iter().fold(endpoint.1.to_owned(), |path, slot| path.replace(slot, &id));
+            let path = ["{user}", "{session}", "{agent}", "{grant}", "{agent_session}", "{webhook}", "{api_key}", "{provider}", "{connection}"].iter().fold(endpoint.1.to_owned(), |path, slot| path.replace(slot, &id));
             let path = if query.is_empty() { path } else { format!("{path}?{query}") };
             let body = match &payload {
                 Payload::Json(value) => Body::from(value.to_string()),
@@ -159,6 +166,8 @@ proptest! {
             assert!(!answer.status.is_server_error(), "{endpoint:?} {path} {payload:?} → {} {}", answer.status, answer.body);
             if answer.status.is_client_error() && endpoint.1.starts_with("/oauth2/") && endpoint.1 != "/oauth2/introspect" && answer.content_type == "application/json" {
                 assert!(answer.body["error"].is_string(), "{path}: {}", answer.body);
+            } else if answer.status.is_client_error() && endpoint.1 == "/v1/oauth/callback" && answer.content_type.starts_with("text/html") {
+                // A browser's callback that asked for no JSON gets a page.
             } else if answer.status.is_client_error() {
                 assert_eq!(answer.content_type, "application/problem+json", "{path}: {}", answer.body);
                 assert!(answer.body["code"].is_string());
