@@ -110,6 +110,14 @@ pub enum Selector {
         user_id: UserId,
         provider: ProviderId,
     },
+    /// The agent sessions of a user holding a scope of one provider that its connection
+    /// no longer grants (`allowed`: the upstream scopes it still grants).
+    ConnectionNarrowed {
+        connection_id: ConnectionId,
+        user_id: UserId,
+        provider: ProviderId,
+        allowed: Vec<String>,
+    },
     /// The sub-delegations of an agent session whose scopes narrowed (on refresh)
     /// holding a scope outside its new scopes; the session itself stays.
     SessionNarrowed {
@@ -157,7 +165,8 @@ impl Selector {
             Self::AgentSessions(ids) => ids.first().map_or("", AgentSessionId::as_str),
             Self::Grant(id) | Self::GrantNarrowed { grant_id: id, .. } => id.as_str(),
             Self::Agent(id) | Self::CeilingNarrowed { agent_id: id, .. } => id.as_str(),
-            Self::Connection { connection_id, .. } => connection_id.as_str(),
+            Self::Connection { connection_id, .. }
+            | Self::ConnectionNarrowed { connection_id, .. } => connection_id.as_str(),
         }
     }
 }

@@ -118,18 +118,13 @@ impl<'s> Selection<'s> {
             // hold them too.
             Selector::Connection {
                 user_id, provider, ..
-            } => Self {
-                lock: Lock::Users(format!("u.id = {key}")),
-                lock_keys: 1,
-                user_sessions: None,
-                agent_sessions: AgentSessions::WithDescendants(format!(
-                    "s.user_id = {key} AND EXISTS (SELECT 1 FROM agent_session_scopes x \
-                     WHERE x.agent_session_id = s.id \
-                     AND substr(x.scope, 1, length(${n}) + 1) = ${n} || ':')",
-                    n = first + 1
-                )),
-                keys: vec![user_id.as_str(), provider.as_str()],
-            },
+            } => Self::of_provider(user_id.as_str(), provider.as_str(), None, first),
+            Selector::ConnectionNarrowed {
+                user_id,
+                provider,
+                allowed,
+                ..
+            } => Self::of_provider(user_id.as_str(), provider.as_str(), Some(allowed), first),
             Selector::CeilingNarrowed { agent_id, allowed } => Self::under(
                 Lock::Agent(format!("a.id = {key}")),
                 "agent_id",
@@ -137,6 +132,40 @@ impl<'s> Selection<'s> {
                 Some(allowed),
                 first,
             ),
+        }
+    }
+
+    /// The agent sessions of `user_id` (bound as `$first`) holding a scope of `provider`
+    /// (`$first + 1`), with their descendants; with `allowed`, only a scope of it
+    /// outside the upstream scopes `allowed` (bound after).
+    fn of_provider(
+        user_id: &'s str,
+        provider: &'s str,
+        allowed: Option<&'s [String]>,
+        first: usize,
+    ) -> Self {
+        let mut held = format!(
+            "substr(x.scope, 1, length(${p}) + 1) = ${p} || ':'",
+            p = first + 1
+        );
+        let mut keys = vec![user_id, provider];
+        if let Some(allowed) = allowed.filter(|a| !a.is_empty()) {
+            let outside = (0..allowed.len())
+                .map(|i| format!("${p} || ':' || ${}", first + 2 + i, p = first + 1))
+                .collect::<Vec<_>>()
+                .join(", ");
+            held = format!("{held} AND x.scope NOT IN ({outside})");
+            keys.extend(allowed.iter().map(String::as_str));
+        }
+        Self {
+            lock: Lock::Users(format!("u.id = ${first}")),
+            lock_keys: 1,
+            user_sessions: None,
+            agent_sessions: AgentSessions::WithDescendants(format!(
+                "s.user_id = ${first} AND EXISTS (SELECT 1 FROM agent_session_scopes x \
+                 WHERE x.agent_session_id = s.id AND {held})"
+            )),
+            keys,
         }
     }
 
@@ -219,6 +248,17 @@ pub(super) fn to_json(selector: &Selector) -> String {
             "connection_id": connection_id,
             "user_id": user_id,
             "provider": provider.as_str(),
+        }),
+        Selector::ConnectionNarrowed {
+            connection_id,
+            user_id,
+            provider,
+            allowed,
+        } => json!({
+            "connection_id": connection_id,
+            "user_id": user_id,
+            "provider": provider.as_str(),
+            "granted_scopes": allowed,
         }),
     }
     .to_string()

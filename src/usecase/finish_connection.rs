@@ -8,6 +8,9 @@
 //! and the connection goes to the user of the session that started it, only while that
 //! session is active. Started with the session cookie, it must be finished with the
 //! same cookie; a callback carrying any other user's session is refused.
+//!
+//! A reconnect whose provider now grants fewer scopes revokes, in the same
+//! transaction, every agent session holding a lost one (cause `scope_reduced`).
 
 use chrono::TimeDelta;
 
@@ -17,6 +20,7 @@ use crate::domain::connection::{
     AuthorizationFailure, Connection, ConnectionStatus, UpstreamToken,
 };
 use crate::domain::id::ConnectionId;
+use crate::domain::revocation::{RevocationCause, Selector};
 use crate::domain::secret::Secret;
 use crate::domain::session::SessionValidity;
 use crate::domain::token::TokenHash;
@@ -24,6 +28,7 @@ use crate::store::connections::SealedTokens;
 use crate::store::{self, LockMode};
 use crate::upstream::oauth_provider::{UpstreamError, UpstreamTokens};
 use crate::usecase::introspect::if_active;
+use crate::usecase::revoke_sessions::{Act, commit_maybe, revoke_in};
 use crate::usecase::start_connection::verifier_context;
 use crate::usecase::{App, UsecaseError};
 
@@ -138,9 +143,10 @@ pub async fn finish_connection(
     let now = app.clock.now();
     let actor = Actor::user(pending.user_id.clone(), callback.request_id);
     let mut tx = app.db.begin().await?;
-    // Under the user's lock, as issuance: a revoke of the session either happened
-    // before (seen now) or waits for this commit.
-    store::users::lock(&mut tx, &pending.user_id, LockMode::Share).await?;
+    // Under the user's lock: a revoke of the session either happened before (seen now)
+    // or waits for this commit. Taken for update, as a revoke takes it: a reconnect that
+    // grants less revokes in this transaction.
+    store::users::lock(&mut tx, &pending.user_id, LockMode::Update).await?;
     let session_active =
         match store::user_sessions::find_validity_by_id(&mut tx, &pending.user_session_id).await? {
             Some((hash, validity, last_seen)) => {
@@ -157,8 +163,26 @@ pub async fn finish_connection(
         .as_ref()
         .map_or_else(ConnectionId::generate, |c| c.id.clone());
     let sealed = seal(app, &id, &tokens, now);
+    let mut narrowed = None;
     match &existing {
-        Some(_) => store::connections::reconnect(&mut tx, &id, &granted, &sealed, now).await?,
+        Some(before) => {
+            store::connections::reconnect(&mut tx, &id, &granted, &sealed, now).await?;
+            if before.granted_scopes.iter().any(|s| !granted.contains(s)) {
+                // The provider grants less than before: what held the lost scopes goes.
+                let act = Act {
+                    actor: &actor,
+                    cause: RevocationCause::ScopeReduced,
+                    selector: Selector::ConnectionNarrowed {
+                        connection_id: id.clone(),
+                        user_id: pending.user_id.clone(),
+                        provider: pending.provider.clone(),
+                        allowed: granted.clone(),
+                    },
+                    reason: None,
+                };
+                narrowed = Some(revoke_in(&mut tx, app, act).await?);
+            }
+        }
         None => {
             let connection = Connection {
                 id: id.clone(),
@@ -183,7 +207,7 @@ pub async fn finish_connection(
     let connection = store::connections::get(&mut tx, &id)
         .await?
         .ok_or(UsecaseError::ConnectionNotFound)?;
-    tx.commit().await?;
+    commit_maybe(tx, app, narrowed).await?;
     Ok(Connected {
         connection,
         return_to: pending.return_to,

@@ -380,3 +380,50 @@ async fn authorizations_long_expired_are_forgotten() {
         (1, "0".to_owned())
     );
 }
+
+#[tokio::test]
+async fn a_reconnect_granting_less_revokes_the_sessions_holding_what_was_lost() {
+    let provider = FakeProvider::start().await;
+    let app = app_with(&provider).await;
+    let (alice, session) = app.person("alice").await;
+    let bearer = Carrying::Bearer(&session.token);
+    let back = app
+        .consented(&provider, "?scopes=repo%20read%3Auser", &bearer)
+        .await;
+    app.callback(&back, &Carrying::Nothing, None).await;
+    let coder = app
+        .register_agent("coder", &["acme:repo", "acme:read:user"])
+        .await;
+    app.consent(&alice, &coder, &["acme:repo", "acme:read:user"])
+        .await;
+    let reader = app.delegate(&coder, &session, Some("acme:read:user")).await;
+    let below = app
+        .delegate_from(&coder, &reader.access, Some("acme:read:user"))
+        .await;
+    let repo = app.delegate(&coder, &session, Some("acme:repo")).await;
+
+    provider.grant_only("repo");
+    let back = app
+        .consented(&provider, "?scopes=repo%20read%3Auser", &bearer)
+        .await;
+    let again = app.callback(&back, &Carrying::Nothing, None).await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+    assert!(!app.is_active(&reader.access).await, "held a lost scope");
+    assert!(
+        !app.is_active(&below.access).await,
+        "hung from one that did"
+    );
+    assert!(
+        app.is_active(&repo.access).await,
+        "holds only what is still granted"
+    );
+    let audit = app
+        .get(&format!(
+            "/v1/audit?actor=user:{}&action=agent_sessions.revoked",
+            alice.id
+        ))
+        .await;
+    let entries = &audit.assert_status(StatusCode::OK)["data"];
+    assert_eq!(entries.as_array().unwrap().len(), 1, "{entries}");
+    assert_eq!(entries[0]["cause"], "scope_reduced");
+}
