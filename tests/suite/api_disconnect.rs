@@ -329,3 +329,32 @@ async fn disconnecting_what_does_not_exist_is_a_404_and_needs_an_admin_key() {
         .await;
     refused.assert_problem(StatusCode::FORBIDDEN, "wrong_role");
 }
+
+/// Whether `needle` occurs in `haystack`.
+fn holds(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+#[tokio::test]
+async fn no_upstream_token_is_in_the_database_files_or_a_dump_at_any_step() {
+    let provider = FakeProvider::start().await;
+    let app = app_with(&provider).await;
+    let (alice, session) = app.person("alice").await;
+    let connection = app.connect(&provider, &alice, &session).await;
+    let scan = |step: &str| {
+        let raw = app.database.raw_bytes();
+        assert!(holds(&raw, &connection), "the scan sees the rows ({step})");
+        for token in provider.issued_tokens() {
+            assert!(!holds(&raw, &token), "{token} in plain text ({step})");
+        }
+    };
+    scan("connected");
+    app.post_empty(&format!("/v1/connections/{connection}/disconnect"))
+        .await
+        .assert_status(StatusCode::OK);
+    scan("disconnected, the provider not yet asked");
+    revoke_due(&app.app).await.unwrap();
+    scan("revoked at the provider");
+}

@@ -73,6 +73,34 @@ impl TestDatabase {
         }
     }
 
+    /// Every byte the database holds as an attacker with the files or a dump would see
+    /// it: the SQLite file and its write-ahead log, or `pg_dump` of the test's schema.
+    pub fn raw_bytes(&self) -> Vec<u8> {
+        match self {
+            TestDatabase::Sqlite { url, .. } => {
+                let file = url.trim_start_matches("sqlite://");
+                let mut bytes = std::fs::read(file).unwrap();
+                if let Ok(wal) = std::fs::read(format!("{file}-wal")) {
+                    bytes.extend(wal);
+                }
+                bytes
+            }
+            TestDatabase::Postgres { base_url, schema } => {
+                let dump = std::process::Command::new("pg_dump")
+                    .args(["--data-only", "--schema", schema, base_url])
+                    .output()
+                    .expect("pg_dump (Debian's postgresql-client)");
+                assert!(
+                    dump.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&dump.stderr)
+                );
+                assert!(!dump.stdout.is_empty());
+                dump.stdout
+            }
+        }
+    }
+
     pub fn is_postgres(&self) -> bool {
         matches!(self, TestDatabase::Postgres { .. })
     }
