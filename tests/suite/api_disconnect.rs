@@ -4,7 +4,9 @@
 
 use axum::http::StatusCode;
 use chrono::TimeDelta;
-use leash::http::wire::connections::{ConnectionDisconnectedEvent, ConnectionUpstreamRevokedEvent};
+use leash::http::wire::connections::{
+    ConnectionDisconnectedEvent, ConnectionUpstreamRevokedEvent, ReceiptStatusBody,
+};
 use leash::usecase::revoke_upstream_tokens::revoke_due;
 use serde_json::Value;
 
@@ -145,7 +147,7 @@ async fn a_disconnect_revokes_every_session_that_could_use_the_provider_and_the_
             .data
             .revocation_receipt
             .iter()
-            .all(|r| r.status == "pending")
+            .all(|r| r.status == ReceiptStatusBody::Pending)
     );
     let upstream: ConnectionUpstreamRevokedEvent =
         serde_json::from_value(events[1].clone()).unwrap();
@@ -154,7 +156,7 @@ async fn a_disconnect_revokes_every_session_that_could_use_the_provider_and_the_
             .data
             .revocation_receipt
             .iter()
-            .all(|r| r.status == "revoked")
+            .all(|r| r.status == ReceiptStatusBody::Revoked)
     );
     let audit = app.get("/v1/audit?action=connection.disconnected").await;
     assert_eq!(

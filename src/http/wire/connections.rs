@@ -51,14 +51,15 @@ pub struct ConnectionBody {
     pub revocation_receipt: Vec<ReceiptBody>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+/// Which of a connection's tokens (its kind, never the token itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum UpstreamTokenBody {
     AccessToken,
     RefreshToken,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReceiptStatusBody {
     /// Not yet answered; asked again at `next_attempt_at`.
@@ -196,10 +197,9 @@ pub struct CallbackQuery {
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReceiptLine {
-    /// `access_token` or `refresh_token`.
-    pub token: String,
-    /// `pending`, `revoked`, `not_supported` or `failed`.
-    pub status: String,
+    /// Which token (its kind, never the token).
+    pub token: UpstreamTokenBody,
+    pub status: ReceiptStatusBody,
     pub attempts: u32,
     pub last_answer: Option<String>,
 }
