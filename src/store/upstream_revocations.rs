@@ -1,10 +1,12 @@
 //! Tokens a disconnect asked the provider to revoke: the work, leased like webhook
 //! deliveries, and afterwards the receipt.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 
 use super::time::{from_ms, to_ms};
-use super::{Db, Reader, StoreError, Tx, on_pool, on_reader, on_tx};
+use super::{Db, Reader, StoreError, Tx, on_pool, on_reader, on_tx, placeholders};
 use crate::domain::connection::{Receipt, ReceiptStatus, UpstreamToken};
 use crate::domain::id::{ConnectionId, UpstreamRevocationId};
 use crate::domain::provider::ProviderId;
@@ -34,6 +36,7 @@ pub struct LeasedRevocation {
 #[derive(sqlx::FromRow)]
 struct ReceiptRow {
     id: String,
+    connection_id: String,
     token_kind: String,
     status: String,
     attempts: i64,
@@ -46,6 +49,7 @@ struct ReceiptRow {
 struct LeasedRow {
     id: String,
     connection_id: String,
+    next_attempt_at: i64,
     provider: String,
     token_kind: String,
     token_sealed: Option<Vec<u8>>,
@@ -88,18 +92,41 @@ pub async fn receipt(
     reader: impl Into<Reader<'_>>,
     connection_id: &ConnectionId,
 ) -> Result<Vec<Receipt>, StoreError> {
-    let rows = on_reader!(reader.into(), |c| sqlx::query_as::<_, ReceiptRow>(
-        "SELECT id, token_kind, status, attempts, next_attempt_at, last_answer, finished_at \
-         FROM upstream_revocations WHERE connection_id = $1 ORDER BY token_kind DESC, id"
-    )
-    .bind(connection_id.as_str())
-    .fetch_all(c)
-    .await)?;
-    rows.into_iter()
-        .map(|row| {
-            let status = ReceiptStatus::parse(&row.status)
-                .ok_or_else(|| StoreError::Corrupt(format!("receipt status {}", row.status)))?;
-            Ok(Receipt {
+    Ok(receipts(reader, std::slice::from_ref(connection_id))
+        .await?
+        .remove(connection_id)
+        .unwrap_or_default())
+}
+
+/// [`receipt`] of several connections in one statement, by connection.
+pub async fn receipts(
+    reader: impl Into<Reader<'_>>,
+    connection_ids: &[ConnectionId],
+) -> Result<HashMap<ConnectionId, Vec<Receipt>>, StoreError> {
+    if connection_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!(
+        "SELECT id, connection_id, token_kind, status, attempts, next_attempt_at, last_answer, \
+         finished_at FROM upstream_revocations WHERE connection_id IN ({}) \
+         ORDER BY connection_id, token_kind DESC, id",
+        placeholders(1, connection_ids.len())
+    );
+    let rows = on_reader!(reader.into(), |c| {
+        let mut query = sqlx::query_as::<_, ReceiptRow>(sqlx::AssertSqlSafe(sql));
+        for id in connection_ids {
+            query = query.bind(id.as_str());
+        }
+        query.fetch_all(c).await
+    })?;
+    let mut by_connection: HashMap<ConnectionId, Vec<Receipt>> = HashMap::new();
+    for row in rows {
+        let status = ReceiptStatus::parse(&row.status)
+            .ok_or_else(|| StoreError::Corrupt(format!("receipt status {}", row.status)))?;
+        by_connection
+            .entry(ConnectionId::from_stored(row.connection_id))
+            .or_default()
+            .push(Receipt {
                 id: UpstreamRevocationId::from_stored(row.id),
                 token: token_kind(&row.token_kind)?,
                 status,
@@ -109,9 +136,9 @@ pub async fn receipt(
                     .transpose()?,
                 last_answer: row.last_answer,
                 finished_at: row.finished_at.map(from_ms).transpose()?,
-            })
-        })
-        .collect()
+            });
+    }
+    Ok(by_connection)
 }
 
 /// Whether any row is due at `now` (a read, so an idle worker takes no write lock).
@@ -127,8 +154,9 @@ pub async fn any_due(db: &Db, now: DateTime<Utc>) -> Result<bool, StoreError> {
     Ok(due.is_some())
 }
 
-/// Leases up to `limit` due rows until `until`: pending, due at `now`, and not held by
-/// a live lease. Other instances skip what this one leased (PostgreSQL).
+/// Leases up to `limit` due rows until `until`, in one statement: pending, due at
+/// `now`, and not held by a live lease. Other instances skip what this one leased
+/// (PostgreSQL).
 pub async fn lease_due(
     tx: &mut Tx,
     now: DateTime<Utc>,
@@ -141,44 +169,45 @@ pub async fn lease_due(
     };
     let rows = on_tx!(tx, |c| sqlx::query_as::<_, LeasedRow>(sqlx::AssertSqlSafe(
         format!(
-            "SELECT id, connection_id, provider, token_kind, token_sealed, attempts \
-             FROM upstream_revocations \
-             WHERE status = 'pending' AND next_attempt_at <= $1 \
-             AND (leased_until IS NULL OR leased_until <= $1) \
-             ORDER BY next_attempt_at LIMIT $2{skip_locked}"
+            "UPDATE upstream_revocations SET leased_until = $2 WHERE id IN (\
+               SELECT id FROM upstream_revocations \
+               WHERE status = 'pending' AND next_attempt_at <= $1 \
+                 AND (leased_until IS NULL OR leased_until <= $1) \
+               ORDER BY next_attempt_at LIMIT $3{skip_locked}) \
+             RETURNING id, connection_id, next_attempt_at, provider, token_kind, token_sealed, \
+             attempts"
         )
     ))
     .bind(to_ms(now))
+    .bind(to_ms(until))
     .bind(i64::from(limit))
     .fetch_all(c)
     .await)?;
-    let mut leased = Vec::with_capacity(rows.len());
-    for row in rows {
-        on_tx!(tx, |c| sqlx::query(
-            "UPDATE upstream_revocations SET leased_until = $2 WHERE id = $1"
-        )
-        .bind(row.id.as_str())
-        .bind(to_ms(until))
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected()))?;
-        let Some(token_sealed) = row.token_sealed else {
-            return Err(StoreError::Corrupt(format!(
-                "pending upstream revocation {} holds no token",
-                row.id
-            )));
-        };
-        leased.push(LeasedRevocation {
-            provider: ProviderId::parse(&row.provider)
-                .ok_or_else(|| StoreError::Corrupt(format!("provider {:?}", row.provider)))?,
-            token: token_kind(&row.token_kind)?,
-            id: UpstreamRevocationId::from_stored(row.id),
-            connection_id: ConnectionId::from_stored(row.connection_id),
-            token_sealed,
-            attempts: u32::try_from(row.attempts).unwrap_or(u32::MAX),
-        });
-    }
-    Ok(leased)
+    // RETURNING keeps no order: the due first, and a connection's refresh token before
+    // its access token.
+    let mut rows = rows;
+    rows.sort_by(|a, b| {
+        (a.next_attempt_at, &b.token_kind).cmp(&(b.next_attempt_at, &a.token_kind))
+    });
+    rows.into_iter()
+        .map(|row| {
+            let token_sealed = row.token_sealed.ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "pending upstream revocation {} holds no token",
+                    row.id
+                ))
+            })?;
+            Ok(LeasedRevocation {
+                provider: ProviderId::parse(&row.provider)
+                    .ok_or_else(|| StoreError::Corrupt(format!("provider {:?}", row.provider)))?,
+                token: token_kind(&row.token_kind)?,
+                id: UpstreamRevocationId::from_stored(row.id),
+                connection_id: ConnectionId::from_stored(row.connection_id),
+                token_sealed,
+                attempts: u32::try_from(row.attempts).unwrap_or(u32::MAX),
+            })
+        })
+        .collect()
 }
 
 /// Records a finished row: the provider's word, and the token's copy destroyed.

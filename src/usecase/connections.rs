@@ -31,9 +31,7 @@ pub async fn list(
     )
     .await?;
     let mut page = Page::from_overfetch(rows, size, |c| c.id.as_str());
-    for connection in &mut page.items {
-        with_receipt(app, connection).await?;
-    }
+    with_receipts(app, &mut page.items).await?;
     Ok(page)
 }
 
@@ -41,14 +39,20 @@ pub async fn get(app: &App, id: &ConnectionId) -> Result<Connection, UsecaseErro
     let mut connection = store::connections::get(&app.db, id)
         .await?
         .ok_or(UsecaseError::ConnectionNotFound)?;
-    with_receipt(app, &mut connection).await?;
+    with_receipts(app, std::slice::from_mut(&mut connection)).await?;
     Ok(connection)
 }
 
-/// Fills in a disconnected connection's receipt.
-async fn with_receipt(app: &App, connection: &mut Connection) -> Result<(), UsecaseError> {
-    if connection.status == ConnectionStatus::Disconnected {
-        connection.receipt = store::upstream_revocations::receipt(&app.db, &connection.id).await?;
+/// Fills in the receipts of the disconnected ones, in one read.
+async fn with_receipts(app: &App, connections: &mut [Connection]) -> Result<(), UsecaseError> {
+    let disconnected: Vec<ConnectionId> = connections
+        .iter()
+        .filter(|c| c.status == ConnectionStatus::Disconnected)
+        .map(|c| c.id.clone())
+        .collect();
+    let mut receipts = store::upstream_revocations::receipts(&app.db, &disconnected).await?;
+    for connection in connections {
+        connection.receipt = receipts.remove(&connection.id).unwrap_or_default();
     }
     Ok(())
 }

@@ -29,10 +29,11 @@ pub struct Disconnected {
     pub revocation: Option<Revocation>,
 }
 
-/// What a disconnect would revoke, changing nothing.
-pub async fn preview(app: &App, id: &ConnectionId) -> Result<Preview, UsecaseError> {
+/// The connection as it is, and what disconnecting it would revoke, changing nothing.
+pub async fn preview(app: &App, id: &ConnectionId) -> Result<(Connection, Preview), UsecaseError> {
     let connection = connections::get(app, id).await?;
-    revocations::preview(app, &selector_of(&connection)).await
+    let preview = revocations::preview(app, &selector_of(&connection)).await?;
+    Ok((connection, preview))
 }
 
 fn selector_of(connection: &Connection) -> Selector {

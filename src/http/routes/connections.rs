@@ -213,8 +213,8 @@ async fn disconnect(
 ) -> Result<Json<DisconnectAnswer>, ApiError> {
     let id = path.id()?;
     if query.dry_run == Some(true) {
-        let would_revoke = usecase::disconnect_connection::preview(&state.app, &id).await?;
-        let connection = usecase::connections::get(&state.app, &id).await?;
+        let (connection, would_revoke) =
+            usecase::disconnect_connection::preview(&state.app, &id).await?;
         return Ok(Json(DisconnectAnswer {
             connection: connection.into(),
             revocation: None,
