@@ -2,9 +2,10 @@
 //! `LEASH_BENCH_REQUESTS` requests (default 20,000) through the full router in one
 //! thread, with no network and no load generator, over 1,000 stored user sessions on
 //! SQLite, with the token cache warm (`LEASH_BENCH_CACHE=off`: every request reads the
-//! database). It prints the time per request; under callgrind, which counts
+//! database). It prints the time per request. Under callgrind, which counts
 //! instructions whatever else the machine does, the difference between two request
-//! counts is the exact cost of the extra requests:
+//! counts is the cost of the extra requests, to within a few percent (tokens and hash
+//! seeds are random, so two measurements of one binary differ a little):
 //!
 //!     cargo bench --bench introspection_cost --no-run
 //!     LEASH_BENCH_REQUESTS=2000  valgrind --tool=callgrind --callgrind-out-file=/dev/null target/release/deps/introspection_cost-… --bench
