@@ -134,13 +134,17 @@ pub struct Upstream {
     pub idle_timeout: TimeDelta,
 }
 
-/// The consent a delegation relies on: the user's grant to the agent, and the agent's ceiling.
+/// The consent a delegation relies on: the user's grant to the agent, the agent's
+/// ceiling, and what the user's live connections grant.
 #[derive(Debug, Clone, Copy)]
 pub struct Consent<'a> {
     pub agent_id: &'a AgentId,
     pub grant_id: &'a GrantId,
     pub granted: &'a ScopeSet,
     pub ceiling: &'a ScopeSet,
+    /// The provider scopes (`acme:repo`) the user's live connections grant: a provider
+    /// scope is held only while one covers it.
+    pub connected: &'a ScopeSet,
 }
 
 /// Configured bounds of every delegation.
@@ -158,7 +162,11 @@ pub enum DelegationRefused {
     TooDeep { limit: u32 },
     #[error("not held by the subject, the grant or the agent's ceiling: {}", .0.to_space_separated())]
     ScopesNotHeld(ScopeSet),
-    #[error("the subject, the grant and the agent's ceiling have no scope in common")]
+    #[error("no live connection of the user grants: {}", .0.to_space_separated())]
+    ProviderNotConnected(ScopeSet),
+    #[error(
+        "the subject, the grant, the agent's ceiling and the user's connections have no scope in common"
+    )]
     NoScopesInCommon,
 }
 
@@ -179,15 +187,20 @@ pub fn delegate(
             limit: rules.max_depth,
         });
     }
-    let mut allowed = consent.granted.intersection(consent.ceiling);
+    let mut consented = consent.granted.intersection(consent.ceiling);
     if let Some(parent) = &upstream.parent {
-        allowed = allowed.intersection(&parent.scopes);
+        consented = consented.intersection(&parent.scopes);
     }
+    let allowed = consented.connected_within(consent.connected);
     let scopes = match requested {
         Some(asked) => {
-            let missing = asked.missing_from(&allowed);
+            let missing = asked.missing_from(&consented);
             if !missing.is_empty() {
                 return Err(DelegationRefused::ScopesNotHeld(missing));
+            }
+            let unconnected = asked.missing_from(&allowed);
+            if !unconnected.is_empty() {
+                return Err(DelegationRefused::ProviderNotConnected(unconnected));
             }
             asked.clone()
         }
@@ -238,10 +251,13 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::domain::scope::Scope;
 
     fn at(seconds: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000 + seconds, 0).unwrap()
     }
+
+    const SCOPES: [&str; 5] = ["a", "b", "c", "p:x", "p:y"];
 
     fn set(scopes: &[&str]) -> ScopeSet {
         ScopeSet::from_list(scopes).unwrap()
@@ -293,6 +309,7 @@ mod tests {
             grant_id: &grant,
             granted: &granted,
             ceiling: &ceiling,
+            connected: &ScopeSet::default(),
         };
         let asked = set(&["calendar.read", "mail.send"]);
         assert_eq!(
@@ -304,15 +321,48 @@ mod tests {
     }
 
     #[test]
+    fn a_provider_scope_is_held_only_while_a_connection_grants_it() {
+        let (agent, grant) = (AgentId::generate(), GrantId::generate());
+        let granted = set(&["calendar.read", "acme:repo", "acme:issues"]);
+        let connected = set(&["acme:repo"]);
+        let consent = Consent {
+            agent_id: &agent,
+            grant_id: &grant,
+            granted: &granted,
+            ceiling: &granted,
+            connected: &connected,
+        };
+        assert_eq!(
+            delegate(&root_upstream(), consent, Some(&granted), &rules(), at(0)),
+            Err(DelegationRefused::ProviderNotConnected(set(&[
+                "acme:issues"
+            ])))
+        );
+        let all = delegate(&root_upstream(), consent, None, &rules(), at(0)).unwrap();
+        assert_eq!(all.scopes, set(&["calendar.read", "acme:repo"]));
+        let unconnected = Consent {
+            connected: &ScopeSet::default(),
+            ..consent
+        };
+        let asked = set(&["acme:repo"]);
+        assert_eq!(
+            delegate(&root_upstream(), unconnected, Some(&asked), &rules(), at(0)),
+            Err(DelegationRefused::ProviderNotConnected(asked.clone()))
+        );
+    }
+
+    #[test]
     fn a_chain_stops_at_the_depth_limit_and_lists_its_agents_nearest_first() {
         let grant = GrantId::generate();
         let granted = set(&["a", "b"]);
         let agents: Vec<AgentId> = (0..5).map(|_| AgentId::generate()).collect();
+        let none = ScopeSet::default();
         let consent = |agent| Consent {
             agent_id: agent,
             grant_id: &grant,
             granted: &granted,
             ceiling: &granted,
+            connected: &none,
         };
         let mut session =
             delegate(&root_upstream(), consent(&agents[0]), None, &rules(), at(0)).unwrap();
@@ -346,10 +396,11 @@ mod tests {
     proptest! {
         #[test]
         fn a_child_never_holds_more_nor_lives_longer_than_its_parent(
-            parent_scopes in proptest::sample::subsequence(vec!["a", "b", "c", "d"], 1..=4),
-            granted in proptest::sample::subsequence(vec!["a", "b", "c", "d"], 1..=4),
-            ceiling in proptest::sample::subsequence(vec!["a", "b", "c", "d"], 1..=4),
-            asked in proptest::option::of(proptest::sample::subsequence(vec!["a", "b", "c", "d"], 1..=4)),
+            parent_scopes in proptest::sample::subsequence(SCOPES.to_vec(), 1..=5),
+            granted in proptest::sample::subsequence(SCOPES.to_vec(), 1..=5),
+            ceiling in proptest::sample::subsequence(SCOPES.to_vec(), 1..=5),
+            connected in proptest::sample::subsequence(vec!["p:x", "p:y"], 0..=2),
+            asked in proptest::option::of(proptest::sample::subsequence(SCOPES.to_vec(), 1..=5)),
             parent_ttl in 60i64..200_000,
             parent_idle in 60i64..20_000,
         ) {
@@ -365,12 +416,14 @@ mod tests {
             upstream.idle_timeout = TimeDelta::seconds(parent_idle);
             let (agent, grant) = (AgentId::generate(), GrantId::generate());
             let (granted, ceiling) = (set(&granted), set(&ceiling));
-            let consent = Consent { agent_id: &agent, grant_id: &grant, granted: &granted, ceiling: &ceiling };
+            let connected: ScopeSet = connected.into_iter().map(|s| Scope::parse(s).unwrap()).collect();
+            let consent = Consent { agent_id: &agent, grant_id: &grant, granted: &granted, ceiling: &ceiling, connected: &connected };
             let asked = asked.map(|a| set(&a));
             if let Ok(child) = delegate(&upstream, consent, asked.as_ref(), &rules(), at(0)) {
                 prop_assert!(child.scopes.is_subset(&set(&parent_scopes)));
                 prop_assert!(child.scopes.is_subset(&granted));
                 prop_assert!(child.scopes.is_subset(&ceiling));
+                prop_assert!(child.scopes.iter().all(|s| s.provider().is_none() || connected.contains(s)));
                 prop_assert!(!child.scopes.is_empty());
                 prop_assert!(child.expires_at <= upstream.expires_at);
                 prop_assert!(child.idle_timeout <= upstream.idle_timeout);

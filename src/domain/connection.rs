@@ -6,6 +6,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::id::{ConnectionId, UpstreamRevocationId, UserId, UserSessionId};
 use super::provider::ProviderId;
+use super::scope::Scope;
 
 /// How long a person has to finish an authorization they started.
 pub const AUTHORIZATION_TTL: TimeDelta = TimeDelta::minutes(10);
@@ -56,6 +57,15 @@ pub struct Connection {
     pub disconnected_at: Option<DateTime<Utc>>,
     /// What became of asking the provider to revoke each token, after a disconnect.
     pub receipt: Vec<Receipt>,
+}
+
+impl Connection {
+    /// What it grants, as grants name it (`acme:repo`).
+    pub fn scopes(&self) -> impl Iterator<Item = Scope> + '_ {
+        self.granted_scopes
+            .iter()
+            .filter_map(|upstream| self.provider.scope(upstream))
+    }
 }
 
 /// Which of a connection's tokens a receipt is about.

@@ -7,6 +7,7 @@ use std::fmt;
 
 use url::Url;
 
+use super::scope::Scope;
 use super::secret::Secret;
 
 /// A provider's id: lowercase ASCII letters, digits, `-` and `_`, starting with a
@@ -28,6 +29,12 @@ impl ProviderId {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The scope grants name for this provider's upstream scope `upstream`
+    /// (`github:repo`), or `None` when the upstream name cannot be one.
+    pub fn scope(&self, upstream: &str) -> Option<Scope> {
+        Scope::parse(&format!("{}:{upstream}", self.0)).ok()
     }
 }
 

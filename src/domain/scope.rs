@@ -131,6 +131,22 @@ impl ScopeSet {
         Self(self.0.intersection(&other.0).cloned().collect())
     }
 
+    /// Whether any scope is provider-qualified: only then do connections matter.
+    pub fn has_provider_scopes(&self) -> bool {
+        self.0.iter().any(|scope| scope.provider().is_some())
+    }
+
+    /// The plain scopes, and the provider scopes `connected` holds.
+    pub fn connected_within(&self, connected: &ScopeSet) -> ScopeSet {
+        Self(
+            self.0
+                .iter()
+                .filter(|scope| scope.provider().is_none() || connected.contains(scope))
+                .cloned()
+                .collect(),
+        )
+    }
+
     /// What this set asks for that `allowed` does not hold: empty when it is a subset.
     pub fn missing_from(&self, allowed: &ScopeSet) -> ScopeSet {
         Self(self.0.difference(&allowed.0).cloned().collect())
@@ -151,6 +167,18 @@ impl ScopeSet {
 
     pub fn to_vec(&self) -> Vec<String> {
         self.0.iter().map(|s| s.0.clone()).collect()
+    }
+}
+
+impl Extend<Scope> for ScopeSet {
+    fn extend<I: IntoIterator<Item = Scope>>(&mut self, scopes: I) {
+        self.0.extend(scopes);
+    }
+}
+
+impl FromIterator<Scope> for ScopeSet {
+    fn from_iter<I: IntoIterator<Item = Scope>>(scopes: I) -> Self {
+        Self(scopes.into_iter().collect())
     }
 }
 

@@ -155,6 +155,9 @@ impl From<UsecaseError> for ApiError {
             E::DelegationRefused(DelegationRefused::TooDeep { .. }) => {
                 Self::new(StatusCode::FORBIDDEN, "delegation_too_deep", detail)
             }
+            E::DelegationRefused(DelegationRefused::ProviderNotConnected(_)) => {
+                Self::new(StatusCode::FORBIDDEN, "provider_not_connected", detail)
+            }
             E::DelegationRefused(_) => Self::new(StatusCode::FORBIDDEN, "scopes_not_held", detail),
             E::ScopeRefused(_) => {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_scope", detail)

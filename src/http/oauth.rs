@@ -72,7 +72,9 @@ impl From<UsecaseError> for OAuthError {
             },
             E::ScopeRefused(_)
             | E::DelegationRefused(
-                DelegationRefused::ScopesNotHeld(_) | DelegationRefused::NoScopesInCommon,
+                DelegationRefused::ScopesNotHeld(_)
+                | DelegationRefused::ProviderNotConnected(_)
+                | DelegationRefused::NoScopesInCommon,
             ) => bad("invalid_scope"),
             E::Unavailable(cause) => {
                 tracing::error!(%cause, "token endpoint: database unavailable");

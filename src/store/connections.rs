@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::time::{from_ms, to_ms};
-use super::{Db, LockMode, Reader, StoreError, Tx, on_pool, on_reader, on_tx};
+use super::{Db, LockMode, Reader, StoreError, Tx, on_pool, on_reader, on_tx, placeholders};
 use crate::domain::connection::{Connection, ConnectionStatus};
 use crate::domain::id::{ConnectionId, UserId};
 use crate::domain::provider::ProviderId;
@@ -76,6 +76,25 @@ pub async fn lock_live(
     .fetch_optional(c)
     .await)?;
     row.map(Connection::try_from).transpose()
+}
+
+/// The connected (live and working) connections of `users`.
+pub async fn connected_of(tx: &mut Tx, users: &[&UserId]) -> Result<Vec<Connection>, StoreError> {
+    if users.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {COLUMNS} FROM connections WHERE status = 'connected' AND user_id IN ({})",
+        placeholders(1, users.len())
+    );
+    let rows = on_tx!(tx, |c| {
+        let mut query = sqlx::query_as::<_, ConnectionRow>(sqlx::AssertSqlSafe(sql));
+        for user in users {
+            query = query.bind(user.as_str());
+        }
+        query.fetch_all(c).await
+    })?;
+    rows.into_iter().map(Connection::try_from).collect()
 }
 
 /// Stores a new connection with its tokens.

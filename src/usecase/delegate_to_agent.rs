@@ -191,6 +191,15 @@ pub(super) async fn plan_exchanges_in(
             .into_iter()
             .map(|g| ((g.user_id.clone(), g.agent_id.clone()), g))
             .collect();
+    let mut naming_providers: Vec<&UserId> = grants
+        .values()
+        .filter(|g| g.scopes.has_provider_scopes())
+        .map(|g| &g.user_id)
+        .collect();
+    naming_providers.sort();
+    naming_providers.dedup();
+    let connected = connected_scopes(tx, &naming_providers).await?;
+    let none = ScopeSet::default();
 
     let upstreams: Vec<Option<Upstream>> =
         subjects.into_iter().map(|s| s.map(upstream_of)).collect();
@@ -213,6 +222,7 @@ pub(super) async fn plan_exchanges_in(
                 &upstream,
                 agent,
                 grant,
+                connected.get(&upstream.user_id).unwrap_or(&none),
                 exchange.requested.as_ref(),
             )?;
             room.take(
@@ -382,7 +392,40 @@ async fn plan_in(
     requested: Option<&ScopeSet>,
 ) -> Result<Planned, UsecaseError> {
     let grant = store::grants::active_for(tx, &upstream.user_id, &agent.id).await?;
-    plan(app, actor, upstream, agent, grant.as_ref(), requested)
+    let connected = match &grant {
+        Some(grant) if grant.scopes.has_provider_scopes() => {
+            connected_scopes(tx, &[&upstream.user_id])
+                .await?
+                .remove(&upstream.user_id)
+        }
+        _ => None,
+    };
+    plan(
+        app,
+        actor,
+        upstream,
+        agent,
+        grant.as_ref(),
+        &connected.unwrap_or_default(),
+        requested,
+    )
+}
+
+/// The provider scopes each of `users`' live connections grants (`acme:repo`), read
+/// under the issuance's locks: a disconnect or a narrowing connect takes the user's row
+/// for update first.
+async fn connected_scopes(
+    tx: &mut Tx,
+    users: &[&UserId],
+) -> Result<HashMap<UserId, ScopeSet>, UsecaseError> {
+    let mut connected: HashMap<UserId, ScopeSet> = HashMap::new();
+    for connection in store::connections::connected_of(tx, users).await? {
+        connected
+            .entry(connection.user_id.clone())
+            .or_default()
+            .extend(connection.scopes());
+    }
+    Ok(connected)
 }
 
 /// Decides the new session and its tokens from what was read under the locks.
@@ -392,6 +435,7 @@ fn plan(
     upstream: &Upstream,
     agent: &Agent,
     grant: Option<&Grant>,
+    connected: &ScopeSet,
     requested: Option<&ScopeSet>,
 ) -> Result<Planned, UsecaseError> {
     let now = app.clock.now();
@@ -409,6 +453,7 @@ fn plan(
         grant_id: &grant.id,
         granted: &grant.scopes,
         ceiling: &agent.scopes,
+        connected,
     };
     let session = agent_session::delegate(upstream, consent, requested, &rules, now)?;
     let audit = AuditEntry::new(

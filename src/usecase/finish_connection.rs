@@ -20,7 +20,7 @@ use crate::domain::connection::{
     AuthorizationFailure, Connection, ConnectionStatus, UpstreamToken,
 };
 use crate::domain::id::ConnectionId;
-use crate::domain::revocation::{RevocationCause, Selector};
+use crate::domain::revocation::{Revocation, RevocationCause, Selector};
 use crate::domain::secret::Secret;
 use crate::domain::session::SessionValidity;
 use crate::domain::token::TokenHash;
@@ -57,6 +57,8 @@ pub struct Callback<'a> {
 pub struct Connected {
     pub connection: Connection,
     pub return_to: Option<String>,
+    /// What a reconnect granting fewer scopes revoked.
+    pub narrowed: Option<Revocation>,
 }
 
 #[tracing::instrument(skip_all)]
@@ -207,10 +209,11 @@ pub async fn finish_connection(
     let connection = store::connections::get(&mut tx, &id)
         .await?
         .ok_or(UsecaseError::ConnectionNotFound)?;
-    commit_maybe(tx, app, narrowed).await?;
+    let narrowed = commit_maybe(tx, app, narrowed).await?;
     Ok(Connected {
         connection,
         return_to: pending.return_to,
+        narrowed,
     })
 }
 

@@ -1,6 +1,7 @@
 //! Property: random sequences of registering, consenting, exchanging, sub-delegating,
 //! refreshing, reusing a refresh token, narrowing grants and ceilings, revoking agent
-//! sessions, user sessions and grants, disabling agents, signing out everywhere and
+//! sessions, user sessions and grants, disabling agents, signing out everywhere,
+//! connecting a provider (again, granted more or fewer scopes), disconnecting it and
 //! time passing.
 //! After every step, invariants 1–3 of DESIGN.md hold for every agent session row in
 //! the database, every revoked row has exactly one event, and introspection agrees
@@ -26,8 +27,10 @@ use proptest::sample::Index;
 use serde_json::json;
 
 use crate::support::agents::{AgentTokens, TestAgent};
+use crate::support::connections::{Carrying, with_provider};
+use crate::support::fake_provider::FakeProvider;
 use crate::support::invariants::escapees;
-use crate::support::scopes::{SCOPES, scopes};
+use crate::support::scopes::{SCOPES, UPSTREAM, scopes, upstream};
 use crate::support::{TestApp, TestSession, TestUser};
 
 const USERS: usize = 2;
@@ -93,6 +96,13 @@ enum Op {
     Advance {
         seconds: i64,
     },
+    Connect {
+        device: Index,
+        upstream: Vec<&'static str>,
+    },
+    Disconnect {
+        user: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -116,6 +126,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => any::<Index>().prop_map(|device| Op::SignOutDevice { device }),
         2 => any::<Index>().prop_map(|session| Op::Use { session }),
         2 => (1i64..900).prop_map(|seconds| Op::Advance { seconds }),
+        2 => (any::<Index>(), upstream()).prop_map(|(device, upstream)| Op::Connect { device, upstream }),
+        1 => (0..USERS).prop_map(|user| Op::Disconnect { user }),
     ]
 }
 
@@ -129,6 +141,7 @@ struct Held {
 }
 
 struct World {
+    provider: FakeProvider,
     users: Vec<TestUser>,
     agents: Vec<TestAgent>,
     devices: Vec<TestSession>,
@@ -333,6 +346,36 @@ async fn apply(app: &TestApp, world: &mut World, op: &Op) {
             }
         }
         Op::Advance { seconds } => app.advance(TimeDelta::seconds(*seconds)),
+        Op::Connect { device, upstream } => {
+            if !world.devices.is_empty() {
+                let device = &world.devices[device.index(world.devices.len())];
+                let started = app.authorize("", &Carrying::Bearer(&device.token)).await;
+                if started.status == StatusCode::FOUND {
+                    world.provider.grant_only(&upstream.join(" "));
+                    let back = world
+                        .provider
+                        .consent(started.header("location").unwrap())
+                        .await;
+                    let finished = app.callback(&back, &Carrying::Nothing, None).await;
+                    assert!(!finished.status.is_server_error(), "{}", finished.body);
+                }
+            }
+        }
+        Op::Disconnect { user } => {
+            let live = app
+                .connections(&world.users[*user])
+                .await
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["status"] != "disconnected")
+                .map(|c| c["id"].as_str().unwrap().to_owned());
+            if let Some(id) = live {
+                app.post_empty(&format!("/v1/connections/{id}/disconnect"))
+                    .await
+                    .assert_status(StatusCode::OK);
+            }
+        }
     }
 }
 
@@ -486,16 +529,21 @@ async fn check(app: &TestApp, world: &World, step: usize) {
 }
 
 async fn run(ops: Vec<Op>) {
-    let app = TestApp::start_with(Settings {
-        delegation_depth_limit: DEPTH_LIMIT,
-        agent_session_lifetime: Lifetime {
-            ttl: TimeDelta::hours(1),
-            idle_timeout: TimeDelta::minutes(20),
+    let provider = FakeProvider::start().await;
+    let app = TestApp::start_with(with_provider(
+        provider.config("acme"),
+        Settings {
+            delegation_depth_limit: DEPTH_LIMIT,
+            agent_session_lifetime: Lifetime {
+                ttl: TimeDelta::hours(1),
+                idle_timeout: TimeDelta::minutes(20),
+            },
+            ..Settings::default()
         },
-        ..Settings::default()
-    })
+    ))
     .await;
     let mut world = World {
+        provider,
         users: Vec::new(),
         agents: Vec::new(),
         devices: Vec::new(),
@@ -513,9 +561,15 @@ async fn run(ops: Vec<Op>) {
             .push(app.register_agent(&format!("agent-{i}"), &SCOPES).await);
     }
     // Start from a world where delegation can happen, so sequences spend their steps on
-    // trees and what kills them: every user signed in once and consenting to every agent.
+    // trees and what kills them: every user signed in once, connected to the provider
+    // with all it grants, and consenting to every agent.
     for user in 0..USERS {
         apply(&app, &mut world, &Op::SignIn { user }).await;
+        let device = world.devices.last().unwrap();
+        let connected = app
+            .connect_granting(&world.provider, device, &UPSTREAM)
+            .await;
+        assert_eq!(connected.status, StatusCode::OK, "{}", connected.body);
         for agent in 0..AGENTS {
             let scopes = SCOPES.to_vec();
             apply(

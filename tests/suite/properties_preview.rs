@@ -1,26 +1,32 @@
 //! Property: for random delegation trees (exchanges and sub-delegations by several
 //! agents from several devices of several users) and random revoking acts, the
 //! revocation core's preview of each act changes nothing (every table is compared
-//! before and after) and foretells it exactly: the act then revokes as many sessions of
+//! before and after) and foretells it exactly (disconnecting a provider and connecting
+//! it again granted less among the acts): the act then revokes as many sessions of
 //! each kind as the preview counted, and every session the preview showed by name.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use leash::domain::actor::Actor;
-use leash::domain::id::{AgentId, AgentSessionId, GrantId, UserId, UserSessionId};
+use leash::domain::id::{AgentId, AgentSessionId, ConnectionId, GrantId, UserId, UserSessionId};
+use leash::domain::provider::ProviderId;
 use leash::domain::revocation::{Preview, Revocation, RevocationCause, Selector, SessionKind};
 use leash::domain::scope::ScopeSet;
 use leash::domain::token::TokenHash;
 use leash::store;
 use leash::usecase;
+use leash::usecase::finish_connection::Callback;
 use leash::usecase::revocations::PREVIEW_SAMPLE;
+use leash::usecase::start_connection::ConnectRequest;
 use proptest::prelude::*;
 use proptest::sample::Index;
 
-use crate::support::TestApp;
 use crate::support::agents::TestAgent;
+use crate::support::connections::app_with;
 use crate::support::database::snapshot;
-use crate::support::scopes::{SCOPES, scopes};
+use crate::support::fake_provider::FakeProvider;
+use crate::support::scopes::{SCOPES, UPSTREAM, scopes, upstream};
+use crate::support::{TestApp, TestSession};
 
 const USERS: usize = 2;
 const DEVICES: usize = 2;
@@ -60,6 +66,13 @@ enum Act {
         agent: usize,
         keep: Vec<&'static str>,
     },
+    /// The user disconnects the provider.
+    Connection(usize),
+    /// The user connects the provider again and it grants only `keep`.
+    ConnectionNarrowed {
+        user: usize,
+        keep: Vec<&'static str>,
+    },
 }
 
 fn grow() -> impl Strategy<Value = Grow> {
@@ -91,11 +104,16 @@ fn act() -> impl Strategy<Value = Act> {
         (any::<Index>(), scopes()).prop_map(|(grant, keep)| Act::GrantNarrowed { grant, keep }),
         (0..AGENTS).prop_map(Act::Agent),
         (0..AGENTS, scopes()).prop_map(|(agent, keep)| Act::CeilingNarrowed { agent, keep }),
+        (0..USERS).prop_map(Act::Connection),
+        (0..USERS, upstream()).prop_map(|(user, keep)| Act::ConnectionNarrowed { user, keep }),
     ]
 }
 
 struct World {
+    provider: FakeProvider,
     users: Vec<UserId>,
+    /// Each user's live connection to the provider, if any.
+    connections: Vec<Option<ConnectionId>>,
     /// Each device with its user's index and its token.
     devices: Vec<(usize, UserSessionId, String)>,
     agents: Vec<(AgentId, TestAgent)>,
@@ -105,9 +123,11 @@ struct World {
     sessions: Vec<(AgentSessionId, String)>,
 }
 
-async fn build(app: &TestApp, steps: &[Grow]) -> World {
+async fn build(app: &TestApp, provider: FakeProvider, steps: &[Grow]) -> World {
     let mut world = World {
+        provider,
         users: Vec::new(),
+        connections: Vec::new(),
         devices: Vec::new(),
         agents: Vec::new(),
         grants: Vec::new(),
@@ -135,6 +155,24 @@ async fn build(app: &TestApp, steps: &[Grow]) -> World {
                 .grants
                 .push((GrantId::parse(&grant).unwrap(), SCOPES.to_vec()));
         }
+        let last = world.devices.last().unwrap().2.clone();
+        let device = TestSession {
+            id: String::new(),
+            token: last,
+        };
+        let connected = app
+            .connect_granting(&world.provider, &device, &UPSTREAM)
+            .await;
+        assert_eq!(
+            connected.status,
+            axum::http::StatusCode::OK,
+            "{}",
+            connected.body
+        );
+        let live = app.connections(&test_user).await[0]["id"]
+            .as_str()
+            .map(|id| ConnectionId::parse(id).unwrap());
+        world.connections.push(live);
         world.users.push(UserId::parse(&test_user.id).unwrap());
     }
     for step in steps {
@@ -224,9 +262,65 @@ async fn perform(app: &TestApp, world: &mut World, act: &Act) -> Option<(Selecto
             .ok()
             .map(|(_, revocation)| (selector.clone(), revocation.unwrap_or(nothing())));
         }
+        (Act::Connection(user), Selector::Connection { connection_id, .. }) => {
+            let disconnected = usecase::disconnect_connection::disconnect_connection(
+                core,
+                &operator,
+                connection_id,
+            )
+            .await;
+            world.connections[*user] = None;
+            return disconnected
+                .ok()
+                .and_then(|d| d.revocation)
+                .map(|revocation| (selector.clone(), revocation));
+        }
+        (Act::ConnectionNarrowed { user, keep }, Selector::ConnectionNarrowed { .. }) => {
+            let narrowed = reconnect(app, world, *user, keep).await?;
+            return Some((selector.clone(), narrowed.unwrap_or(nothing())));
+        }
         _ => unreachable!("{act:?} selects {selector:?}"),
     };
     revocation.ok().map(|revocation| (selector, revocation))
+}
+
+/// The user connects again through one of their devices still signed in, granted
+/// `keep`: answers what the narrowing revoked, or `None` when no device could connect.
+async fn reconnect(
+    app: &TestApp,
+    world: &World,
+    user: usize,
+    keep: &[&str],
+) -> Option<Option<Revocation>> {
+    for (_, _, token) in world.devices.iter().filter(|(owner, ..)| *owner == user) {
+        let request = ConnectRequest {
+            session_token: token,
+            via_cookie: false,
+            provider: "acme",
+            scopes: None,
+            return_to: None,
+        };
+        let Ok(started) = usecase::start_connection::start_connection(&app.app, request).await
+        else {
+            continue;
+        };
+        world.provider.grant_only(&keep.join(" "));
+        let back = world.provider.consent(started.as_str()).await;
+        let query: HashMap<String, String> = url::form_urlencoded::parse(back.as_bytes())
+            .into_owned()
+            .collect();
+        let callback = Callback {
+            state: query.get("state").map(String::as_str),
+            code: query.get("code").map(String::as_str),
+            iss: query.get("iss").map(String::as_str),
+            ..Callback::default()
+        };
+        let finished = usecase::finish_connection::finish_connection(&app.app, callback)
+            .await
+            .unwrap();
+        return Some(finished.narrowed);
+    }
+    None
 }
 
 fn keep_of(keep: &[String]) -> Vec<&'static str> {
@@ -276,6 +370,17 @@ fn selector(world: &World, act: &Act) -> Option<Selector> {
             agent_id: world.agents[*agent].0.clone(),
             allowed: scopes(keep),
         },
+        Act::Connection(user) => Selector::Connection {
+            connection_id: world.connections[*user].clone()?,
+            user_id: world.users[*user].clone(),
+            provider: ProviderId::parse("acme").unwrap(),
+        },
+        Act::ConnectionNarrowed { user, keep } => Selector::ConnectionNarrowed {
+            connection_id: world.connections[*user].clone()?,
+            user_id: world.users[*user].clone(),
+            provider: ProviderId::parse("acme").unwrap(),
+            allowed: keep.iter().map(|s| (*s).to_owned()).collect(),
+        },
     })
 }
 
@@ -317,8 +422,9 @@ async fn assert_sample_revoked(app: &TestApp, preview: &Preview, revocation: &Re
 }
 
 async fn run(steps: Vec<Grow>, acts: Vec<Act>) {
-    let app = TestApp::start().await;
-    let mut world = build(&app, &steps).await;
+    let provider = FakeProvider::start().await;
+    let app = app_with(&provider).await;
+    let mut world = build(&app, provider, &steps).await;
     for act in &acts {
         let Some(selector) = selector(&world, act) else {
             continue;

@@ -17,12 +17,16 @@ pub async fn app_with(provider: &FakeProvider) -> TestApp {
 
 /// An app whose one provider, `acme`, is configured as `config`.
 pub async fn app_with_config(config: Provider) -> TestApp {
-    let settings = Settings {
+    TestApp::start_with(with_provider(config, Settings::default())).await
+}
+
+/// `settings` with one provider, `acme`, configured as `config`.
+pub fn with_provider(config: Provider, settings: Settings) -> Settings {
+    Settings {
         providers: Providers::new(&[config], "http://127.0.0.1:8080/v1/oauth/callback").unwrap(),
         return_to_origins: vec![HOST_ORIGIN.to_owned()],
-        ..Settings::default()
-    };
-    TestApp::start_with(settings).await
+        ..settings
+    }
 }
 
 /// How a request carries the person's session.
@@ -101,6 +105,21 @@ impl TestApp {
 }
 
 impl TestApp {
+    /// The person connects `acme` (or connects it again) and the provider grants
+    /// `upstream` scopes: answers how the callback ended.
+    pub async fn connect_granting(
+        &self,
+        provider: &FakeProvider,
+        session: &TestSession,
+        upstream: &[&str],
+    ) -> RawAnswer {
+        provider.grant_only(&upstream.join(" "));
+        let back = self
+            .consented(provider, "", &Carrying::Bearer(&session.token))
+            .await;
+        self.callback(&back, &Carrying::Nothing, None).await
+    }
+
     /// The person connects `acme` through their session: answers the connection's id.
     pub async fn connect(
         &self,

@@ -1,13 +1,16 @@
 //! Invariants 1 and 3 of the design, read from the database: every active agent session
-//! of a user hangs only from live things and holds only what they allow.
+//! of a user hangs only from live things and holds only what they allow, its provider
+//! scopes included.
 
 use std::collections::HashMap;
 
 use leash::domain::agent::AgentStatus;
 use leash::domain::agent_session::AgentSession;
+use leash::domain::connection::ConnectionStatus;
 use leash::domain::grant::GrantStatus;
 use leash::domain::id::UserId;
 use leash::domain::pagination::ListFilter;
+use leash::domain::scope::ScopeSet;
 use leash::domain::user::UserStatus;
 use leash::domain::user_session::{Liveness, UserSession};
 use leash::store;
@@ -46,6 +49,17 @@ async fn all_user_sessions(app: &TestApp, user: &UserId) -> Vec<UserSession> {
     }
 }
 
+/// The provider scopes (`acme:repo`) `user`'s connected connections grant.
+pub async fn connected_scopes(app: &TestApp, user: &UserId) -> ScopeSet {
+    store::connections::list(&app.db, user, None, 200)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|c| c.status == ConnectionStatus::Connected)
+        .flat_map(|c| c.scopes())
+        .collect()
+}
+
 /// The ids of `user`'s agent sessions active in the database (status and time).
 pub async fn active_agent_session_ids(app: &TestApp, user: &TestUser) -> Vec<String> {
     let now = app.app.clock.now();
@@ -74,6 +88,7 @@ pub async fn escapees(app: &TestApp, user: &TestUser) -> Vec<String> {
         .into_iter()
         .map(|s| (s.id.clone(), s))
         .collect();
+    let connected = connected_scopes(app, &user_id).await;
     let mut escaped = Vec::new();
     for s in sessions.values() {
         if s.liveness(now) != Liveness::Active {
@@ -113,6 +128,15 @@ pub async fn escapees(app: &TestApp, user: &TestUser) -> Vec<String> {
         }
         if !s.scopes.is_subset(&agent.scopes) {
             broken.push("it holds scopes beyond its agent's ceiling".to_owned());
+        }
+        let unconnected = s
+            .scopes
+            .missing_from(&s.scopes.connected_within(&connected));
+        if !unconnected.is_empty() {
+            broken.push(format!(
+                "it holds provider scopes no live connection grants: {}",
+                unconnected.to_space_separated()
+            ));
         }
         if !broken.is_empty() {
             escaped.push(format!("{}: {}", s.id, broken.join("; ")));
