@@ -57,6 +57,10 @@ pub struct Cli {
         global = true
     )]
     pub return_to_origins: Vec<String>,
+    /// An upstream token expiring within this many seconds is refreshed before it is
+    /// handed to an agent.
+    #[arg(long, env = "LEASH_CREDENTIAL_REFRESH_MARGIN_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(i64).range(0..=3600), global = true)]
+    pub credential_refresh_margin_seconds: i64,
     /// Log filter (tracing-subscriber `EnvFilter` syntax).
     #[arg(
         long,
@@ -261,6 +265,7 @@ impl Cli {
             providers: Providers::new(&self.providers, &redirect_uri(&public_url))
                 .map_err(|e| CliError::Config(e.to_string()))?,
             public_url,
+            credential_refresh_margin: TimeDelta::seconds(self.credential_refresh_margin_seconds),
             return_to_origins: self
                 .return_to_origins
                 .iter()

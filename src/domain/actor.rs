@@ -1,6 +1,6 @@
 //! Who did something: recorded on every revocation, audit entry and event.
 
-use super::id::{AgentId, ApiKeyId, UserId};
+use super::id::{AgentId, AgentSessionId, ApiKeyId, UserId};
 
 /// The principal behind an act, and the request that carried it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +19,8 @@ pub enum Principal {
     Agent(AgentId),
     /// A person, through their own user session (connecting a provider).
     User(UserId),
+    /// An agent, through one of its sessions (asking for an upstream credential).
+    AgentSession(AgentSessionId),
     /// Leash itself, acting on a rule (a webhook endpoint disabled after its last retry).
     System,
 }
@@ -45,6 +47,13 @@ impl Actor {
         }
     }
 
+    pub fn agent_session(id: AgentSessionId, request_id: Option<String>) -> Self {
+        Self {
+            principal: Principal::AgentSession(id),
+            request_id,
+        }
+    }
+
     pub fn operator() -> Self {
         Self {
             principal: Principal::Operator,
@@ -59,13 +68,14 @@ impl Actor {
         }
     }
 
-    /// The principal as one stable string (`key_…`, `agt_…`, `user:usr_…`, `operator`
-    /// or `system`).
+    /// The principal as one stable string (`key_…`, `agt_…`, `user:usr_…`, `ags_…`,
+    /// `operator` or `system`).
     pub fn label(&self) -> String {
         match &self.principal {
             Principal::ApiKey(id) => id.to_string(),
             Principal::Agent(id) => id.to_string(),
             Principal::User(id) => format!("user:{id}"),
+            Principal::AgentSession(id) => id.to_string(),
             Principal::Operator => "operator".to_owned(),
             Principal::System => "system".to_owned(),
         }

@@ -23,6 +23,10 @@ pub enum AuditAction {
     ConnectionConnected,
     /// A connection was disconnected (its sessions revoked, its tokens destroyed).
     ConnectionDisconnected,
+    /// The provider refused a connection's grant (its sessions revoked).
+    ConnectionNeedsReauthorization,
+    /// A connection's upstream token was handed to an agent session (the actor).
+    CredentialVended,
     GrantCreated,
     GrantUpdated,
     GrantRevoked,
@@ -55,6 +59,8 @@ impl AuditAction {
             AuditAction::AgentSessionsRevoked => "agent_sessions.revoked",
             AuditAction::ConnectionConnected => "connection.connected",
             AuditAction::ConnectionDisconnected => "connection.disconnected",
+            AuditAction::ConnectionNeedsReauthorization => "connection.needs_reauthorization",
+            AuditAction::CredentialVended => "credential.vended",
             AuditAction::GrantCreated => "grant.created",
             AuditAction::GrantUpdated => "grant.updated",
             AuditAction::GrantRevoked => "grant.revoked",

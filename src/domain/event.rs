@@ -16,20 +16,24 @@ pub enum EventType {
     /// The provider was asked about every token of a disconnected connection: the
     /// receipt is final.
     ConnectionUpstreamRevoked,
+    /// The provider refused the connection's grant: its sessions were revoked and the
+    /// person must connect again.
+    ConnectionNeedsReauthorization,
 }
 
 /// One event type's name, as the API declares it (`event_types` of a webhook endpoint).
-pub const TYPE_PATTERN: &str = r"^(user_session\.revoked|agent_session\.revoked|webhook_endpoint\.disabled|connection\.disconnected|connection\.upstream_revoked)$";
+pub const TYPE_PATTERN: &str = r"^(user_session\.revoked|agent_session\.revoked|webhook_endpoint\.disabled|connection\.disconnected|connection\.upstream_revoked|connection\.needs_reauthorization)$";
 /// Event type names, comma-separated, as the events API's `types` takes them.
-pub const TYPE_LIST_PATTERN: &str = r"^(user_session\.revoked|agent_session\.revoked|webhook_endpoint\.disabled|connection\.disconnected|connection\.upstream_revoked)(,(user_session\.revoked|agent_session\.revoked|webhook_endpoint\.disabled|connection\.disconnected|connection\.upstream_revoked))*$";
+pub const TYPE_LIST_PATTERN: &str = r"^(user_session\.revoked|agent_session\.revoked|webhook_endpoint\.disabled|connection\.disconnected|connection\.upstream_revoked|connection\.needs_reauthorization)(,(user_session\.revoked|agent_session\.revoked|webhook_endpoint\.disabled|connection\.disconnected|connection\.upstream_revoked|connection\.needs_reauthorization))*$";
 
 impl EventType {
-    pub const ALL: [EventType; 5] = [
+    pub const ALL: [EventType; 6] = [
         EventType::UserSessionRevoked,
         EventType::AgentSessionRevoked,
         EventType::WebhookEndpointDisabled,
         EventType::ConnectionDisconnected,
         EventType::ConnectionUpstreamRevoked,
+        EventType::ConnectionNeedsReauthorization,
     ];
 
     pub fn parse(raw: &str) -> Option<Self> {
@@ -43,6 +47,7 @@ impl EventType {
             EventType::WebhookEndpointDisabled => "webhook_endpoint.disabled",
             EventType::ConnectionDisconnected => "connection.disconnected",
             EventType::ConnectionUpstreamRevoked => "connection.upstream_revoked",
+            EventType::ConnectionNeedsReauthorization => "connection.needs_reauthorization",
         }
     }
 }

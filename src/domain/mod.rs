@@ -10,6 +10,7 @@ pub mod agent_session;
 pub mod api_key;
 pub mod audit;
 pub mod connection;
+pub mod credential;
 pub mod event;
 pub mod grant;
 pub mod id;

@@ -38,10 +38,13 @@ pub enum RevocationCause {
     /// The person (or an operator) disconnected an upstream provider the sessions could
     /// use.
     IntegrationDisconnected,
+    /// The provider refused the connection's refresh token (`invalid_grant`): the grant
+    /// is gone there.
+    UpstreamRevoked,
 }
 
 impl RevocationCause {
-    pub const ALL: [RevocationCause; 10] = [
+    pub const ALL: [RevocationCause; 11] = [
         RevocationCause::UserSessionRevoked,
         RevocationCause::SignOutEverywhere,
         RevocationCause::CredentialChanged,
@@ -52,6 +55,7 @@ impl RevocationCause {
         RevocationCause::ScopeReduced,
         RevocationCause::RefreshTokenReused,
         RevocationCause::IntegrationDisconnected,
+        RevocationCause::UpstreamRevoked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -66,6 +70,7 @@ impl RevocationCause {
             RevocationCause::ScopeReduced => "scope_reduced",
             RevocationCause::RefreshTokenReused => "refresh_token_reused",
             RevocationCause::IntegrationDisconnected => "integration_disconnected",
+            RevocationCause::UpstreamRevoked => "upstream_revoked",
         }
     }
 

@@ -186,6 +186,27 @@ impl From<UsecaseError> for ApiError {
                 };
                 Self::new(status, failure.code(), detail)
             }
+            E::VendRefused(refused) => {
+                use crate::domain::credential::VendRefused as V;
+                let (status, code) = match refused {
+                    V::TokenInactive => (StatusCode::UNAUTHORIZED, "invalid_token"),
+                    V::NoScopeOfProvider => (StatusCode::FORBIDDEN, "provider_scope_not_held"),
+                    V::NotConnected => (StatusCode::CONFLICT, "provider_not_connected"),
+                    V::NeedsReauthorization => {
+                        (StatusCode::CONFLICT, "connection_needs_reauthorization")
+                    }
+                    V::Expired => (StatusCode::CONFLICT, "credential_expired"),
+                };
+                Self::new(status, code, detail)
+            }
+            E::ProviderUnavailable { retry_after } => Self {
+                retry_after: Some(retry_after),
+                ..Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "provider_unavailable",
+                    detail,
+                )
+            },
             E::ApiKeyNotFound => Self::not_found("api_key_not_found"),
             E::TooManySessions { .. } => {
                 Self::new(StatusCode::CONFLICT, "too_many_sessions", detail)

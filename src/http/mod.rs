@@ -1,6 +1,7 @@
 //! The HTTP surface: the only place that knows status codes. `router(state)` is a plain
 //! constructor used by `main` and by tests alike.
 
+mod agent_token;
 mod answer;
 mod auth;
 pub mod error;
@@ -80,6 +81,7 @@ fn api_routes() -> ApiRouter<AppState> {
         .merge(routes::oauth::router())
         .merge(routes::discovery::router())
         .merge(routes::connections::router())
+        .merge(routes::credentials::router())
 }
 
 /// The routes and their OpenAPI document, as served. aide's generator is configured
@@ -106,6 +108,15 @@ fn finish() -> (Router<AppState>, serde_json::Value) {
             scheme: "bearer".to_owned(),
             bearer_format: Some("leash_ak_…".to_owned()),
             description: Some("An API key; each endpoint names the roles it accepts.".to_owned()),
+            extensions: Default::default(),
+        }),
+    );
+    components.security_schemes.insert(
+        agent_token::SECURITY_SCHEME.to_owned(),
+        aide::openapi::ReferenceOr::Item(SecurityScheme::Http {
+            scheme: "bearer".to_owned(),
+            bearer_format: Some("leash_at_…".to_owned()),
+            description: Some("An agent session's access token.".to_owned()),
             extensions: Default::default(),
         }),
     );

@@ -97,6 +97,188 @@ pub async fn connected_of(tx: &mut Tx, users: &[&UserId]) -> Result<Vec<Connecti
     rows.into_iter().map(Connection::try_from).collect()
 }
 
+/// A live connection as a vend reads it: with its sealed tokens, the version its
+/// tokens were written at, and whether a refresh is under way or backing off.
+pub struct Vendable {
+    pub connection: Connection,
+    pub tokens: Option<SealedTokens>,
+    pub version: i64,
+    pub refresh_claimed_until: Option<DateTime<Utc>>,
+    pub refresh_backoff_until: Option<DateTime<Utc>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct VendableRow {
+    #[sqlx(flatten)]
+    connection: ConnectionRow,
+    access_token_sealed: Option<Vec<u8>>,
+    refresh_token_sealed: Option<Vec<u8>>,
+    version: i64,
+    refresh_claimed_until: Option<i64>,
+    refresh_backoff_until: Option<i64>,
+}
+
+impl TryFrom<VendableRow> for Vendable {
+    type Error = StoreError;
+
+    fn try_from(row: VendableRow) -> Result<Self, StoreError> {
+        let connection = Connection::try_from(row.connection)?;
+        let tokens = row.access_token_sealed.map(|access_token| SealedTokens {
+            access_token,
+            refresh_token: row.refresh_token_sealed,
+            expires_at: connection.token_expires_at,
+        });
+        Ok(Vendable {
+            connection,
+            tokens,
+            version: row.version,
+            refresh_claimed_until: row.refresh_claimed_until.map(from_ms).transpose()?,
+            refresh_backoff_until: row.refresh_backoff_until.map(from_ms).transpose()?,
+        })
+    }
+}
+
+const VENDABLE_COLUMNS: &str = "access_token_sealed, refresh_token_sealed, version, \
+                                refresh_claimed_until, refresh_backoff_until";
+
+/// The live (not disconnected) connections of these users to these providers.
+pub async fn vendable(
+    tx: &mut Tx,
+    pairs: &[(&UserId, &ProviderId)],
+) -> Result<Vec<Vendable>, StoreError> {
+    if pairs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let wanted: Vec<String> = (0..pairs.len())
+        .map(|i| format!("(user_id = ${} AND provider = ${})", 2 * i + 1, 2 * i + 2))
+        .collect();
+    let sql = format!(
+        "SELECT {COLUMNS}, {VENDABLE_COLUMNS} FROM connections \
+         WHERE status <> 'disconnected' AND ({})",
+        wanted.join(" OR ")
+    );
+    let rows = on_tx!(tx, |c| {
+        let mut query = sqlx::query_as::<_, VendableRow>(sqlx::AssertSqlSafe(sql));
+        for (user, provider) in pairs {
+            query = query.bind(user.as_str()).bind(provider.as_str());
+        }
+        query.fetch_all(c).await
+    })?;
+    rows.into_iter().map(Vendable::try_from).collect()
+}
+
+/// The connection `id` as a vend reads it, whatever its status.
+pub async fn vendable_by_id(db: &Db, id: &ConnectionId) -> Result<Option<Vendable>, StoreError> {
+    let row = on_pool!(db, |c| sqlx::query_as::<_, VendableRow>(
+        sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS}, {VENDABLE_COLUMNS} FROM connections WHERE id = $1"
+        ))
+    )
+    .bind(id.as_str())
+    .fetch_optional(c)
+    .await)?;
+    row.map(Vendable::try_from).transpose()
+}
+
+/// Claims the refresh of connection `id` until `until`, if its tokens are still those
+/// of `version`, it is connected, and no claim or backoff is in force at `now`. One
+/// statement: of instances racing for it, one wins.
+pub async fn claim_refresh(
+    db: &Db,
+    id: &ConnectionId,
+    version: i64,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let claimed = on_pool!(db, |c| sqlx::query(
+        "UPDATE connections SET refresh_claimed_until = $3 \
+         WHERE id = $1 AND version = $2 AND status = 'connected' \
+           AND (refresh_claimed_until IS NULL OR refresh_claimed_until <= $4) \
+           AND (refresh_backoff_until IS NULL OR refresh_backoff_until <= $4)"
+    )
+    .bind(id.as_str())
+    .bind(version)
+    .bind(to_ms(until))
+    .bind(to_ms(now))
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(claimed == 1)
+}
+
+/// Stores what a refresh of `version` brought (a refresh token only when the provider
+/// rotated it), ends the claim and bumps the version, unless the connection changed
+/// meanwhile (disconnected, or connected again): answers whether it was stored.
+pub async fn store_refreshed(
+    db: &Db,
+    id: &ConnectionId,
+    version: i64,
+    tokens: &SealedTokens,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let stored = on_pool!(db, |c| sqlx::query(
+        "UPDATE connections SET access_token_sealed = $3, \
+         refresh_token_sealed = COALESCE($4, refresh_token_sealed), token_expires_at = $5, \
+         version = version + 1, last_refreshed_at = $6, updated_at = $6, \
+         refresh_claimed_until = NULL, refresh_backoff_until = NULL \
+         WHERE id = $1 AND version = $2 AND status = 'connected'"
+    )
+    .bind(id.as_str())
+    .bind(version)
+    .bind(tokens.access_token.as_slice())
+    .bind(tokens.refresh_token.as_deref())
+    .bind(tokens.expires_at.map(to_ms))
+    .bind(to_ms(now))
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(stored == 1)
+}
+
+/// Ends the claim on `version`'s refresh without new tokens: no refresh is tried again
+/// before `backoff_until`.
+pub async fn refresh_failed(
+    db: &Db,
+    id: &ConnectionId,
+    version: i64,
+    backoff_until: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    on_pool!(db, |c| sqlx::query(
+        "UPDATE connections SET refresh_claimed_until = NULL, refresh_backoff_until = $3 \
+         WHERE id = $1 AND version = $2"
+    )
+    .bind(id.as_str())
+    .bind(version)
+    .bind(to_ms(backoff_until))
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(())
+}
+
+/// Marks the connection as needing the person to connect again and destroys its tokens
+/// (the provider no longer honours them), if they are still those of `version`:
+/// answers whether it did.
+pub async fn needs_reauthorization(
+    tx: &mut Tx,
+    id: &ConnectionId,
+    version: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let marked = on_tx!(tx, |c| sqlx::query(
+        "UPDATE connections SET status = 'needs_reauthorization', access_token_sealed = NULL, \
+         refresh_token_sealed = NULL, version = version + 1, refresh_claimed_until = NULL, \
+         updated_at = $3 WHERE id = $1 AND version = $2 AND status = 'connected'"
+    )
+    .bind(id.as_str())
+    .bind(version)
+    .bind(to_ms(now))
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(marked == 1)
+}
+
 /// Stores a new connection with its tokens.
 pub async fn insert(
     tx: &mut Tx,
@@ -134,7 +316,8 @@ pub async fn reconnect(
     on_tx!(tx, |c| sqlx::query(
         "UPDATE connections SET status = 'connected', granted_scopes = $2, \
          access_token_sealed = $3, refresh_token_sealed = $4, token_expires_at = $5, \
-         version = version + 1, connected_at = $6, updated_at = $6 WHERE id = $1"
+         version = version + 1, connected_at = $6, updated_at = $6, \
+         refresh_claimed_until = NULL, refresh_backoff_until = NULL WHERE id = $1"
     )
     .bind(id.as_str())
     .bind(granted_scopes.join(" "))

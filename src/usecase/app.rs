@@ -12,6 +12,7 @@ use crate::usecase::issuance_batch::IssuanceBatch;
 use crate::usecase::issuance_rate::IssuanceRate;
 use crate::usecase::metrics::Counters;
 use crate::usecase::settings::Settings;
+use crate::usecase::vend_credential::VendBatch;
 
 #[derive(Clone)]
 pub struct App {
@@ -25,6 +26,8 @@ pub struct App {
     pub settings: Arc<Settings>,
     /// Token exchanges waiting to be issued together (SQLite).
     pub issuance: Arc<IssuanceBatch>,
+    /// Credential requests waiting to be judged together.
+    pub vends: Arc<VendBatch>,
     /// Counters of webhook delivery and revocations, for `/metrics`.
     pub counters: Counters,
     /// Each agent's issuance rate.
@@ -68,6 +71,7 @@ impl App {
             api_keys: Arc::new(ApiKeyCache::new(trusted)),
             last_use,
             issuance: Arc::default(),
+            vends: Arc::default(),
             counters: Counters::default(),
             issuance_rate: Arc::new(IssuanceRate::new(
                 settings.limits.issuance_per_agent_per_second,

@@ -75,7 +75,7 @@ pub async fn exchange(
         requested: scope.map(ScopeSet::from_space_separated).transpose()?,
     };
     match app.db.backend() {
-        Backend::Sqlite => app.issuance.issue(app, exchange).await,
+        Backend::Sqlite => crate::usecase::issuance_batch::issue(app, exchange).await,
         Backend::Postgres => exchange_alone(app, &exchange).await,
     }
 }
@@ -116,7 +116,7 @@ async fn exchange_alone(
         exchange.requested.as_ref(),
     )
     .await?;
-    write_in(&mut tx, std::slice::from_ref(&planned)).await?;
+    write_in(&mut tx, &[&planned]).await?;
     tx.commit().await?;
     Ok(planned.issued)
 }
@@ -275,7 +275,7 @@ pub async fn mint_for_user(
         parent_id(&upstream),
     )?;
     let planned = plan_in(&mut tx, app, actor, &upstream, &agent, Some(&requested)).await?;
-    write_in(&mut tx, std::slice::from_ref(&planned)).await?;
+    write_in(&mut tx, &[&planned]).await?;
     tx.commit().await?;
     Ok(planned.issued)
 }
@@ -480,7 +480,7 @@ fn plan(
 
 /// Stores planned sessions with their tokens' hashes and audit entries, in multi-row
 /// statements.
-pub(super) async fn write_in(tx: &mut Tx, planned: &[Planned]) -> Result<(), UsecaseError> {
+pub(super) async fn write_in(tx: &mut Tx, planned: &[&Planned]) -> Result<(), UsecaseError> {
     let sessions: Vec<NewAgentSession> = planned
         .iter()
         .map(|p| NewAgentSession {

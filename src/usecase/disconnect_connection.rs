@@ -118,7 +118,7 @@ pub async fn disconnect_connection(
 
 /// One row per token the connection held, refresh token first: each with its own copy
 /// of the token sealed to it, or born `not_supported` when the provider cannot revoke.
-fn owed_revocations(
+pub(super) fn owed_revocations(
     app: &App,
     connection: &Connection,
     tokens: Option<store::connections::SealedTokens>,

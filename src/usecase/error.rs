@@ -67,6 +67,12 @@ pub enum UsecaseError {
     ReturnToRefused,
     #[error(transparent)]
     AuthorizationFailed(#[from] crate::domain::connection::AuthorizationFailure),
+    #[error(transparent)]
+    VendRefused(#[from] crate::domain::credential::VendRefused),
+    /// The provider did not answer a refresh usefully (down, timed out, or refusing
+    /// Leash's own client); the grant is not judged dead.
+    #[error("the provider could not refresh the credential; retry later")]
+    ProviderUnavailable { retry_after: std::time::Duration },
     #[error("no such API key")]
     ApiKeyNotFound,
     #[error("too many {}: the limit is {limit}", .what.describe())]

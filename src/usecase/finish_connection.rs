@@ -234,7 +234,7 @@ pub(super) fn token_context(id: &ConnectionId, kind: &str) -> String {
     format!("connection/{id}/{kind}")
 }
 
-fn seal(
+pub(super) fn seal(
     app: &App,
     id: &ConnectionId,
     tokens: &UpstreamTokens,

@@ -1,4 +1,4 @@
-//! Counters the use cases keep (webhook delivery, revocations), exposed at `/metrics`:
+//! Counters the use cases keep (webhook delivery, revocations, credential vending), exposed at `/metrics`:
 //! the HTTP layer registers them with its registry. Each `App` has its own, so tests
 //! never share counters.
 
@@ -20,6 +20,12 @@ struct CauseLabels {
     cause: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ProviderLabels {
+    provider: String,
+    outcome: &'static str,
+}
+
 /// Cheap to clone: the counters are shared.
 #[derive(Clone, Debug, Default)]
 pub struct Counters {
@@ -28,6 +34,8 @@ pub struct Counters {
     revocations: Family<CauseLabels, Counter>,
     revoked_user_sessions: Family<CauseLabels, Counter>,
     revoked_agent_sessions: Family<CauseLabels, Counter>,
+    vends: Family<ProviderLabels, Counter>,
+    upstream_refreshes: Family<ProviderLabels, Counter>,
 }
 
 impl Counters {
@@ -55,6 +63,26 @@ impl Counters {
             .inc_by(revocation.agent_sessions_revoked);
     }
 
+    /// Counts one answer to a credential request: `vended`, `refused` or `unavailable`.
+    pub fn vended(&self, provider: &str, outcome: &'static str) {
+        self.vends
+            .get_or_create(&ProviderLabels {
+                provider: provider.to_owned(),
+                outcome,
+            })
+            .inc();
+    }
+
+    /// Counts one refresh asked of a provider: `refreshed`, `invalid_grant` or `failed`.
+    pub fn refreshed(&self, provider: &str, outcome: &'static str) {
+        self.upstream_refreshes
+            .get_or_create(&ProviderLabels {
+                provider: provider.to_owned(),
+                outcome,
+            })
+            .inc();
+    }
+
     pub fn register(&self, registry: &mut Registry) {
         registry.register(
             "webhook_attempts",
@@ -80,6 +108,16 @@ impl Counters {
             "revoked_agent_sessions",
             "Agent sessions revoked (cascades included), by cause",
             self.revoked_agent_sessions.clone(),
+        );
+        registry.register(
+            "credential_vends",
+            "Answers to agents asking for an upstream credential, by provider and outcome: vended, refused or unavailable",
+            self.vends.clone(),
+        );
+        registry.register(
+            "upstream_refreshes",
+            "Refreshes of upstream tokens asked of providers, by provider and outcome: refreshed, invalid_grant or failed",
+            self.upstream_refreshes.clone(),
         );
     }
 }

@@ -7,7 +7,9 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::domain::connection::{ReceiptStatus, UpstreamToken, next_revocation_attempt};
+use crate::domain::connection::{
+    ConnectionStatus, ReceiptStatus, UpstreamToken, next_revocation_attempt,
+};
 use crate::domain::event::EventType;
 use crate::domain::secret::Secret;
 use crate::store::upstream_revocations::LeasedRevocation;
@@ -113,6 +115,11 @@ async fn announce_if_final(
     let Some((connection, _)) = store::connections::lock(tx, &row.connection_id).await? else {
         return Ok(());
     };
+    if connection.status != ConnectionStatus::Disconnected {
+        // Tokens a refresh brought after a reconnect: the connection lives on, and its
+        // receipt is not what this is about.
+        return Ok(());
+    }
     let receipt = store::upstream_revocations::receipt(&mut *tx, &row.connection_id).await?;
     if receipt.iter().any(|r| r.status == ReceiptStatus::Pending) {
         return Ok(());

@@ -45,6 +45,8 @@ pub struct Settings {
     /// Origins (`https://app.example.com`) a connect may send the person back to,
     /// besides Leash's own.
     pub return_to_origins: Vec<String>,
+    /// An upstream token expiring within this is refreshed before it is handed out.
+    pub credential_refresh_margin: TimeDelta,
 }
 
 /// How webhooks are sent.
@@ -107,6 +109,7 @@ impl Default for Settings {
             public_url: "http://127.0.0.1:8080".to_owned(),
             providers: Providers::default(),
             return_to_origins: Vec::new(),
+            credential_refresh_margin: TimeDelta::seconds(60),
         }
     }
 }

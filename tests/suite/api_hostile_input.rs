@@ -59,6 +59,7 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("GET", "/v1/users/{user}/connections"),
     ("GET", "/v1/connections/{connection}"),
     ("POST", "/v1/connections/{connection}/disconnect"),
+    ("POST", "/v1/credentials"),
 ];
 
 fn json_value() -> impl Strategy<Value = Value> {
@@ -92,6 +93,7 @@ fn json_value() -> impl Strategy<Value = Value> {
                     Just("overlap_seconds".to_owned()),
                     Just("role".to_owned()),
                     Just("expires_at".to_owned()),
+                    Just("provider".to_owned()),
                     "[a-z_]{1,12}",
                 ],
                 inner,

@@ -39,7 +39,7 @@ async fn metrics_count_requests_introspections_and_revocations() {
     app.is_active(&session.token).await;
     app.sign_out_everywhere(&alice, json!({})).await;
 
-    let text = metrics_text(&app).await;
+    let text = app.metrics_text().await;
     assert!(
         text.contains(
             r#"leash_http_requests_total{route="/v1/users",method="POST",status="201"} 1"#
@@ -79,7 +79,7 @@ async fn metrics_count_a_family_revoked_for_refresh_token_reuse() {
         .await
         .assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
 
-    let text = metrics_text(&app).await;
+    let text = app.metrics_text().await;
     assert!(
         text.contains(r#"leash_revocations_total{cause="refresh_token_reused"} 1"#),
         "{text}"
@@ -105,7 +105,7 @@ async fn metrics_count_webhook_attempts_by_outcome() {
     app.advance(chrono::TimeDelta::seconds(6));
     app.deliver().await;
 
-    let text = metrics_text(&app).await;
+    let text = app.metrics_text().await;
     assert!(
         text.contains(r#"leash_webhook_attempts_total{outcome="retrying"} 2"#),
         "{text}"
@@ -118,22 +118,6 @@ async fn metrics_count_webhook_attempts_by_outcome() {
         text.contains("leash_webhook_endpoints_disabled_total 0"),
         "{text}"
     );
-}
-
-/// What `/metrics` answers, unauthenticated.
-async fn metrics_text(app: &TestApp) -> String {
-    let request = axum::http::Request::get("/metrics")
-        .body(Body::empty())
-        .unwrap();
-    let response = tower::ServiceExt::oneshot(app.router.clone(), request)
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let bytes = http_body_util::BodyExt::collect(response.into_body())
-        .await
-        .unwrap()
-        .to_bytes();
-    String::from_utf8(bytes.to_vec()).unwrap()
 }
 
 /// A request with extra headers, answered with its status, headers and body.
@@ -172,7 +156,7 @@ async fn made_up_methods_share_one_metric_label() {
         let (status, ..) = raw(&app, &format!("BREW{i}"), "/v1/users", &[]).await;
         assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     }
-    let text = metrics_text(&app).await;
+    let text = app.metrics_text().await;
     assert!(!text.contains("BREW"), "{text}");
     assert!(
         text.contains(
@@ -182,7 +166,7 @@ async fn made_up_methods_share_one_metric_label() {
     );
     // Unmatched paths are one route label, whatever the path.
     raw(&app, "GET", "/no/such/path/42", &[]).await;
-    let text = metrics_text(&app).await;
+    let text = app.metrics_text().await;
     assert!(!text.contains("/no/such"), "{text}");
 }
 

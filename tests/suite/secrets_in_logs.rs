@@ -93,6 +93,23 @@ fn no_connection_secret_reaches_a_trace_log() {
             .as_str()
             .unwrap()
             .to_owned();
+        // Vended fresh, then refreshed at the provider first.
+        let coder = app.register_agent("coder", &["acme:repo"]).await;
+        app.consent(&alice, &coder, &["acme:repo"]).await;
+        let agent = app.delegate(&coder, &session, None).await;
+        app.vend(&agent.access, "acme")
+            .await
+            .assert_status(StatusCode::OK);
+        app.advance(chrono::TimeDelta::seconds(3600 - 30));
+        let agent = crate::support::agents::AgentTokens::from_answer(
+            app.refresh(&coder, &agent.refresh)
+                .await
+                .assert_status(StatusCode::OK),
+        );
+        app.vend(&agent.access, "acme")
+            .await
+            .assert_status(StatusCode::OK);
+        assert_eq!(provider.refreshes(), 1);
         app.post_empty(&format!("/v1/connections/{connection}/disconnect"))
             .await
             .assert_status(StatusCode::OK);
@@ -105,6 +122,8 @@ fn no_connection_secret_reaches_a_trace_log() {
             .collect();
         assert_eq!(secrets.len(), 2);
         secrets.push(session.token);
+        secrets.push(agent.access);
+        secrets.push(agent.refresh);
         secrets.push(CLIENT_SECRET.to_owned());
         secrets.extend(provider.issued_tokens());
         secrets

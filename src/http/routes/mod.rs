@@ -6,6 +6,7 @@ pub mod agents;
 pub mod api_keys;
 pub mod audit;
 pub mod connections;
+pub mod credentials;
 pub mod discovery;
 pub mod events;
 pub mod grants;

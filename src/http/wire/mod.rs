@@ -7,6 +7,7 @@ pub mod agents;
 pub mod api_keys;
 pub mod audit;
 pub mod connections;
+pub mod credentials;
 pub mod discovery;
 pub mod events;
 pub mod grants;
@@ -79,6 +80,12 @@ pub fn schemas() -> Vec<(&'static str, Schema)> {
             "ConnectionUpstreamRevokedEvent",
             schema::<connections::ConnectionUpstreamRevokedEvent>(),
         ),
+        (
+            "ConnectionNeedsReauthorizationEvent",
+            schema::<credentials::ConnectionNeedsReauthorizationEvent>(),
+        ),
+        ("VendRequest", schema::<credentials::VendRequest>()),
+        ("Credential", schema::<credentials::CredentialBody>()),
         ("PageQuery", schema::<pagination::PageQuery>()),
         (
             "RegisterAgentRequest",

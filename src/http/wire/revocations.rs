@@ -45,6 +45,7 @@ pub enum RevocationCauseBody {
     ScopeReduced,
     RefreshTokenReused,
     IntegrationDisconnected,
+    UpstreamRevoked,
 }
 
 impl From<RevocationCause> for RevocationCauseBody {
@@ -60,6 +61,7 @@ impl From<RevocationCause> for RevocationCauseBody {
             RevocationCause::ScopeReduced => Self::ScopeReduced,
             RevocationCause::RefreshTokenReused => Self::RefreshTokenReused,
             RevocationCause::IntegrationDisconnected => Self::IntegrationDisconnected,
+            RevocationCause::UpstreamRevoked => Self::UpstreamRevoked,
         }
     }
 }

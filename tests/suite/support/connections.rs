@@ -7,7 +7,7 @@ use leash::upstream::oauth_provider::Providers;
 use leash::usecase::Settings;
 
 use super::fake_provider::FakeProvider;
-use super::{RawAnswer, TestApp, TestSession, TestUser};
+use super::{Answer, RawAnswer, TestApp, TestSession, TestUser};
 
 const HOST_ORIGIN: &str = "https://app.example";
 
@@ -136,5 +136,21 @@ impl TestApp {
             .as_str()
             .unwrap()
             .to_owned()
+    }
+}
+
+impl TestApp {
+    /// An agent asks for the credential of `provider` with its access token.
+    pub async fn vend(&self, access_token: &str, provider: &str) -> Answer {
+        self.send(
+            axum::http::Method::POST,
+            "/v1/credentials",
+            Some(access_token),
+            Some("application/json"),
+            serde_json::json!({ "provider": provider })
+                .to_string()
+                .into(),
+        )
+        .await
     }
 }

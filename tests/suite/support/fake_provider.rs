@@ -58,6 +58,8 @@ struct Books {
     /// (token, hint) of every revocation asked.
     revocations: Vec<(String, String)>,
     issued: usize,
+    /// How long a refresh takes to answer.
+    refresh_delay: std::time::Duration,
 }
 
 #[derive(Clone)]
@@ -132,6 +134,25 @@ impl FakeProvider {
 
     pub fn token_mode(&self, mode: TokenMode) {
         self.shared.books.lock().unwrap().token_mode = Some(mode);
+    }
+
+    /// The person revoked Leash's access at the provider: every refresh token dies.
+    pub fn kill_grants(&self) {
+        for (_, active) in self
+            .shared
+            .books
+            .lock()
+            .unwrap()
+            .refresh_tokens
+            .values_mut()
+        {
+            *active = false;
+        }
+    }
+
+    /// Refreshes answer only after `delay` (so concurrent vends find one in flight).
+    pub fn delay_refreshes(&self, delay: std::time::Duration) {
+        self.shared.books.lock().unwrap().refresh_delay = delay;
     }
 
     pub fn code_exchanges(&self) -> usize {
@@ -255,6 +276,10 @@ async fn token(
     headers: HeaderMap,
     axum::Form(form): axum::Form<HashMap<String, String>>,
 ) -> Response {
+    if form.get("grant_type").map(String::as_str) == Some("refresh_token") {
+        let delay = shared.books.lock().unwrap().refresh_delay;
+        tokio::time::sleep(delay).await;
+    }
     let mut books = shared.books.lock().unwrap();
     match books.token_mode.unwrap_or(TokenMode::Normal) {
         TokenMode::Normal => {}

@@ -46,7 +46,7 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub admin_key: String,
     _shutdown: watch::Sender<bool>,
-    pub database: TestDatabase,
+    pub database: Arc<TestDatabase>,
 }
 
 /// An HTTP answer, its body parsed as JSON (or `Null` if it was not JSON).
@@ -117,9 +117,36 @@ impl TestApp {
     }
 
     pub async fn start_with(settings: Settings) -> Self {
-        let database = TestDatabase::fresh().await;
-        let db = database.connect().await;
+        let database = Arc::new(TestDatabase::fresh().await);
         let clock = Arc::new(ManualClock::starting_at(epoch()));
+        let db = database.connect().await;
+        let app = App::new(db.clone(), clock.clone(), settings.clone());
+        let (_, secret) =
+            usecase::create_api_key::create_api_key(&app, &Actor::operator(), Role::Admin, None)
+                .await
+                .unwrap();
+        Self::on(database, clock, settings, secret.into_exposed()).await
+    }
+
+    /// Another instance on the same database and clock, with the same settings and
+    /// admin key, and caches, batches and pools of its own (as a second process has).
+    pub async fn peer(&self) -> Self {
+        Self::on(
+            Arc::clone(&self.database),
+            Arc::clone(&self.clock),
+            (*self.app.settings).clone(),
+            self.admin_key.clone(),
+        )
+        .await
+    }
+
+    async fn on(
+        database: Arc<TestDatabase>,
+        clock: Arc<ManualClock>,
+        settings: Settings,
+        admin_key: String,
+    ) -> Self {
+        let db = database.connect().await;
         let app = App::new(db.clone(), clock.clone(), settings);
         let (shutdown, shutdown_rx) = watch::channel(false);
         tokio::spawn(leash::workers::invalidation_listener::run(
@@ -130,17 +157,13 @@ impl TestApp {
             app.clone(),
             shutdown_rx,
         ));
-        let (_, secret) =
-            usecase::create_api_key::create_api_key(&app, &Actor::operator(), Role::Admin, None)
-                .await
-                .unwrap();
         let router = http::router(AppState::new(app.clone()));
         Self {
             db,
             app,
             router,
             clock,
-            admin_key: secret.into_exposed(),
+            admin_key,
             _shutdown: shutdown,
             database,
         }
@@ -269,6 +292,15 @@ impl TestApp {
             headers,
             body: String::from_utf8(bytes.to_vec()).unwrap(),
         }
+    }
+
+    /// What `/metrics` answers, unauthenticated.
+    pub async fn metrics_text(&self) -> String {
+        let answer = self
+            .send_raw(Request::get("/metrics").body(Body::empty()).unwrap())
+            .await;
+        assert_eq!(answer.status, StatusCode::OK);
+        answer.body
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Answer {
