@@ -12,7 +12,7 @@ use crate::domain::api_key::Role;
 use crate::domain::limits::Limits;
 use crate::domain::provider::Provider;
 use crate::domain::user_session::Lifetime;
-use crate::secret_box::EncryptionKey;
+use crate::secret_box::{EncryptionKey, EncryptionKeys};
 use crate::upstream::oauth_provider::Providers;
 use crate::usecase::{Settings, WebhookSettings};
 
@@ -99,8 +99,9 @@ pub struct Cli {
     /// Tokens the introspection cache holds before it starts over.
     #[arg(long, env = "LEASH_TOKEN_CACHE_CAPACITY", default_value_t = 1 << 20, global = true)]
     pub token_cache_capacity: usize,
-    /// File holding the key that seals stored secrets (webhook signing secrets), base64;
-    /// created with a fresh key if missing. Every instance on one database needs the same.
+    /// File holding the key that seals stored secrets (upstream tokens, webhook signing
+    /// secrets), base64; created with a fresh key if missing. Every instance on one
+    /// database needs the same.
     #[arg(
         long,
         env = "LEASH_ENCRYPTION_KEY_FILE",
@@ -108,6 +109,15 @@ pub struct Cli {
         global = true
     )]
     pub encryption_key_file: std::path::PathBuf,
+    /// Files holding earlier keys (comma-separated), during a rotation: they open what
+    /// they sealed and seal nothing. Drop them once `keys rotate-encryption` finished.
+    #[arg(
+        long,
+        env = "LEASH_PREVIOUS_ENCRYPTION_KEY_FILES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub previous_encryption_key_files: Vec<std::path::PathBuf>,
     /// Where the first start writes the admin key it creates (mode 0600, never
     /// overwritten); read it, then delete it.
     #[arg(
@@ -203,6 +213,15 @@ pub enum KeysCommand {
         /// The key's id (`key_…`).
         id: String,
     },
+    /// Re-seal every stored secret (upstream tokens, webhook signing secrets) with the
+    /// current encryption key, in batches, while the service runs; resumable. Give every
+    /// instance the new key as `--encryption-key-file` and the old one in
+    /// `--previous-encryption-key-files` first; drop the old one once this finished.
+    RotateEncryption {
+        /// Rows read and re-sealed at a time.
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        batch: u32,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -223,6 +242,26 @@ impl From<RoleArg> for Role {
 }
 
 impl Cli {
+    /// The current key (`LEASH_ENCRYPTION_KEY`, or the key file, created if missing) and
+    /// the previous ones (`LEASH_PREVIOUS_ENCRYPTION_KEYS`, comma-separated, and the
+    /// previous key files, which must exist).
+    fn encryption_keys(&self) -> Result<EncryptionKeys, CliError> {
+        let current = match std::env::var("LEASH_ENCRYPTION_KEY") {
+            Ok(key) if !key.is_empty() => EncryptionKey::from_base64(&key)?,
+            _ => EncryptionKey::load_or_create(&self.encryption_key_file)?,
+        };
+        let mut previous = Vec::new();
+        if let Ok(keys) = std::env::var("LEASH_PREVIOUS_ENCRYPTION_KEYS") {
+            for key in keys.split(',').filter(|k| !k.trim().is_empty()) {
+                previous.push(EncryptionKey::from_base64(key)?);
+            }
+        }
+        for path in &self.previous_encryption_key_files {
+            previous.push(EncryptionKey::load(path)?);
+        }
+        Ok(EncryptionKeys::new(current, previous))
+    }
+
     pub(super) fn settings(&self) -> Result<Settings, CliError> {
         let public_url = public_url(&self.public_url)?;
         if u64::try_from(self.webhook_lease_seconds).unwrap_or(0) <= self.webhook_timeout_seconds {
@@ -245,10 +284,7 @@ impl Cli {
             refresh_grace: TimeDelta::seconds(self.refresh_grace_seconds),
             delegation_depth_limit: self.delegation_depth_limit,
             token_cache_capacity: self.token_cache_capacity.max(1),
-            encryption_key: match std::env::var("LEASH_ENCRYPTION_KEY") {
-                Ok(key) if !key.is_empty() => EncryptionKey::from_base64(&key)?,
-                _ => EncryptionKey::load_or_create(&self.encryption_key_file)?,
-            },
+            encryption_keys: self.encryption_keys()?,
             event_retention: TimeDelta::days(self.event_retention_days),
             webhooks: WebhookSettings {
                 allow_private_targets: self.webhook_allow_private_targets,

@@ -1,5 +1,5 @@
-//! The `leash` command line: `serve`, `migrate`, `keys create|list|revoke`, `audit
-//! verify`, `providers list`. Flags and what they configure are in [`flags`], the
+//! The `leash` command line: `serve`, `migrate`, `keys create|list|revoke`, `keys
+//! rotate-encryption`, `audit verify`, `providers list`. Flags and what they configure are in [`flags`], the
 //! configuration file in [`config_file`]; `serve`'s wiring in [`serve`]. Logs go to
 //! stderr so stdout carries only what scripts read.
 
@@ -47,12 +47,15 @@ pub enum CliError {
     },
 }
 
-/// The database migrated and the use cases' context, as the flags configure them.
+/// The database migrated and the use cases' context, as the flags configure them,
+/// with an encryption key set that holds every key the database may need.
 async fn open(cli: &Cli) -> Result<App, CliError> {
     let settings = cli.settings()?;
     let db = Db::connect(&cli.database_url).await?;
     db.migrate().await?;
-    Ok(App::new(db, Arc::new(SystemClock), settings))
+    let app = App::new(db, Arc::new(SystemClock), settings);
+    usecase::rotate_encryption::adopt(&app).await?;
+    Ok(app)
 }
 
 pub async fn run(cli: Cli) -> Result<(), CliError> {
@@ -91,6 +94,26 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let key =
                 usecase::revoke_api_key::revoke_api_key(&app, &Actor::operator(), &id).await?;
             println!("revoked {}", key.id);
+        }
+        Command::Keys(KeysCommand::RotateEncryption { batch }) => {
+            let app = open(&cli).await?;
+            let rotated = usecase::rotate_encryption::rotate(&app, *batch, |column, resealed| {
+                tracing::info!(column = column.describe(), resealed, "re-sealing");
+                std::ops::ControlFlow::Continue(())
+            })
+            .await?
+            .ok_or_else(|| CliError::Config("the rotation was stopped".to_owned()))?;
+            let retired: Vec<String> = rotated.retired.iter().map(ToString::to_string).collect();
+            println!(
+                "re-sealed {} value(s) with key {}; no longer used: {}",
+                rotated.resealed,
+                app.settings.encryption_keys.current_id(),
+                if retired.is_empty() {
+                    "none".to_owned()
+                } else {
+                    retired.join(", ")
+                }
+            );
         }
         Command::Audit(AuditCommand::Verify) => {
             let db = Db::connect(&cli.database_url).await?;

@@ -228,6 +228,7 @@ impl From<UsecaseError> for ApiError {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", detail)
             }
             E::SecretBox(cause) => Self::internal(cause.to_string()),
+            E::KeySetRefused(cause) => Self::internal(cause.to_string()),
             E::UnknownEventType(_) => {
                 Self::new(StatusCode::BAD_REQUEST, "invalid_event_type", detail)
             }

@@ -11,6 +11,7 @@ pub mod agents;
 pub mod api_keys;
 pub mod audit;
 pub mod connections;
+pub mod encryption_keys;
 mod error;
 pub mod events;
 pub mod grants;

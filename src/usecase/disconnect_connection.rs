@@ -131,7 +131,7 @@ pub(super) fn owed_revocations(
         .providers
         .get(&connection.provider)
         .is_some_and(|client| client.can_revoke());
-    let key = &app.settings.encryption_key;
+    let key = &app.settings.encryption_keys;
     let held = [
         (UpstreamToken::Refresh, tokens.refresh_token),
         (UpstreamToken::Access, Some(tokens.access_token)),

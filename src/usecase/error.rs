@@ -69,6 +69,8 @@ pub enum UsecaseError {
     AuthorizationFailed(#[from] crate::domain::connection::AuthorizationFailure),
     #[error(transparent)]
     VendRefused(#[from] crate::domain::credential::VendRefused),
+    #[error(transparent)]
+    KeySetRefused(#[from] crate::usecase::rotate_encryption::KeySetRefused),
     /// The provider did not answer a refresh usefully (down, timed out, or refusing
     /// Leash's own client); the grant is not judged dead.
     #[error("the provider could not refresh the credential; retry later")]

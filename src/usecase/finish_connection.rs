@@ -123,7 +123,7 @@ pub async fn finish_connection(
     let verifier = sealed_verifier
         .map(|sealed| {
             app.settings
-                .encryption_key
+                .encryption_keys
                 .open(&sealed, &verifier_context(&hash))
                 .map(|plain| Secret::new(String::from_utf8_lossy(&plain).into_owned()))
         })
@@ -240,7 +240,7 @@ pub(super) fn seal(
     tokens: &UpstreamTokens,
     now: chrono::DateTime<chrono::Utc>,
 ) -> SealedTokens {
-    let key = &app.settings.encryption_key;
+    let key = &app.settings.encryption_keys;
     SealedTokens {
         access_token: key.seal(
             tokens.access_token.expose().as_bytes(),

@@ -43,6 +43,7 @@ mod revoke_sessions;
 pub mod revoke_upstream_tokens;
 pub mod revoke_user_session;
 pub mod rotate_agent_secret;
+pub mod rotate_encryption;
 pub mod rotate_webhook_secret;
 pub mod seal_audit;
 pub mod set_user_status;

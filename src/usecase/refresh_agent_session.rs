@@ -91,7 +91,7 @@ pub async fn refresh(
         && chain_active
         && session.liveness(now) == Liveness::Active;
     let (access_token, refresh_token) =
-        SecretToken::successors(&app.settings.encryption_key.rotation_key(), presented);
+        SecretToken::successors(&app.settings.encryption_keys.rotation_key(), presented);
     let stale = Invalidation::User(session.user_id.clone());
     match token.rotated_at {
         None if live => {
@@ -126,11 +126,24 @@ pub async fn refresh(
         }
         None => Err(UsecaseError::RefreshTokenInvalid),
         Some(rotated_at) => {
-            let successor = store::refresh_tokens::find(&mut tx, &refresh_token.hash()).await?;
+            // The first attempt derived its successors with the key current then: a
+            // key rotation in between must not make a retry look like reuse.
+            let mut retried = None;
+            for key in app.settings.encryption_keys.rotation_keys() {
+                let (access, refresh) = SecretToken::successors(&key, presented);
+                if let Some(successor) =
+                    store::refresh_tokens::find(&mut tx, &refresh.hash()).await?
+                {
+                    retried = Some((access, refresh, successor));
+                    break;
+                }
+            }
             let retry = live
                 && now - rotated_at <= app.settings.refresh_grace
-                && successor.is_some_and(|s| s.rotated_at.is_none());
-            if retry {
+                && retried
+                    .as_ref()
+                    .is_some_and(|(_, _, s)| s.rotated_at.is_none());
+            if let (true, Some((access_token, refresh_token, _))) = (retry, retried) {
                 let access_expires_at =
                     store::agent_sessions::access_expiry_in(&mut tx, &session.id).await?;
                 return Ok(Refreshed {

@@ -107,7 +107,7 @@ async fn refresh_claimed(app: &App, stale: &Stale) -> Result<(), UsecaseError> {
     };
     let refresh_token = app
         .settings
-        .encryption_key
+        .encryption_keys
         .open(sealed, &token_context(id, UpstreamToken::Refresh.as_str()))?;
     let refresh_token = Secret::new(String::from_utf8_lossy(&refresh_token).into_owned());
     let provider = stale.provider.as_str();

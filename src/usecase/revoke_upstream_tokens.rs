@@ -46,7 +46,7 @@ async fn ask(app: &App, row: LeasedRevocation) -> Result<(), UsecaseError> {
         Some(client) => {
             let plain = app
                 .settings
-                .encryption_key
+                .encryption_keys
                 .open(&row.token_sealed, &revocation_context(&row.id))?;
             let token = Secret::new(String::from_utf8_lossy(&plain).into_owned());
             let kind = match row.token {

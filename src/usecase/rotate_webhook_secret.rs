@@ -37,7 +37,7 @@ pub async fn rotate_webhook_secret(
     let secret = SigningSecret::generate();
     let mut tx = app.db.begin().await?;
     let stored = locked(&mut tx, id).await?;
-    let key = &app.settings.encryption_key;
+    let key = &app.settings.encryption_keys;
     let old = key.open(&stored.secret_sealed, &seal_context(id, "current"))?;
     let previous_sealed = key.seal(&old, &seal_context(id, "previous"));
     let until = now + overlap;

@@ -7,7 +7,7 @@ use chrono::TimeDelta;
 
 use crate::domain::limits::Limits;
 use crate::domain::user_session::Lifetime;
-use crate::secret_box::EncryptionKey;
+use crate::secret_box::EncryptionKeys;
 use crate::upstream::oauth_provider::Providers;
 use crate::upstream::webhook_sender::WebhookSender;
 
@@ -29,9 +29,9 @@ pub struct Settings {
     pub token_cache_capacity: usize,
     /// How long the invalidation listener waits before it pings its connection.
     pub invalidation_heartbeat: Duration,
-    /// Seals secrets Leash must read back (webhook signing secrets). Every instance on
-    /// one database needs the same key.
-    pub encryption_key: EncryptionKey,
+    /// Seal secrets Leash must read back (upstream tokens, webhook signing secrets).
+    /// Every instance on one database needs the same set.
+    pub encryption_keys: EncryptionKeys,
     /// How long events (and finished webhook deliveries and attempts) are kept.
     pub event_retention: TimeDelta,
     pub webhooks: WebhookSettings,
@@ -102,7 +102,7 @@ impl Default for Settings {
             delegation_depth_limit: 4,
             token_cache_capacity: 1 << 20,
             invalidation_heartbeat: Duration::from_secs(1),
-            encryption_key: EncryptionKey::generate(),
+            encryption_keys: EncryptionKeys::generate(),
             event_retention: TimeDelta::days(30),
             webhooks: WebhookSettings::default(),
             limits: Limits::default(),

@@ -59,7 +59,7 @@ pub async fn start_connection(app: &App, request: ConnectRequest<'_>) -> Result<
     let hash = state.hash();
     let sealed_verifier = start.pkce_verifier.map(|verifier| {
         app.settings
-            .encryption_key
+            .encryption_keys
             .seal(verifier.expose().as_bytes(), &verifier_context(&hash))
     });
     let now = app.clock.now();

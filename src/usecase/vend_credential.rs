@@ -235,7 +235,7 @@ async fn judge_in(
 fn open(app: &App, id: &ConnectionId, sealed: &[u8]) -> Result<Secret, UsecaseError> {
     let plain = app
         .settings
-        .encryption_key
+        .encryption_keys
         .open(sealed, &token_context(id, UpstreamToken::Access.as_str()))?;
     Ok(Secret::new(String::from_utf8_lossy(&plain).into_owned()))
 }

@@ -82,7 +82,7 @@ pub(super) fn seal(
     which: &str,
 ) -> Vec<u8> {
     app.settings
-        .encryption_key
+        .encryption_keys
         .seal(secret.as_bytes(), &seal_context(id, which))
 }
 
@@ -96,7 +96,7 @@ pub fn signing_secrets(
     previous_expires_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<Vec<SigningSecret>, UsecaseError> {
-    let key = &app.settings.encryption_key;
+    let key = &app.settings.encryption_keys;
     let mut secrets = vec![SigningSecret::from_bytes(
         key.open(current, &seal_context(id, "current"))?,
     )];

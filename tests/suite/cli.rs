@@ -274,3 +274,69 @@ fn a_bad_configuration_file_stops_leash_naming_the_file_the_provider_and_the_fie
     );
     assert!(!stderr.contains("inline-secret"));
 }
+
+/// `leash` with explicit encryption keys (base64), the current one and previous ones.
+fn leash_keyed(
+    database_url: &str,
+    current: &str,
+    previous: &str,
+    args: &[&str],
+) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_leash"))
+        .args(args)
+        .env("LEASH_DATABASE_URL", database_url)
+        .env("LEASH_ENCRYPTION_KEY", current)
+        .env("LEASH_PREVIOUS_ENCRYPTION_KEYS", previous)
+        .env("LEASH_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_key_set_missing_a_key_refuses_and_a_finished_rotation_lets_the_old_key_go() {
+    let database = TestDatabase::fresh().await;
+    let old = leash::secret_box::EncryptionKey::from_base64(TEST_ENCRYPTION_KEY).unwrap();
+    let new_key = "HxwdHBsaGRgXFhUUExIREA8ODQwLCgkIBwYFBAMCAQA=";
+    let new = leash::secret_box::EncryptionKey::from_base64(new_key).unwrap();
+    let ok = |output: &std::process::Output| {
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    ok(&leash(
+        &database.url(),
+        &["keys", "create", "--role", "admin"],
+    ));
+
+    let refused = leash_keyed(&database.url(), new_key, "", &["keys", "list"]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains(&old.id().to_string()), "{stderr}");
+
+    let rotated = leash_keyed(
+        &database.url(),
+        new_key,
+        TEST_ENCRYPTION_KEY,
+        &["keys", "rotate-encryption"],
+    );
+    ok(&rotated);
+    let stdout = String::from_utf8_lossy(&rotated.stdout);
+    assert!(
+        stdout.contains(&format!(
+            "with key {}; no longer used: {}",
+            new.id(),
+            old.id()
+        )),
+        "{stdout}"
+    );
+    ok(&leash_keyed(
+        &database.url(),
+        new_key,
+        "",
+        &["keys", "list"],
+    ));
+    let stale = leash(&database.url(), &["keys", "list"]);
+    assert!(!stale.status.success());
+}

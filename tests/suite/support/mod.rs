@@ -131,10 +131,16 @@ impl TestApp {
     /// Another instance on the same database and clock, with the same settings and
     /// admin key, and caches, batches and pools of its own (as a second process has).
     pub async fn peer(&self) -> Self {
+        self.peer_with((*self.app.settings).clone()).await
+    }
+
+    /// Another instance on the same database and clock, with other settings (another
+    /// encryption key set).
+    pub async fn peer_with(&self, settings: Settings) -> Self {
         Self::on(
             Arc::clone(&self.database),
             Arc::clone(&self.clock),
-            (*self.app.settings).clone(),
+            settings,
             self.admin_key.clone(),
         )
         .await
