@@ -311,7 +311,11 @@ async fn send(http: &GuardedClient, request: HttpRequest) -> Result<HttpResponse
     for (name, value) in &parts.headers {
         builder = builder.header(name, value);
     }
-    let answer = builder.body(body).send().await.map_err(|e| failed(&e))?;
+    let answer = builder
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| CallFailed(with_causes(&e)))?;
     let mut response = oauth2::http::Response::builder().status(answer.status());
     for (name, value) in answer.headers() {
         response = response.header(name, value);
@@ -320,6 +324,19 @@ async fn send(http: &GuardedClient, request: HttpRequest) -> Result<HttpResponse
         .await
         .ok_or_else(|| CallFailed("the answer is too large".to_owned()))?;
     response.body(body).map_err(|e| failed(&e))
+}
+
+/// An error with its causes (`error sending request: connection reset`): the outer
+/// message alone rarely says what went wrong.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut said = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        said.push_str(": ");
+        said.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    said
 }
 
 /// Sorts a failed code exchange or refresh.

@@ -230,7 +230,7 @@ async fn session_of(
 }
 
 /// The context a connection's token of `kind` is sealed under: bound to its row.
-pub(super) fn token_context(id: &ConnectionId, kind: &str) -> String {
+pub fn token_context(id: &ConnectionId, kind: &str) -> String {
     format!("connection/{id}/{kind}")
 }
 

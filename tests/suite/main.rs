@@ -31,6 +31,7 @@ mod concurrency;
 mod concurrency_revocation;
 mod concurrency_vending;
 mod declared_patterns;
+mod e2e_oidc_provider;
 mod encryption_rotation;
 mod invalidation_listener;
 mod operations;

@@ -12,6 +12,9 @@ use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs
 pub struct TestCa {
     /// The CA's certificate, PEM: what a client must trust.
     pub ca_pem: String,
+    /// The server certificate and its key, PEM, for a server outside this process.
+    pub server_cert_pem: String,
+    pub server_key_pem: String,
     server_cert_der: CertificateDer<'static>,
     server_key_der: Vec<u8>,
 }
@@ -32,6 +35,8 @@ impl TestCa {
         let server_cert = server_params.signed_by(&server_key, &issuer).unwrap();
         Self {
             ca_pem: ca_cert.pem(),
+            server_cert_pem: server_cert.pem(),
+            server_key_pem: server_key.serialize_pem(),
             server_cert_der: server_cert.der().clone(),
             server_key_der: server_key.serialize_der(),
         }
