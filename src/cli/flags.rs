@@ -57,6 +57,13 @@ pub struct Cli {
         global = true
     )]
     pub return_to_origins: Vec<String>,
+    /// How long one call to an upstream provider may take, in seconds.
+    #[arg(long, env = "LEASH_PROVIDER_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=60), global = true)]
+    pub provider_timeout_seconds: u64,
+    /// How long a worker holds the upstream revocations it leased, in seconds; after it
+    /// another worker asks the provider again. Must exceed the provider timeout.
+    #[arg(long, env = "LEASH_UPSTREAM_LEASE_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(i64).range(2..=3600), global = true)]
+    pub upstream_lease_seconds: i64,
     /// An upstream token expiring within this many seconds is refreshed before it is
     /// handed to an agent.
     #[arg(long, env = "LEASH_CREDENTIAL_REFRESH_MARGIN_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(i64).range(0..=3600), global = true)]
@@ -271,6 +278,13 @@ impl Cli {
                 "--webhook-lease-seconds must exceed --webhook-timeout-seconds".to_owned(),
             ));
         }
+        if u64::try_from(self.upstream_lease_seconds).unwrap_or(0) <= self.provider_timeout_seconds
+        {
+            // The same, for asking a provider to revoke a token.
+            return Err(CliError::Config(
+                "--upstream-lease-seconds must exceed --provider-timeout-seconds".to_owned(),
+            ));
+        }
         Ok(Settings {
             user_session_lifetime: lifetime(
                 self.user_session_ttl_seconds,
@@ -298,10 +312,15 @@ impl Cli {
                 children_per_agent_session: self.limit_children_per_agent_session,
                 issuance_per_agent_per_second: self.limit_issuance_per_agent_per_second,
             },
-            providers: Providers::new(&self.providers, &redirect_uri(&public_url))
-                .map_err(|e| CliError::Config(e.to_string()))?,
+            providers: Providers::new(
+                &self.providers,
+                &redirect_uri(&public_url),
+                std::time::Duration::from_secs(self.provider_timeout_seconds),
+            )
+            .map_err(|e| CliError::Config(e.to_string()))?,
             public_url,
             credential_refresh_margin: TimeDelta::seconds(self.credential_refresh_margin_seconds),
+            upstream_lease: TimeDelta::seconds(self.upstream_lease_seconds),
             return_to_origins: self
                 .return_to_origins
                 .iter()

@@ -29,7 +29,8 @@ use crate::domain::secret::Secret;
 /// The most of a provider's answer Leash reads.
 const ANSWER_LIMIT: usize = 64 * 1024;
 /// How long one call to a provider may take.
-const TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a call to a provider may take when the operator does not say.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 type Client =
     BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointSet>;
@@ -46,13 +47,18 @@ impl fmt::Debug for Providers {
 
 impl Providers {
     /// Clients for `providers`, whose redirect URI is `redirect_uri`.
-    pub fn new(providers: &[Provider], redirect_uri: &str) -> Result<Self, ProviderSetupError> {
+    /// A client for each provider; each call to one may take `timeout`.
+    pub fn new(
+        providers: &[Provider],
+        redirect_uri: &str,
+        timeout: Duration,
+    ) -> Result<Self, ProviderSetupError> {
         let clients = providers
             .iter()
             .map(|p| {
                 Ok((
                     p.id.clone(),
-                    Arc::new(ProviderClient::new(p, redirect_uri)?),
+                    Arc::new(ProviderClient::new(p, redirect_uri, timeout)?),
                 ))
             })
             .collect::<Result<_, ProviderSetupError>>()?;
@@ -151,14 +157,18 @@ pub enum UpstreamError {
 pub struct CallFailed(String);
 
 impl ProviderClient {
-    fn new(provider: &Provider, redirect_uri: &str) -> Result<Self, ProviderSetupError> {
+    fn new(
+        provider: &Provider,
+        redirect_uri: &str,
+        timeout: Duration,
+    ) -> Result<Self, ProviderSetupError> {
         let setup = |detail: String| ProviderSetupError {
             provider: provider.id.to_string(),
             detail,
         };
         let http = GuardedClient::new(&Guard {
             allow_private: provider.allow_private_network,
-            timeout: TIMEOUT,
+            timeout,
             user_agent: concat!("Leash/", env!("CARGO_PKG_VERSION")),
             extra_roots_pem: provider.extra_roots_pem.clone(),
         })

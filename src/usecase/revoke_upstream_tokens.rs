@@ -5,7 +5,7 @@
 //! never keeps the other alive. A worker that dies between lease and record leaves the
 //! row to the next once its lease runs out: the provider is asked at least once.
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::domain::connection::{
     ConnectionStatus, ReceiptStatus, UpstreamToken, next_revocation_attempt,
@@ -20,8 +20,6 @@ use crate::usecase::{App, UsecaseError, connections};
 
 /// Rows leased at once.
 const BATCH: u32 = 32;
-/// How long a worker holds what it leased: longer than a provider call may take.
-const LEASE: TimeDelta = TimeDelta::seconds(60);
 
 /// Asks the providers about every due row; answers how many were asked.
 pub async fn revoke_due(app: &App) -> Result<usize, UsecaseError> {
@@ -30,7 +28,13 @@ pub async fn revoke_due(app: &App) -> Result<usize, UsecaseError> {
         return Ok(0);
     }
     let mut tx = app.db.begin().await?;
-    let leased = store::upstream_revocations::lease_due(&mut tx, now, now + LEASE, BATCH).await?;
+    let leased = store::upstream_revocations::lease_due(
+        &mut tx,
+        now,
+        now + app.settings.upstream_lease,
+        BATCH,
+    )
+    .await?;
     tx.commit().await?;
     let asked = leased.len();
     for row in leased {

@@ -47,6 +47,9 @@ pub struct Settings {
     pub return_to_origins: Vec<String>,
     /// An upstream token expiring within this is refreshed before it is handed out.
     pub credential_refresh_margin: TimeDelta,
+    /// How long a worker holds the upstream revocations it leased: longer than a call
+    /// to a provider may take.
+    pub upstream_lease: TimeDelta,
 }
 
 /// How webhooks are sent.
@@ -110,6 +113,7 @@ impl Default for Settings {
             providers: Providers::default(),
             return_to_origins: Vec::new(),
             credential_refresh_margin: TimeDelta::seconds(60),
+            upstream_lease: TimeDelta::seconds(60),
         }
     }
 }

@@ -45,4 +45,5 @@ mod store_conformance;
 mod support;
 mod two_instances;
 mod upstream_oauth;
+mod upstream_revocation_crash;
 mod webhooks_delivery;

@@ -3,7 +3,9 @@
 //! how every failure is sorted.
 
 use leash::domain::secret::Secret;
-use leash::upstream::oauth_provider::{Providers, Revoked, UpstreamError, UpstreamTokenKind};
+use leash::upstream::oauth_provider::{
+    DEFAULT_TIMEOUT, Providers, Revoked, UpstreamError, UpstreamTokenKind,
+};
 
 use crate::support::fake_provider::{FakeProvider, TokenMode};
 
@@ -18,7 +20,7 @@ fn query_value(query: &str, name: &str) -> Option<String> {
 #[tokio::test]
 async fn a_code_becomes_tokens_which_refresh_rotates_and_revocation_ends() {
     let provider = FakeProvider::start().await;
-    let providers = Providers::new(&[provider.config("acme")], REDIRECT).unwrap();
+    let providers = Providers::new(&[provider.config("acme")], REDIRECT, DEFAULT_TIMEOUT).unwrap();
     let client = providers.find("acme").unwrap();
     let state = Secret::new("state-123".to_owned());
     let start = client.authorize(&state, &["repo".to_owned(), "read:user".to_owned()]);
@@ -79,7 +81,7 @@ async fn a_code_becomes_tokens_which_refresh_rotates_and_revocation_ends() {
 #[tokio::test]
 async fn a_provider_down_or_answering_garbage_is_unavailable_not_a_dead_grant() {
     let provider = FakeProvider::start().await;
-    let providers = Providers::new(&[provider.config("acme")], REDIRECT).unwrap();
+    let providers = Providers::new(&[provider.config("acme")], REDIRECT, DEFAULT_TIMEOUT).unwrap();
     let client = providers.find("acme").unwrap();
     let refresh = Secret::new("anything".to_owned());
     for mode in [TokenMode::Down, TokenMode::Garbage] {
@@ -103,7 +105,7 @@ async fn a_provider_is_reached_only_through_its_ca_and_on_a_private_address_only
     let mut public_only = provider.config("acme");
     public_only.allow_private_network = false;
     for config in [untrusted, public_only] {
-        let providers = Providers::new(&[config], REDIRECT).unwrap();
+        let providers = Providers::new(&[config], REDIRECT, DEFAULT_TIMEOUT).unwrap();
         let answer = providers.find("acme").unwrap().refresh(&refresh).await;
         assert!(
             matches!(answer, Err(UpstreamError::Unavailable(_))),

@@ -3,7 +3,7 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use leash::domain::provider::Provider;
-use leash::upstream::oauth_provider::Providers;
+use leash::upstream::oauth_provider::{DEFAULT_TIMEOUT, Providers};
 use leash::usecase::Settings;
 
 use super::fake_provider::FakeProvider;
@@ -23,7 +23,12 @@ pub async fn app_with_config(config: Provider) -> TestApp {
 /// `settings` with one provider, `acme`, configured as `config`.
 pub fn with_provider(config: Provider, settings: Settings) -> Settings {
     Settings {
-        providers: Providers::new(&[config], "http://127.0.0.1:8080/v1/oauth/callback").unwrap(),
+        providers: Providers::new(
+            &[config],
+            "http://127.0.0.1:8080/v1/oauth/callback",
+            DEFAULT_TIMEOUT,
+        )
+        .unwrap(),
         return_to_origins: vec![HOST_ORIGIN.to_owned()],
         ..settings
     }

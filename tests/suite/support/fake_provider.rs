@@ -60,6 +60,8 @@ struct Books {
     issued: usize,
     /// How long a refresh takes to answer.
     refresh_delay: std::time::Duration,
+    /// Revocations are recorded and then never answered.
+    hold_revocations: bool,
 }
 
 #[derive(Clone)]
@@ -153,6 +155,11 @@ impl FakeProvider {
     /// Refreshes answer only after `delay` (so concurrent vends find one in flight).
     pub fn delay_refreshes(&self, delay: std::time::Duration) {
         self.shared.books.lock().unwrap().refresh_delay = delay;
+    }
+
+    /// Revocation requests are recorded and then left unanswered (true) or answered.
+    pub fn hold_revocations(&self, held: bool) {
+        self.shared.books.lock().unwrap().hold_revocations = held;
     }
 
     pub fn code_exchanges(&self) -> usize {
@@ -355,13 +362,20 @@ async fn revoke(
     headers: HeaderMap,
     axum::Form(form): axum::Form<HashMap<String, String>>,
 ) -> Response {
-    let mut books = shared.books.lock().unwrap();
-    if client_of(&headers, &form) != Some((CLIENT_ID.to_owned(), CLIENT_SECRET.to_owned())) {
-        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
-    }
     let token = form.get("token").cloned().unwrap_or_default();
     let hint = form.get("token_type_hint").cloned().unwrap_or_default();
-    books.revocations.push((token.clone(), hint.clone()));
+    let held = {
+        let mut books = shared.books.lock().unwrap();
+        if client_of(&headers, &form) != Some((CLIENT_ID.to_owned(), CLIENT_SECRET.to_owned())) {
+            return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
+        }
+        books.revocations.push((token.clone(), hint.clone()));
+        books.hold_revocations
+    };
+    if held {
+        std::future::pending::<()>().await;
+    }
+    let mut books = shared.books.lock().unwrap();
     if let Some(failing) = &books.revocation_fails_for
         && (failing == "any" || *failing == hint)
     {
