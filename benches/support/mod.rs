@@ -283,7 +283,19 @@ pub async fn delegation_setup(db: &Db, external_id: &str, agents: usize) -> Dele
 /// Stores `count` active agent sessions for the setup's user: chains of depth 4, 3, 2
 /// and 1 in turn (one agent per level), in transactions of about 10,000.
 pub async fn seed_agent_sessions(db: &Db, setup: &DelegationSetup, count: usize) {
+    seed_agent_sessions_holding(db, setup, count, &["a", "b"]).await;
+}
+
+/// As [`seed_agent_sessions`], each session holding `scopes`; answers their access
+/// tokens.
+pub async fn seed_agent_sessions_holding(
+    db: &Db,
+    setup: &DelegationSetup,
+    count: usize,
+    scopes: &[&str],
+) -> Vec<String> {
     let now = SystemClock.now();
+    let mut tokens = Vec::with_capacity(count);
     let mut batch: Vec<NewAgentSession> = Vec::with_capacity(10_010);
     let mut made = 0;
     let mut chain_len = 4;
@@ -312,7 +324,7 @@ pub async fn seed_agent_sessions(db: &Db, setup: &DelegationSetup, count: usize)
                 depth: u32::try_from(level + 1).unwrap(),
                 agent_chain,
                 ancestor_ids,
-                scopes: ScopeSet::from_list(&["a", "b"]).unwrap(),
+                scopes: ScopeSet::from_list(scopes).unwrap(),
                 created_at: now,
                 last_used_at: now,
                 expires_at: now + TimeDelta::hours(12),
@@ -320,6 +332,7 @@ pub async fn seed_agent_sessions(db: &Db, setup: &DelegationSetup, count: usize)
                 revoked: None,
             };
             let access = SecretToken::generate(TokenKind::AccessToken);
+            tokens.push(access.expose().to_owned());
             batch.push(NewAgentSession {
                 session: session.clone(),
                 access: AccessToken {
@@ -341,6 +354,7 @@ pub async fn seed_agent_sessions(db: &Db, setup: &DelegationSetup, count: usize)
             batch.clear();
         }
     }
+    tokens
 }
 
 /// What wrk reported.

@@ -3,11 +3,13 @@
 //! chain, the user session at the root, the user and the agent) and holds a scope of
 //! that provider, and while the person's connection to it works.
 //!
-//! The check and the hand-out are one transaction, judged from the database, and
-//! written with the vend's audit entry before the token leaves: a revoke of the
-//! session, an ancestor, the connection or the user that returned before it began is
-//! seen, on any instance. Vends are group-committed (`crate::usecase::group_commit`):
-//! one read of sessions, one of connections, one audit insert and one commit per batch.
+//! The session is judged as introspection judges it (`crate::usecase::introspect`: the
+//! token cache, which a revoke empties on the instance that served it before it returns
+//! and on every other instance within milliseconds). The connection is read from the
+//! database in the transaction that writes the vend's audit entry, before the token
+//! leaves: a disconnect that returned before it is seen on every instance. Vends are
+//! group-committed (`crate::usecase::group_commit`): one read of connections, one audit
+//! insert and one commit per batch.
 //!
 //! A token about to expire is refreshed first, once per connection across every
 //! instance (`crate::usecase::refresh_connection`), then the vend is judged again.
@@ -18,16 +20,15 @@ use crate::domain::actor::Actor;
 use crate::domain::audit::{AuditAction, AuditEntry};
 use crate::domain::connection::{ConnectionStatus, UpstreamToken};
 use crate::domain::credential::{self, Credential, VendRefused};
-use crate::domain::id::{ConnectionId, UserId};
+use crate::domain::id::{AgentSessionId, ConnectionId, UserId};
 use crate::domain::provider::ProviderId;
+use crate::domain::scope::ScopeSet;
 use crate::domain::secret::Secret;
-use crate::domain::session::SessionValidity;
-use crate::domain::token::{TokenHash, TokenKind};
 use crate::store::connections::Vendable;
 use crate::store::{self, Tx};
 use crate::usecase::finish_connection::token_context;
 use crate::usecase::group_commit::{GroupCommit, Outcomes};
-use crate::usecase::introspect::{if_active, kind_of, record_use};
+use crate::usecase::introspect::{Introspection, introspect};
 use crate::usecase::refresh_connection::{self, Stale};
 use crate::usecase::{App, UsecaseError};
 
@@ -35,9 +36,11 @@ use crate::usecase::{App, UsecaseError};
 /// refresh can only follow a reconnect racing it).
 const ATTEMPTS: usize = 3;
 
-/// One agent's request. No `Debug`: it carries the access token.
+/// One agent session's request, its session found active.
 pub struct VendJob {
-    hash: Option<TokenHash>,
+    session_id: AgentSessionId,
+    user_id: UserId,
+    scopes: ScopeSet,
     provider: ProviderId,
     request_id: Option<String>,
 }
@@ -87,11 +90,26 @@ async fn vend_fresh(
     provider: &ProviderId,
     request_id: Option<String>,
 ) -> Result<Credential, UsecaseError> {
-    let hash =
-        (kind_of(presented) == Some(TokenKind::AccessToken)).then(|| TokenHash::of(presented));
+    let Introspection::ActiveAgentSession {
+        session_id,
+        user_id,
+        scopes,
+        ..
+    } = introspect(app, presented).await?
+    else {
+        return Err(VendRefused::TokenInactive.into());
+    };
+    if !scopes
+        .iter()
+        .any(|s| s.provider() == Some(provider.as_str()))
+    {
+        return Err(VendRefused::NoScopeOfProvider.into());
+    }
     for _ in 0..ATTEMPTS {
         let job = VendJob {
-            hash,
+            session_id: session_id.clone(),
+            user_id: user_id.clone(),
+            scopes: scopes.clone(),
             provider: provider.clone(),
             request_id: request_id.clone(),
         };
@@ -128,53 +146,21 @@ async fn vend_all(
     ))
 }
 
-/// Judges each vend of a batch from what the database holds now: one read of the
-/// sessions, one of the connections. A handed-out credential comes with its audit
-/// entry, to be written before it leaves.
+/// Judges each vend of a batch against the connections the database holds now (one
+/// read). A handed-out credential comes with its audit entry, to be written before it
+/// leaves.
 async fn judge_in(
     tx: &mut Tx,
     app: &App,
     jobs: &[VendJob],
 ) -> Result<Vec<Result<(Vend, Option<AuditEntry>), UsecaseError>>, UsecaseError> {
     let now = app.clock.now();
-    let hashes: Vec<TokenHash> = jobs.iter().filter_map(|j| j.hash).collect();
-    let found: HashMap<TokenHash, _> = store::agent_sessions::find_validities(&mut *tx, &hashes)
-        .await?
-        .into_iter()
-        .map(|(hash, validity, last_used)| (hash, (validity, last_used)))
-        .collect();
-    let sessions: Vec<Result<_, UsecaseError>> = jobs
+    let mut pairs: Vec<(&UserId, &ProviderId)> = jobs
         .iter()
-        .map(|job| {
-            let hash = job.hash.ok_or(VendRefused::TokenInactive)?;
-            let (validity, last_used) = found.get(&hash).ok_or(VendRefused::TokenInactive)?;
-            let active = if_active(
-                app,
-                &hash,
-                SessionValidity::Agent(validity.clone()),
-                *last_used,
-                now,
-            )
-            .ok_or(VendRefused::TokenInactive)?;
-            record_use(app, &active, now);
-            let SessionValidity::Agent(session) = active else {
-                return Err(VendRefused::TokenInactive.into());
-            };
-            if !session
-                .scopes
-                .iter()
-                .any(|s| s.provider() == Some(job.provider.as_str()))
-            {
-                return Err(VendRefused::NoScopeOfProvider.into());
-            }
-            Ok(session)
-        })
+        .map(|job| (&job.user_id, &job.provider))
         .collect();
-    let pairs: Vec<(&UserId, &ProviderId)> = jobs
-        .iter()
-        .zip(&sessions)
-        .filter_map(|(job, s)| s.as_ref().ok().map(|s| (&s.user_id, &job.provider)))
-        .collect();
+    pairs.sort();
+    pairs.dedup();
     let connections: HashMap<(UserId, ProviderId), Vendable> =
         store::connections::vendable(tx, &pairs)
             .await?
@@ -187,11 +173,9 @@ async fn judge_in(
     let margin = app.settings.credential_refresh_margin;
     Ok(jobs
         .iter()
-        .zip(sessions)
-        .map(|(job, session)| {
-            let session = session?;
+        .map(|job| {
             let vendable = connections
-                .get(&(session.user_id.clone(), job.provider.clone()))
+                .get(&(job.user_id.clone(), job.provider.clone()))
                 .ok_or(VendRefused::NotConnected)?;
             let connection = &vendable.connection;
             if connection.status == ConnectionStatus::NeedsReauthorization {
@@ -215,7 +199,7 @@ async fn judge_in(
             }
             let access_token = open(app, &connection.id, &tokens.access_token)?;
             let audit = AuditEntry::new(
-                &Actor::agent_session(session.session_id.clone(), job.request_id.clone()),
+                &Actor::agent_session(job.session_id.clone(), job.request_id.clone()),
                 AuditAction::CredentialVended,
                 connection.id.as_str(),
                 now,
@@ -224,7 +208,7 @@ async fn judge_in(
                 Vend::Handed(Credential {
                     access_token,
                     expires_at: tokens.expires_at,
-                    scopes: credential::usable_scopes(&session.scopes, connection),
+                    scopes: credential::usable_scopes(&job.scopes, connection),
                 }),
                 Some(audit),
             ))
