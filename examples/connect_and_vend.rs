@@ -1,10 +1,15 @@
 //! Against a running Leash with a provider configured: a person connects it, an agent
-//! acts for them with one of its scopes, and a disconnect ends the agent's session and
-//! has the provider revoke the tokens.
+//! acts for them with one of its scopes and gets the upstream token from Leash each time
+//! it needs it, and a disconnect ends the agent's session, stops the vending and has
+//! the provider revoke the tokens.
 //!
 //!     cargo run -- --config leash.toml serve      # a [[providers]] entry, see the README
 //!     LEASH_ADMIN_KEY=leash_ak_… LEASH_PROVIDER=github LEASH_PROVIDER_SCOPE=repo \
-//!         cargo run --example connect_provider
+//!         cargo run --example connect_and_vend
+//!
+//! With the local test provider (`tests/oidc-provider/run`, then `cargo run -- --config
+//! target/oidc-provider/leash.toml serve`): `LEASH_PROVIDER=local
+//! LEASH_PROVIDER_SCOPE=api`.
 //!
 //! It prints the provider's authorization URL: open it in a browser signed in at the
 //! provider, consent, and the example goes on once the connection exists.
@@ -107,6 +112,16 @@ async fn main() -> Result<()> {
         leash.introspect(&access).await?["active"]
     );
 
+    // The agent asks for the upstream token whenever it calls the provider.
+    let vended = vend(&leash, &access, &provider).await?;
+    let token = vended["access_token"].as_str().unwrap_or_default();
+    println!(
+        "vended: {}… (expires {}, for {})",
+        token.chars().take(6).collect::<String>(),
+        vended["expires_at"],
+        vended["scopes"]
+    );
+
     let path = format!("/v1/connections/{connection_id}/disconnect");
     let dry = leash
         .post(&format!("{path}?dry_run=true"), json!({}))
@@ -120,6 +135,10 @@ async fn main() -> Result<()> {
         "disconnected: {} agent session(s) revoked; agent token active = {}",
         done["revocation"]["agent_sessions_revoked"],
         leash.introspect(&access).await?["active"]
+    );
+    println!(
+        "vending after the disconnect: {}",
+        vend(&leash, &access, &provider).await?["code"]
     );
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -136,6 +155,18 @@ async fn main() -> Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+}
+
+/// `POST /v1/credentials` with the agent's access token: the credential, or the problem.
+async fn vend(leash: &Leash, access_token: &str, provider: &str) -> Result<Value> {
+    Ok(reqwest::Client::new()
+        .post(format!("{}/v1/credentials", leash.base))
+        .bearer_auth(access_token)
+        .json(&json!({ "provider": provider }))
+        .send()
+        .await?
+        .json()
+        .await?)
 }
 
 /// Waits (up to five minutes) for the person to finish at the provider.
