@@ -130,13 +130,24 @@ pub fn serve_on(runtime: &tokio::runtime::Runtime, router: Router) -> SocketAddr
 }
 
 /// Starts on `runtime` the background workers `leash serve` runs beside the server
-/// (last-use writer, audit sealer, webhook delivery), so a measurement pays for them
-/// too. They run while the returned sender is held.
+/// (invalidation listener, last-use writer, audit sealer, webhook delivery), so a
+/// measurement pays for them too, and waits until the caches are trusted (at once on
+/// SQLite; on PostgreSQL once the listener hears every instance). They run while the
+/// returned sender is held.
 pub fn spawn_serve_workers(
     runtime: &tokio::runtime::Runtime,
     app: &App,
 ) -> tokio::sync::watch::Sender<bool> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    runtime.spawn(leash::workers::invalidation_listener::run(
+        app.clone(),
+        stopped.clone(),
+    ));
+    runtime.block_on(async {
+        while !app.tokens.is_trusted() {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    });
     runtime.spawn(leash::workers::last_use_writer::run(
         app.clone(),
         stopped.clone(),
@@ -277,6 +288,15 @@ pub async fn delegation_setup(db: &Db, external_id: &str, agents: usize) -> Dele
         user_session_id,
         user_session_token,
         agents: registered,
+    }
+}
+
+/// Refreshes PostgreSQL's planner statistics after a bulk load, as autovacuum would
+/// soon after one (rows seeded faster than it runs would otherwise be planned for as
+/// if the tables were nearly empty); nothing on SQLite.
+pub async fn analyze(db: &Db) {
+    if let Db::Postgres(pool) = db {
+        sqlx::query("ANALYZE").execute(pool).await.unwrap();
     }
 }
 
