@@ -1,6 +1,7 @@
-//! Credential vending under concurrency. Two instances on one database (each with its
-//! own pools and batches, as two processes have) vend one expiring credential fifty
-//! times at once: the provider is asked for exactly one refresh, and every caller gets
+//! Credential vending under concurrency. Two instances on one database vend one
+//! expiring credential fifty times at once (in one process, each instance with its own
+//! pools and batches, on both engines; and as two `leash serve` processes on
+//! PostgreSQL): the provider is asked for exactly one refresh, and every caller gets
 //! its token. And a disconnect racing vends and exchanges: once it has returned, no
 //! vend that starts hands anything out, and no agent session holding the provider's
 //! scopes is left active. The races happen on PostgreSQL; SQLite serialises writers.
@@ -10,12 +11,16 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use chrono::TimeDelta;
+use serde_json::json;
 use tokio::sync::Barrier;
 
+use crate::support::TestDatabase;
 use crate::support::agents::AgentTokens;
 use crate::support::connections::app_with;
+use crate::support::database::postgres_url;
 use crate::support::fake_provider::FakeProvider;
 use crate::support::invariants::escapees;
+use crate::support::serve::{Admin, Instance};
 
 const CALLERS: usize = 50;
 
@@ -64,6 +69,87 @@ async fn fifty_vends_on_two_instances_refresh_an_expiring_token_once() {
     }
     assert_eq!(provider.refreshes(), 1, "one refresh for every caller");
     assert_ne!(handed[0], before);
+    assert!(handed.iter().all(|t| *t == handed[0]), "{handed:?}");
+    assert!(provider.is_active(handed[0].as_str().unwrap()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_vends_on_two_leash_processes_refresh_an_expiring_token_once() {
+    if postgres_url().is_none() {
+        eprintln!(
+            "two leash processes share PostgreSQL only; this test runs in the PostgreSQL suite"
+        );
+        return;
+    }
+    let provider = FakeProvider::start().await;
+    // The first token lives 30 s: inside the minute's margin, so the first vends refresh.
+    provider.first_tokens_expire_in(30);
+    let database = TestDatabase::fresh().await;
+    let url = database.url();
+    let dir = tempfile::tempdir().unwrap();
+    let config = provider.config_file(dir.path()).display().to_string();
+    let env = [("LEASH_CONFIG", config.as_str())];
+    let admin = Admin::of(&url);
+    let one = Instance::start(&url, &env).await;
+    let two = Instance::start(&url, &env).await;
+    let (user, session, _) = admin.connected_person(&one, &provider, "alice").await;
+    let agent = admin
+        .post(
+            &one,
+            "/v1/agents",
+            json!({ "name": "coder", "scopes": ["acme:repo"] }),
+        )
+        .await;
+    let agent_id = agent["client_id"].as_str().unwrap().to_owned();
+    admin
+        .post(
+            &one,
+            &format!("/v1/users/{user}/grants"),
+            json!({ "agent_id": agent_id, "scopes": ["acme:repo"] }),
+        )
+        .await;
+    let mut tokens = Vec::new();
+    for _ in 0..CALLERS / 5 {
+        let minted = admin
+            .post(
+                &one,
+                &format!("/v1/users/{user}/agent-sessions"),
+                json!({ "agent_id": agent_id, "scopes": ["acme:repo"], "user_session_id": session }),
+            )
+            .await;
+        tokens.push(minted["access_token"].as_str().unwrap().to_owned());
+    }
+    provider.delay_refreshes(Duration::from_millis(300));
+    let barrier = Arc::new(Barrier::new(CALLERS));
+    let mut callers = Vec::new();
+    for caller in 0..CALLERS {
+        let base = if caller % 2 == 0 {
+            &one.base
+        } else {
+            &two.base
+        };
+        let url = format!("{base}/v1/credentials");
+        let token = tokens[caller % tokens.len()].clone();
+        let barrier = Arc::clone(&barrier);
+        let http = admin.http.clone();
+        callers.push(tokio::spawn(async move {
+            barrier.wait().await;
+            let answer = http
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({ "provider": "acme" }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(answer.status(), 200);
+            answer.json::<serde_json::Value>().await.unwrap()["access_token"].clone()
+        }));
+    }
+    let mut handed = Vec::new();
+    for caller in callers {
+        handed.push(caller.await.unwrap());
+    }
+    assert_eq!(provider.refreshes(), 1, "one refresh for both processes");
     assert!(handed.iter().all(|t| *t == handed[0]), "{handed:?}");
     assert!(provider.is_active(handed[0].as_str().unwrap()));
 }

@@ -62,6 +62,8 @@ struct Books {
     refresh_delay: std::time::Duration,
     /// Revocations are recorded and then never answered.
     hold_revocations: bool,
+    /// What a code exchange's tokens live (refreshed ones live an hour).
+    first_expires_in: Option<u64>,
 }
 
 #[derive(Clone)]
@@ -160,6 +162,33 @@ impl FakeProvider {
     /// Revocation requests are recorded and then left unanswered (true) or answered.
     pub fn hold_revocations(&self, held: bool) {
         self.shared.books.lock().unwrap().hold_revocations = held;
+    }
+
+    /// Tokens from a code exchange live `seconds` from now on (refreshed ones an hour).
+    pub fn first_tokens_expire_in(&self, seconds: u64) {
+        self.shared.books.lock().unwrap().first_expires_in = Some(seconds);
+    }
+
+    /// Leash's configuration file naming this provider `acme`, written in `dir` with
+    /// its CA beside it.
+    pub fn config_file(&self, dir: &std::path::Path) -> std::path::PathBuf {
+        let ca = dir.join("ca.pem");
+        std::fs::write(&ca, &self.ca_pem).unwrap();
+        let config = dir.join("leash.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[[providers]]\nid = \"acme\"\nauthorization_url = \"{base}/authorize\"\n\
+                 token_url = \"{base}/token\"\nrevocation_url = \"{base}/revoke\"\n\
+                 issuer = \"{base}\"\nclient_id = \"{CLIENT_ID}\"\n\
+                 client_secret = \"{CLIENT_SECRET}\"\nscopes = [\"repo\"]\n\
+                 allow_private_network = true\nca_file = \"{ca}\"\n",
+                base = self.base,
+                ca = ca.display(),
+            ),
+        )
+        .unwrap();
+        config
     }
 
     pub fn code_exchanges(&self) -> usize {
@@ -298,8 +327,10 @@ async fn token(
     if client_of(&headers, &form) != Some((CLIENT_ID.to_owned(), CLIENT_SECRET.to_owned())) {
         return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
     }
+    let mut expires_in = 3600;
     let scope = match form.get("grant_type").map(String::as_str) {
         Some("authorization_code") => {
+            expires_in = books.first_expires_in.unwrap_or(expires_in);
             books.code_exchanges += 1;
             let code = form.get("code").cloned().unwrap_or_default();
             let Some(pending) = books.codes.remove(&code) else {
@@ -350,7 +381,7 @@ async fn token(
     axum::Json(json!({
         "access_token": access,
         "token_type": "Bearer",
-        "expires_in": 3600,
+        "expires_in": expires_in,
         "refresh_token": refresh,
         "scope": scope,
     }))

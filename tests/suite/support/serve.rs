@@ -70,3 +70,100 @@ impl Drop for Instance {
         let _ = self.child.wait();
     }
 }
+
+/// An admin's HTTP client for instances of `leash serve`.
+pub struct Admin {
+    pub http: reqwest::Client,
+    pub key: String,
+}
+
+impl Admin {
+    /// Creates the first admin key of the database at `database_url` with the CLI.
+    pub fn of(database_url: &str) -> Self {
+        let key = crate::cli::leash(database_url, &["keys", "create", "--role", "admin"]);
+        Self {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            key: String::from_utf8(key.stdout).unwrap().trim().to_owned(),
+        }
+    }
+
+    pub async fn post(
+        &self,
+        instance: &Instance,
+        path: &str,
+        body: serde_json::Value,
+    ) -> serde_json::Value {
+        let answer = self
+            .http
+            .post(format!("{}{path}", instance.base))
+            .bearer_auth(&self.key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(answer.status().is_success(), "{path}: {}", answer.status());
+        answer.json().await.unwrap()
+    }
+
+    pub async fn get(&self, instance: &Instance, path: &str) -> serde_json::Value {
+        self.http
+            .get(format!("{}{path}", instance.base))
+            .bearer_auth(&self.key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// A person signed in and connected to the test provider `acme` through
+    /// `instance`: (user id, user session id, connection id).
+    pub async fn connected_person(
+        &self,
+        instance: &Instance,
+        provider: &super::fake_provider::FakeProvider,
+        external_id: &str,
+    ) -> (String, String, String) {
+        let user = self
+            .post(
+                instance,
+                "/v1/users",
+                serde_json::json!({ "external_id": external_id }),
+            )
+            .await;
+        let user = user["id"].as_str().unwrap().to_owned();
+        let session = self
+            .post(
+                instance,
+                &format!("/v1/users/{user}/sessions"),
+                serde_json::json!({}),
+            )
+            .await;
+        let started = self
+            .http
+            .get(format!("{}/v1/connections/acme/authorize", instance.base))
+            .bearer_auth(session["token"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        let location = started.headers()["location"].to_str().unwrap().to_owned();
+        let back = provider.consent(&location).await;
+        let finished = self
+            .http
+            .get(format!("{}/v1/oauth/callback?{back}", instance.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(finished.status(), 200);
+        let connections = self
+            .get(instance, &format!("/v1/users/{user}/connections"))
+            .await;
+        let connection = connections["data"][0]["id"].as_str().unwrap().to_owned();
+        let session_id = session["session"]["id"].as_str().unwrap().to_owned();
+        (user, session_id, connection)
+    }
+}
