@@ -105,7 +105,7 @@ impl TryFrom<AgentSessionRow> for AgentSession {
 pub async fn insert(tx: &mut Tx, sessions: &[NewAgentSession]) -> Result<(), StoreError> {
     const PER_ROW: usize = 18;
     for chunk in sessions.chunks(INSERT_CHUNK) {
-        let values = values(chunk.len(), PER_ROW);
+        let values = values(tx.backend(), chunk.len(), PER_ROW);
         let sql = format!(
             "INSERT INTO agent_sessions (id, user_id, agent_id, grant_id, user_session_id, \
              parent_id, depth, agent_chain, ancestor_ids, scopes, access_hash, access_issued_at, \
@@ -149,7 +149,7 @@ pub async fn insert(tx: &mut Tx, sessions: &[NewAgentSession]) -> Result<(), Sto
         })
         .collect();
     for chunk in scope_rows.chunks(INSERT_CHUNK) {
-        let values = values(chunk.len(), 2);
+        let values = values(tx.backend(), chunk.len(), 2);
         let sql =
             format!("INSERT INTO agent_session_scopes (agent_session_id, scope) VALUES {values}");
         on_tx!(tx, |c| {

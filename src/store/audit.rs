@@ -16,7 +16,7 @@ pub async fn append(tx: &mut Tx, entry: &AuditEntry) -> Result<(), StoreError> {
 /// Appends entries in order, with multi-row `INSERT`s.
 pub async fn append_all(tx: &mut Tx, entries: &[AuditEntry]) -> Result<(), StoreError> {
     for chunk in entries.chunks(INSERT_CHUNK) {
-        let values = values(chunk.len(), 8);
+        let values = values(tx.backend(), chunk.len(), 8);
         let sql = format!(
             "INSERT INTO audit_log (id, at, actor, action, target, cause, revocation_id, request_id) \
              VALUES {values}"
@@ -157,7 +157,7 @@ pub async fn seal(tx: &mut Tx, links: &[Link]) -> Result<(), StoreError> {
         let sql = format!(
             "UPDATE audit_log SET chain_position = v.column2, prev_hash = v.column3, \
              hash = v.column4 FROM (VALUES {}) AS v WHERE audit_log.seq = v.column1",
-            values(chunk.len(), 4)
+            values(tx.backend(), chunk.len(), 4)
         );
         on_tx!(tx, |c| {
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));

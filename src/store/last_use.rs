@@ -32,7 +32,7 @@ pub async fn record(
 ) -> Result<(), StoreError> {
     let (table, column) = table.table_and_column();
     for chunk in uses.chunks(INSERT_CHUNK) {
-        let values = values(chunk.len(), 2);
+        let values = values(db.backend(), chunk.len(), 2);
         let sql = format!(
             "UPDATE {table} SET {column} = v.column2 FROM (VALUES {values}) AS v \
              WHERE {table}.id = v.column1 AND {table}.{column} < v.column2"

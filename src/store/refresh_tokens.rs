@@ -31,7 +31,7 @@ pub async fn insert_all(
     tokens: &[(TokenHash, &AgentSessionId, DateTime<Utc>)],
 ) -> Result<(), StoreError> {
     for chunk in tokens.chunks(INSERT_CHUNK) {
-        let values = values(chunk.len(), 3);
+        let values = values(tx.backend(), chunk.len(), 3);
         let sql = format!(
             "INSERT INTO refresh_tokens (token_hash, agent_session_id, issued_at) VALUES {values}"
         );

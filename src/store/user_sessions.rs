@@ -92,7 +92,7 @@ impl TryFrom<UserSessionRow> for UserSession {
 /// Inserts sessions with multi-row `INSERT`s. Sessions are always created active.
 pub async fn insert(tx: &mut Tx, sessions: &[NewUserSession]) -> Result<(), StoreError> {
     for chunk in sessions.chunks(INSERT_CHUNK) {
-        let values = values(chunk.len(), 10);
+        let values = values(tx.backend(), chunk.len(), 10);
         let sql = format!(
             "INSERT INTO user_sessions (id, user_id, token_hash, ip_address, user_agent, \
              created_at, last_seen_at, expires_at, idle_timeout_ms, status) VALUES {values}"

@@ -242,7 +242,7 @@ pub async fn record(tx: &mut Tx, records: &[AttemptRecord]) -> Result<(), StoreE
              SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, \
              v.column8, v.column9 FROM (VALUES {}) AS v \
              WHERE EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.id = v.column2)",
-            values(chunk.len(), 9)
+            values(tx.backend(), chunk.len(), 9)
         );
         on_tx!(tx, |c| {
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -264,7 +264,7 @@ pub async fn record(tx: &mut Tx, records: &[AttemptRecord]) -> Result<(), StoreE
             "UPDATE webhook_deliveries SET status = v.column2, attempts = v.column3, \
              next_attempt_at = v.column4, leased_until = NULL \
              FROM (VALUES {}) AS v WHERE webhook_deliveries.id = v.column1",
-            values(chunk.len(), 4)
+            values(tx.backend(), chunk.len(), 4)
         );
         on_tx!(tx, |c| {
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));

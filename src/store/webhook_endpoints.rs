@@ -107,7 +107,7 @@ async fn set_event_types(
     }
     let sql = format!(
         "INSERT INTO webhook_subscriptions (endpoint_id, event_type) VALUES {}",
-        super::values(event_types.len(), 2)
+        super::values(tx.backend(), event_types.len(), 2)
     );
     on_tx!(tx, |c| {
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -325,7 +325,7 @@ pub async fn count_attempts(
         "UPDATE webhook_endpoints SET consecutive_failures = \
          (CASE WHEN v.column2 = 1 THEN 0 ELSE consecutive_failures END) + v.column3 \
          FROM (VALUES {}) AS v WHERE webhook_endpoints.id = v.column1",
-        super::values(counts.len(), 3)
+        super::values(tx.backend(), counts.len(), 3)
     );
     on_tx!(tx, |c| {
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
