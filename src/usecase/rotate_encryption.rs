@@ -93,25 +93,18 @@ pub async fn rotate(
     adopt(app).await?;
     let keys = &app.settings.encryption_keys;
     let mut resealed = 0;
-    for column in SealedColumn::ALL {
-        let mut after = None;
-        loop {
-            let rows =
-                store::encryption_keys::batch(&app.db, column, after.as_ref(), batch).await?;
-            let Some((last, _)) = rows.last() else { break };
-            let last = last.clone();
-            for (key, sealed) in rows.iter().filter(|(_, sealed)| !keys.is_current(sealed)) {
-                let context = context_of(column, key)?;
-                let fresh = keys.seal(&keys.open(sealed, &context)?, &context);
-                // Not replaced: a writer sealed it anew, with the current key.
-                if store::encryption_keys::replace(&app.db, column, key, sealed, &fresh).await? {
-                    resealed += 1;
-                }
+    let mut walk = Walk::default();
+    while let Some((column, rows)) = walk.next(app, batch).await? {
+        for (key, sealed) in rows.iter().filter(|(_, sealed)| !keys.is_current(sealed)) {
+            let context = context_of(column, key)?;
+            let fresh = keys.seal(&keys.open(sealed, &context)?, &context);
+            // Not replaced: a writer sealed it anew, with the current key.
+            if store::encryption_keys::replace(&app.db, column, key, sealed, &fresh).await? {
+                resealed += 1;
             }
-            after = Some(last);
-            if progress(column, resealed).is_break() {
-                return Ok(None);
-            }
+        }
+        if progress(column, resealed).is_break() {
+            return Ok(None);
         }
     }
     let left = under_other_keys(app, batch).await?;
@@ -131,17 +124,42 @@ pub async fn rotate(
 pub async fn under_other_keys(app: &App, batch: u32) -> Result<u64, UsecaseError> {
     let keys = &app.settings.encryption_keys;
     let mut count = 0;
-    for column in SealedColumn::ALL {
-        let mut after = None;
-        loop {
-            let rows =
-                store::encryption_keys::batch(&app.db, column, after.as_ref(), batch).await?;
-            let Some((last, _)) = rows.last() else { break };
-            count += rows.iter().filter(|(_, s)| !keys.is_current(s)).count() as u64;
-            after = Some(last.clone());
-        }
+    let mut walk = Walk::default();
+    while let Some((_, rows)) = walk.next(app, batch).await? {
+        count += rows.iter().filter(|(_, s)| !keys.is_current(s)).count() as u64;
     }
     Ok(count)
+}
+
+/// Every sealed value, column after column, a batch at a time in key order.
+#[derive(Default)]
+struct Walk {
+    column: usize,
+    after: Option<RowKey>,
+}
+
+impl Walk {
+    async fn next(
+        &mut self,
+        app: &App,
+        batch: u32,
+    ) -> Result<Option<(SealedColumn, Vec<(RowKey, Vec<u8>)>)>, UsecaseError> {
+        while let Some(&column) = SealedColumn::ALL.get(self.column) {
+            let rows =
+                store::encryption_keys::batch(&app.db, column, self.after.as_ref(), batch).await?;
+            match rows.last() {
+                Some((last, _)) => {
+                    self.after = Some(last.clone());
+                    return Ok(Some((column, rows)));
+                }
+                None => {
+                    self.column += 1;
+                    self.after = None;
+                }
+            }
+        }
+        Ok(None)
+    }
 }
 
 /// The context a value of `column` at `key` is sealed under (its row).
