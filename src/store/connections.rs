@@ -98,12 +98,11 @@ pub async fn connected_of(tx: &mut Tx, users: &[&UserId]) -> Result<Vec<Connecti
 }
 
 /// A live connection as a vend reads it: with its sealed tokens, the version its
-/// tokens were written at, and whether a refresh is under way or backing off.
+/// tokens were written at, and until when no refresh is tried after one failed.
 pub struct Vendable {
     pub connection: Connection,
     pub tokens: Option<SealedTokens>,
     pub version: i64,
-    pub refresh_claimed_until: Option<DateTime<Utc>>,
     pub refresh_backoff_until: Option<DateTime<Utc>>,
 }
 
@@ -114,7 +113,6 @@ struct VendableRow {
     access_token_sealed: Option<Vec<u8>>,
     refresh_token_sealed: Option<Vec<u8>>,
     version: i64,
-    refresh_claimed_until: Option<i64>,
     refresh_backoff_until: Option<i64>,
 }
 
@@ -132,14 +130,13 @@ impl TryFrom<VendableRow> for Vendable {
             connection,
             tokens,
             version: row.version,
-            refresh_claimed_until: row.refresh_claimed_until.map(from_ms).transpose()?,
             refresh_backoff_until: row.refresh_backoff_until.map(from_ms).transpose()?,
         })
     }
 }
 
-const VENDABLE_COLUMNS: &str = "access_token_sealed, refresh_token_sealed, version, \
-                                refresh_claimed_until, refresh_backoff_until";
+const VENDABLE_COLUMNS: &str =
+    "access_token_sealed, refresh_token_sealed, version, refresh_backoff_until";
 
 /// The live (not disconnected) connections of these users to these providers.
 pub async fn vendable(
