@@ -30,7 +30,11 @@ const KEY_ID_LEN: usize = 8;
 
 /// The instance's encryption key. Every instance on one database needs the same one.
 #[derive(Clone)]
-pub struct EncryptionKey([u8; 32]);
+pub struct EncryptionKey {
+    bytes: [u8; 32],
+    /// Derived once: every value opened looks its key up by id.
+    id: KeyId,
+}
 
 /// A key's public name: derived from the key, so two keys never share one and the id
 /// reveals nothing of the key.
@@ -85,7 +89,18 @@ impl EncryptionKey {
     pub fn generate() -> Self {
         let mut key = [0u8; 32];
         rand::rng().fill_bytes(&mut key);
-        Self(key)
+        Self::from_bytes(key)
+    }
+
+    fn from_bytes(bytes: [u8; 32]) -> Self {
+        let mut id = [0u8; KEY_ID_LEN];
+        Hkdf::<Sha256>::new(None, &bytes)
+            .expand(b"leash/v1/key-id", &mut id)
+            .unwrap_or_else(|_| unreachable!("8 bytes is within HKDF-SHA256's output"));
+        Self {
+            bytes,
+            id: KeyId(id),
+        }
     }
 
     /// Parses the base64 form a key file or `LEASH_ENCRYPTION_KEY` holds.
@@ -93,7 +108,9 @@ impl EncryptionKey {
         let bytes = STANDARD
             .decode(raw.trim())
             .map_err(|_| SecretBoxError::BadKey)?;
-        Ok(Self(bytes.try_into().map_err(|_| SecretBoxError::BadKey)?))
+        Ok(Self::from_bytes(
+            bytes.try_into().map_err(|_| SecretBoxError::BadKey)?,
+        ))
     }
 
     /// Reads the key at `path`, which must exist.
@@ -116,7 +133,7 @@ impl EncryptionKey {
             Ok(raw) => Self::from_base64(&raw),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
                 let key = Self::generate();
-                crate::private_file::create(path, &format!("{}\n", STANDARD.encode(key.0)))
+                crate::private_file::create(path, &format!("{}\n", STANDARD.encode(key.bytes)))
                     .map_err(io)?;
                 tracing::info!(path = %path.display(), "created a new encryption key");
                 Ok(key)
@@ -129,7 +146,7 @@ impl EncryptionKey {
     /// key for that one purpose, so neither key reveals the other.
     pub fn rotation_key(&self) -> RotationKey {
         let mut okm = [0u8; 32];
-        Hkdf::<Sha256>::new(None, &self.0)
+        Hkdf::<Sha256>::new(None, &self.bytes)
             .expand(b"leash/v1/refresh-token-successors", &mut okm)
             .unwrap_or_else(|_| unreachable!("32 bytes is within HKDF-SHA256's output"));
         RotationKey::from_bytes(okm)
@@ -137,18 +154,14 @@ impl EncryptionKey {
 
     /// The key's id.
     pub fn id(&self) -> KeyId {
-        let mut id = [0u8; KEY_ID_LEN];
-        Hkdf::<Sha256>::new(None, &self.0)
-            .expand(b"leash/v1/key-id", &mut id)
-            .unwrap_or_else(|_| unreachable!("8 bytes is within HKDF-SHA256's output"));
-        KeyId(id)
+        self.id
     }
 
     /// `nonce ‖ ciphertext ‖ tag` of `plaintext`, bound to `context` (the row it is for).
     fn seal_raw(&self, plaintext: &[u8], context: &str) -> Vec<u8> {
         let mut nonce = [0u8; NONCE_LEN];
         rand::rng().fill_bytes(&mut nonce);
-        let cipher = XChaCha20Poly1305::new(&self.0.into());
+        let cipher = XChaCha20Poly1305::new(&self.bytes.into());
         let sealed = cipher
             .encrypt(
                 &XNonce::from(nonce),
@@ -170,7 +183,7 @@ impl EncryptionKey {
         }
         let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
         let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| SecretBoxError::Unsealable)?;
-        XChaCha20Poly1305::new(&self.0.into())
+        XChaCha20Poly1305::new(&self.bytes.into())
             .decrypt(
                 &XNonce::from(nonce),
                 Payload {
@@ -332,7 +345,7 @@ mod tests {
         let path = dir.path().join("leash.key");
         let first = EncryptionKey::load_or_create(&path).unwrap();
         let again = EncryptionKey::load_or_create(&path).unwrap();
-        assert_eq!(first.0, again.0);
+        assert_eq!(first.bytes, again.bytes);
         assert!(EncryptionKey::from_base64("c2hvcnQ=").is_err());
     }
 }

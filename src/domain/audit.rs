@@ -117,6 +117,20 @@ impl AuditEntry {
         self.revocation_id = Some(revocation_id);
         self
     }
+
+    /// The fields the chain hash covers, as they will be stored.
+    pub fn chained_fields(&self) -> ChainedFields<'_> {
+        ChainedFields {
+            id: self.id.as_str(),
+            at_ms: self.at.timestamp_millis(),
+            actor: &self.actor,
+            action: self.action.as_str(),
+            target: &self.target,
+            cause: self.cause.map(|cause| cause.as_str()),
+            revocation_id: self.revocation_id.as_ref().map(|id| id.as_str()),
+            request_id: self.request_id.as_deref(),
+        }
+    }
 }
 
 /// The hash before the first entry of the chain.
@@ -139,21 +153,64 @@ pub struct ChainedFields<'a> {
 /// a JSON array (unambiguous: every string is quoted and escaped).
 pub fn chain_hash(prev: &[u8; 32], position: i64, fields: &ChainedFields<'_>) -> [u8; 32] {
     use sha2::{Digest as _, Sha256};
-    let encoded = serde_json::json!([
-        position,
-        fields.id,
-        fields.at_ms,
-        fields.actor,
-        fields.action,
-        fields.target,
-        fields.cause,
-        fields.revocation_id,
-        fields.request_id,
-    ]);
     let mut hasher = Sha256::new();
     hasher.update(prev);
-    hasher.update(encoded.to_string().as_bytes());
+    serde_json::to_writer(
+        &mut hasher,
+        &(
+            position,
+            fields.id,
+            fields.at_ms,
+            fields.actor,
+            fields.action,
+            fields.target,
+            fields.cause,
+            fields.revocation_id,
+            fields.request_id,
+        ),
+    )
+    .unwrap_or_else(|_| unreachable!("hashing strings and numbers cannot fail"));
     hasher.finalize().into()
+}
+
+/// The chain's last sealed position and hash, advanced by one entry per link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainHead {
+    pub position: i64,
+    pub hash: [u8; 32],
+}
+
+/// One entry's place in the chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainLink {
+    pub position: i64,
+    pub prev_hash: [u8; 32],
+    pub hash: [u8; 32],
+}
+
+impl Default for ChainHead {
+    /// The head of an empty chain.
+    fn default() -> Self {
+        Self {
+            position: 0,
+            hash: GENESIS_HASH,
+        }
+    }
+}
+
+impl ChainHead {
+    /// Links the entry with `fields` after the head, which then ends at it.
+    pub fn link(&mut self, fields: &ChainedFields<'_>) -> ChainLink {
+        let position = self.position + 1;
+        let hash = chain_hash(&self.hash, position, fields);
+        let link = ChainLink {
+            position,
+            prev_hash: self.hash,
+            hash,
+        };
+        *self = ChainHead { position, hash };
+        link
+    }
 }
 
 /// Where a chain read in position order stops being what it claims.
@@ -170,19 +227,9 @@ pub enum ChainBreak {
 }
 
 /// Walks a chain entry by entry, in position order, remembering the last good link.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ChainVerifier {
-    position: i64,
-    hash: [u8; 32],
-}
-
-impl Default for ChainVerifier {
-    fn default() -> Self {
-        Self {
-            position: 0,
-            hash: GENESIS_HASH,
-        }
-    }
+    last: ChainHead,
 }
 
 impl ChainVerifier {
@@ -195,39 +242,41 @@ impl ChainVerifier {
         hash: &[u8],
         fields: &ChainedFields<'_>,
     ) -> Result<(), ChainBreak> {
-        if position != self.position + 1 {
+        if position != self.last.position + 1 {
             return Err(ChainBreak::Missing {
-                expected: self.position + 1,
+                expected: self.last.position + 1,
                 found: position,
             });
         }
-        if prev_hash != self.hash {
+        if prev_hash != self.last.hash {
             return Err(ChainBreak::Unlinked {
                 position,
                 id: fields.id.to_owned(),
             });
         }
-        let expected = chain_hash(&self.hash, position, fields);
+        let expected = chain_hash(&self.last.hash, position, fields);
         if hash != expected {
             return Err(ChainBreak::Altered {
                 position,
                 id: fields.id.to_owned(),
             });
         }
-        self.position = position;
-        self.hash = expected;
+        self.last = ChainHead {
+            position,
+            hash: expected,
+        };
         Ok(())
     }
 
     /// Checks that the chain ended where its head says.
-    pub fn finish(&self, head_position: i64, head_hash: &[u8]) -> Result<i64, ChainBreak> {
-        if head_position != self.position || head_hash != self.hash {
+    pub fn finish(&self, head: &ChainHead) -> Result<i64, ChainBreak> {
+        if *head != self.last {
             return Err(ChainBreak::Truncated {
-                last: self.position,
-                head: head_position,
+                last: self.last.position,
+                head: head.position,
             });
         }
-        Ok(self.position)
+        Ok(self.last.position)
     }
 }
 
@@ -257,15 +306,13 @@ mod tests {
     }
 
     fn chain(ids: &[&'static str]) -> Vec<(i64, [u8; 32], [u8; 32], ChainedFields<'static>)> {
-        let mut prev = GENESIS_HASH;
-        let mut links = Vec::new();
-        for (i, id) in ids.iter().enumerate() {
-            let position = i64::try_from(i).unwrap() + 1;
-            let hash = chain_hash(&prev, position, &fields(id));
-            links.push((position, prev, hash, fields(id)));
-            prev = hash;
-        }
-        links
+        let mut head = ChainHead::default();
+        ids.iter()
+            .map(|id| {
+                let link = head.link(&fields(id));
+                (link.position, link.prev_hash, link.hash, fields(id))
+            })
+            .collect()
     }
 
     fn verify(links: &[(i64, [u8; 32], [u8; 32], ChainedFields<'_>)]) -> Result<(), ChainBreak> {
@@ -276,6 +323,35 @@ mod tests {
         Ok(())
     }
 
+    /// The encoding hashed is the JSON array of the position and the fields, exactly as
+    /// the chains already stored were sealed.
+    #[test]
+    fn the_hash_covers_the_fields_as_one_json_array() {
+        use sha2::{Digest as _, Sha256};
+        let mut odd = fields("aud_\"quoted\"\n\u{e9}\u{1f511}");
+        odd.cause = Some("sign_out");
+        odd.request_id = Some("req\\1");
+        for fields in [fields("aud_a"), odd] {
+            let encoded = serde_json::json!([
+                7,
+                fields.id,
+                fields.at_ms,
+                fields.actor,
+                fields.action,
+                fields.target,
+                fields.cause,
+                fields.revocation_id,
+                fields.request_id,
+            ])
+            .to_string();
+            let mut hasher = Sha256::new();
+            hasher.update([3u8; 32]);
+            hasher.update(encoded.as_bytes());
+            let expected: [u8; 32] = hasher.finalize().into();
+            assert_eq!(chain_hash(&[3; 32], 7, &fields), expected);
+        }
+    }
+
     #[test]
     fn an_intact_chain_verifies_to_its_head() {
         let links = chain(&["aud_a", "aud_b", "aud_c"]);
@@ -283,9 +359,13 @@ mod tests {
         for (position, prev, hash, fields) in &links {
             verifier.check(*position, prev, hash, fields).unwrap();
         }
-        assert_eq!(verifier.finish(3, &links[2].2), Ok(3));
+        let head = |position| ChainHead {
+            position,
+            hash: links[2].2,
+        };
+        assert_eq!(verifier.finish(&head(3)), Ok(3));
         assert_eq!(
-            verifier.finish(4, &links[2].2),
+            verifier.finish(&head(4)),
             Err(ChainBreak::Truncated { last: 3, head: 4 })
         );
     }

@@ -4,26 +4,56 @@ use chrono::{DateTime, Utc};
 
 use super::time::{from_ms, to_ms};
 use super::{
-    Db, INSERT_CHUNK, LockMode, Reader, StoreError, Tx, on_pool, on_reader, on_tx, values,
+    Backend, Db, INSERT_CHUNK, LockMode, Reader, StoreError, Tx, on_pool, on_reader, on_tx, values,
 };
 
-use crate::domain::audit::{AuditEntry, AuditFilter, ChainedFields};
+use crate::domain::audit::{AuditEntry, AuditFilter, ChainHead, ChainLink, ChainedFields};
 
 pub async fn append(tx: &mut Tx, entry: &AuditEntry) -> Result<(), StoreError> {
     append_all(tx, std::slice::from_ref(entry)).await
 }
 
-/// Appends entries in order, with multi-row `INSERT`s.
+/// Appends entries in order, with multi-row `INSERT`s. On SQLite, whose transactions
+/// hold the one write lock from their start, they are sealed into the chain as they are
+/// appended (unless older entries still wait for the sealer, which then seals these
+/// after them); on PostgreSQL the sealer seals them soon after, so concurrent acts never
+/// wait on one another for the chain's head.
 pub async fn append_all(tx: &mut Tx, entries: &[AuditEntry]) -> Result<(), StoreError> {
-    for chunk in entries.chunks(INSERT_CHUNK) {
-        let values = values(tx.backend(), chunk.len(), 8);
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let head = match tx.backend() {
+        Backend::Sqlite => head_if_all_sealed(tx).await?,
+        Backend::Postgres => None,
+    };
+    let Some(mut head) = head else {
+        return insert(tx, entries, &[]).await;
+    };
+    let links: Vec<ChainLink> = entries
+        .iter()
+        .map(|entry| head.link(&entry.chained_fields()))
+        .collect();
+    insert(tx, entries, &links).await?;
+    write_head(tx, &head).await
+}
+
+/// Inserts `entries`, each sealed by its link when `links` holds one per entry.
+async fn insert(
+    tx: &mut Tx,
+    entries: &[AuditEntry],
+    links: &[ChainLink],
+) -> Result<(), StoreError> {
+    for (index, chunk) in entries.chunks(INSERT_CHUNK).enumerate() {
+        let values = values(tx.backend(), chunk.len(), 11);
         let sql = format!(
-            "INSERT INTO audit_log (id, at, actor, action, target, cause, revocation_id, request_id) \
-             VALUES {values}"
+            "INSERT INTO audit_log (id, at, actor, action, target, cause, revocation_id, request_id, \
+             chain_position, prev_hash, hash) VALUES {values}"
         );
+        let first = index * INSERT_CHUNK;
         on_tx!(tx, |c| {
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for entry in chunk {
+            for (offset, entry) in chunk.iter().enumerate() {
+                let link = links.get(first + offset);
                 query = query
                     .bind(entry.id.as_str())
                     .bind(to_ms(entry.at))
@@ -32,7 +62,10 @@ pub async fn append_all(tx: &mut Tx, entries: &[AuditEntry]) -> Result<(), Store
                     .bind(&entry.target)
                     .bind(entry.cause.map(|cause| cause.as_str()))
                     .bind(entry.revocation_id.as_ref().map(|id| id.as_str()))
-                    .bind(entry.request_id.as_deref());
+                    .bind(entry.request_id.as_deref())
+                    .bind(link.map(|link| link.position))
+                    .bind(link.map(|link| link.prev_hash.to_vec()))
+                    .bind(link.map(|link| link.hash.to_vec()));
             }
             query.execute(c).await.map(|done| done.rows_affected())
         })?;
@@ -116,19 +149,37 @@ pub async fn list_after(
 
 /// The chain's last sealed position and hash; locked until the transaction ends when
 /// read through one, so one sealer runs at a time.
-pub async fn chain_head(reader: impl Into<Reader<'_>>) -> Result<(i64, Vec<u8>), StoreError> {
+pub async fn chain_head(reader: impl Into<Reader<'_>>) -> Result<ChainHead, StoreError> {
     let reader = reader.into();
     let lock = match &reader {
         Reader::Tx(tx) => tx.lock_clause(LockMode::Update),
         Reader::Db(_) => "",
     };
     let sql = format!("SELECT position, hash FROM audit_chain_head WHERE id = 1{lock}");
-    let head = on_reader!(reader, |c| sqlx::query_as::<_, (i64, Vec<u8>)>(
+    let (position, hash) = on_reader!(reader, |c| sqlx::query_as::<_, (i64, Vec<u8>)>(
         sqlx::AssertSqlSafe(sql)
     )
     .fetch_one(c)
     .await)?;
-    Ok(head)
+    head(position, hash)
+}
+
+/// The chain's head, unless an entry waits to be sealed.
+async fn head_if_all_sealed(tx: &mut Tx) -> Result<Option<ChainHead>, StoreError> {
+    let row = on_tx!(tx, |c| sqlx::query_as::<_, (i64, Vec<u8>)>(
+        "SELECT position, hash FROM audit_chain_head WHERE id = 1 \
+         AND NOT EXISTS (SELECT 1 FROM audit_log WHERE chain_position IS NULL)"
+    )
+    .fetch_optional(c)
+    .await)?;
+    row.map(|(position, hash)| head(position, hash)).transpose()
+}
+
+fn head(position: i64, hash: Vec<u8>) -> Result<ChainHead, StoreError> {
+    let hash = hash
+        .try_into()
+        .map_err(|_| StoreError::Corrupt("audit chain head hash length".to_owned()))?;
+    Ok(ChainHead { position, hash })
 }
 
 /// Up to `limit` entries not sealed yet, in the order they were appended.
@@ -145,14 +196,15 @@ pub async fn unsealed(tx: &mut Tx, limit: u32) -> Result<Vec<StoredAuditEntry>, 
     Ok(rows)
 }
 
-/// One entry's link: (seq, chain position, previous hash, hash).
-pub type Link = (i64, i64, [u8; 32], [u8; 32]);
-
-/// Writes the links of newly sealed entries and the chain's new head.
-pub async fn seal(tx: &mut Tx, links: &[Link]) -> Result<(), StoreError> {
-    let Some(&(_, head_position, _, head_hash)) = links.last() else {
+/// Writes the links of newly sealed entries (by their `seq`) and the chain's new head.
+pub async fn seal(
+    tx: &mut Tx,
+    links: &[(i64, ChainLink)],
+    head: &ChainHead,
+) -> Result<(), StoreError> {
+    if links.is_empty() {
         return Ok(());
-    };
+    }
     for chunk in links.chunks(INSERT_CHUNK) {
         let sql = format!(
             "UPDATE audit_log SET chain_position = v.column2, prev_hash = v.column3, \
@@ -161,21 +213,25 @@ pub async fn seal(tx: &mut Tx, links: &[Link]) -> Result<(), StoreError> {
         );
         on_tx!(tx, |c| {
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (seq, position, prev, hash) in chunk {
+            for (seq, link) in chunk {
                 query = query
                     .bind(*seq)
-                    .bind(*position)
-                    .bind(prev.as_slice())
-                    .bind(hash.as_slice());
+                    .bind(link.position)
+                    .bind(link.prev_hash.as_slice())
+                    .bind(link.hash.as_slice());
             }
             query.execute(c).await.map(|done| done.rows_affected())
         })?;
     }
+    write_head(tx, head).await
+}
+
+async fn write_head(tx: &mut Tx, head: &ChainHead) -> Result<(), StoreError> {
     on_tx!(tx, |c| sqlx::query(
         "UPDATE audit_chain_head SET position = $1, hash = $2 WHERE id = 1"
     )
-    .bind(head_position)
-    .bind(head_hash.as_slice())
+    .bind(head.position)
+    .bind(head.hash.as_slice())
     .execute(c)
     .await
     .map(|done| done.rows_affected()))?;

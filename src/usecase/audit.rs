@@ -123,8 +123,8 @@ pub async fn verify(db: &Db) -> Result<Verified, VerifyError> {
             break;
         }
     }
-    let (head_position, head_hash) = store::audit::chain_head(db).await?;
-    let sealed = verifier.finish(head_position, &head_hash)?;
+    let head = store::audit::chain_head(db).await?;
+    let sealed = verifier.finish(&head)?;
     let unsealed = store::audit::count_unsealed(db).await?;
     Ok(Verified { sealed, unsealed })
 }

@@ -1,8 +1,7 @@
 //! Sealing appended audit entries into the hash chain, in append order.
 
-use crate::domain::audit::chain_hash;
-use crate::store::audit::Link;
-use crate::store::{self, StoreError};
+use crate::domain::audit::ChainLink;
+use crate::store;
 use crate::usecase::App;
 use crate::usecase::UsecaseError;
 
@@ -18,22 +17,13 @@ pub async fn seal_audit(app: &App) -> Result<u64, UsecaseError> {
     }
     loop {
         let mut tx = app.db.begin().await?;
-        let (mut position, head) = store::audit::chain_head(&mut tx).await?;
-        let mut prev: [u8; 32] = head
-            .try_into()
-            .map_err(|_| StoreError::Corrupt("audit chain head hash length".to_owned()))?;
+        let mut head = store::audit::chain_head(&mut tx).await?;
         let entries = store::audit::unsealed(&mut tx, SEAL_BATCH).await?;
-        let links: Vec<Link> = entries
+        let links: Vec<(i64, ChainLink)> = entries
             .iter()
-            .map(|entry| {
-                position += 1;
-                let hash = chain_hash(&prev, position, &entry.chained_fields());
-                let link = (entry.seq, position, prev, hash);
-                prev = hash;
-                link
-            })
+            .map(|entry| (entry.seq, head.link(&entry.chained_fields())))
             .collect();
-        store::audit::seal(&mut tx, &links).await?;
+        store::audit::seal(&mut tx, &links, &head).await?;
         tx.commit().await?;
         sealed += links.len() as u64;
         if links.len() < SEAL_BATCH as usize {

@@ -39,15 +39,25 @@ async fn entries_are_listed_oldest_first_filtered_and_sealed_into_the_chain() {
     );
     let disabled = app.get("/v1/audit?action=user.disabled").await;
     assert_eq!(disabled.body["data"].as_array().unwrap().len(), 1);
+    // SQLite, one writer at a time, seals entries as they are appended; PostgreSQL's
+    // sealer seals them soon after, so concurrent acts never queue on the chain's head.
+    let sealed_at_once = matches!(app.db, Db::Sqlite(..));
     assert_eq!(
-        disabled.body["data"][0]["chain_position"],
-        json!(null),
-        "not sealed yet"
+        disabled.body["data"][0]["chain_position"] == json!(null),
+        !sealed_at_once,
+        "{}",
+        disabled.body
     );
 
-    let sealed = leash::usecase::seal_audit::seal_audit(&app.app)
+    let sealed_later = leash::usecase::seal_audit::seal_audit(&app.app)
         .await
         .unwrap();
+    let sealed = if sealed_at_once {
+        assert_eq!(sealed_later, 0);
+        leash::usecase::audit::verify(&app.db).await.unwrap().sealed
+    } else {
+        i64::try_from(sealed_later).unwrap()
+    };
     assert!(sealed >= 6, "sealed {sealed}");
     let page = app.get("/v1/audit?limit=2").await;
     let page = page.assert_status(StatusCode::OK).clone();
@@ -59,10 +69,7 @@ async fn entries_are_listed_oldest_first_filtered_and_sealed_into_the_chain() {
     assert_eq!(next.body["data"][0]["chain_position"], 3);
 
     let verified = leash::usecase::audit::verify(&app.db).await.unwrap();
-    assert_eq!(
-        (verified.sealed, verified.unsealed),
-        (i64::try_from(sealed).unwrap(), 0)
-    );
+    assert_eq!((verified.sealed, verified.unsealed), (sealed, 0));
     app.get("/v1/audit?actor=")
         .await
         .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
@@ -100,6 +107,66 @@ async fn tamper(db: &Db, sql: &str) {
     assert_eq!(run_sql(db, sql).await.unwrap(), 1);
 }
 
+/// An entry appended but not sealed yet: what an act leaves on PostgreSQL until the
+/// sealer runs, and on SQLite what a database written before entries were sealed as
+/// they are appended still holds.
+async fn append_unsealed(db: &Db, id: &str) {
+    let sql = format!(
+        "INSERT INTO audit_log (id, at, actor, action, target) \
+         VALUES ('{id}', 1, 'operator', 'user.created', 'usr_{id}')"
+    );
+    assert_eq!(run_sql(db, &sql).await.unwrap(), 1);
+}
+
+/// On SQLite an act seals its entries as it appends them, unless an older entry still
+/// waits for the sealer: the chain keeps the append order either way.
+#[tokio::test]
+async fn entries_are_chained_in_append_order_when_older_ones_wait_for_the_sealer() {
+    let app = TestApp::start().await;
+    some_acts(&app).await;
+    leash::usecase::seal_audit::seal_audit(&app.app)
+        .await
+        .unwrap();
+    append_unsealed(&app.db, "aud_waiting").await;
+    let dave = app.create_user("dave").await;
+    assert_eq!(
+        leash::usecase::seal_audit::seal_audit(&app.app)
+            .await
+            .unwrap(),
+        2,
+        "the waiting entry and the one appended after it"
+    );
+    let verified = leash::usecase::audit::verify(&app.db).await.unwrap();
+    let listed = app.get("/v1/audit?limit=100").await;
+    let entries = listed.assert_status(StatusCode::OK)["data"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let last_two: Vec<(&str, i64)> = entries[entries.len() - 2..]
+        .iter()
+        .map(|e| {
+            (
+                e["target"].as_str().unwrap(),
+                e["chain_position"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        last_two,
+        [
+            ("usr_aud_waiting", verified.sealed - 1),
+            (dave.id.as_str(), verified.sealed)
+        ]
+    );
+    // Nothing waits any more: the next act's entry is sealed as it is appended on SQLite.
+    app.create_user("erin").await;
+    let waiting = leash::usecase::audit::verify(&app.db)
+        .await
+        .unwrap()
+        .unsealed;
+    assert_eq!(waiting, i64::from(matches!(app.db, Db::Postgres(_))));
+}
+
 #[tokio::test]
 async fn the_database_refuses_to_change_or_delete_an_entry() {
     let app = TestApp::start().await;
@@ -107,7 +174,7 @@ async fn the_database_refuses_to_change_or_delete_an_entry() {
     leash::usecase::seal_audit::seal_audit(&app.app)
         .await
         .unwrap();
-    app.create_user("dave").await;
+    append_unsealed(&app.db, "aud_unsealed").await;
     for sql in [
         "UPDATE audit_log SET target = 'usr_x' WHERE chain_position = 1",
         "UPDATE audit_log SET chain_position = 99 WHERE chain_position = 1",
