@@ -11,3 +11,12 @@ pub mod store;
 pub mod upstream;
 pub mod usecase;
 pub mod workers;
+
+/// The memory allocator of every binary built on this crate (`leash`, its tests and
+/// benchmarks): mimalloc. Under load each request allocates and frees many small
+/// buffers, often on another thread than the one that allocated them, where glibc's
+/// allocator spent 15% of a vending run's CPU consolidating and unlinking chunks;
+/// mimalloc took introspection from about 47,000 to 53,000 requests/s and vending
+/// from 22,500 to 28,800/s on the same machine and run.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -115,7 +115,9 @@ async fn vend_fresh(
         };
         match app.vends.submit(app, WHAT, job, vend_all).await? {
             Vend::Handed(credential) => return Ok(credential),
-            Vend::Stale(stale) => refresh_connection::refresh(app, &stale).await?,
+            // Boxed: the refresh's future (an upstream HTTP call) is several times the
+            // size of the rest, and every vend would carry and move it.
+            Vend::Stale(stale) => Box::pin(refresh_connection::refresh(app, &stale)).await?,
         }
     }
     Err(UsecaseError::ProviderUnavailable {
