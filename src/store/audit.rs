@@ -27,27 +27,35 @@ pub async fn append_all(tx: &mut Tx, entries: &[AuditEntry]) -> Result<(), Store
         Backend::Postgres => None,
     };
     let Some(mut head) = head else {
-        return insert(tx, entries, &[]).await;
+        return insert(tx, entries, &[], None).await;
     };
     let links: Vec<ChainLink> = entries
         .iter()
         .map(|entry| head.link(&entry.chained_fields()))
         .collect();
-    insert(tx, entries, &links).await?;
-    write_head(tx, &head).await
+    insert(tx, entries, &links, Some(&head)).await
 }
 
-/// Inserts `entries`, each sealed by its link when `links` holds one per entry.
+/// Inserts `entries`, each sealed by its link when `links` holds one per entry, and
+/// moves the chain's `head` (SQLite only) in the same round trip as the last rows.
 async fn insert(
     tx: &mut Tx,
     entries: &[AuditEntry],
     links: &[ChainLink],
+    head: Option<&ChainHead>,
 ) -> Result<(), StoreError> {
+    let chunks = entries.len().div_ceil(INSERT_CHUNK);
     for (index, chunk) in entries.chunks(INSERT_CHUNK).enumerate() {
         let values = values(tx.backend(), chunk.len(), 11);
+        let head = head.filter(|_| index + 1 == chunks);
+        let move_head = if head.is_some() {
+            "; UPDATE audit_chain_head SET position = ?, hash = ? WHERE id = 1"
+        } else {
+            ""
+        };
         let sql = format!(
             "INSERT INTO audit_log (id, at, actor, action, target, cause, revocation_id, request_id, \
-             chain_position, prev_hash, hash) VALUES {values}"
+             chain_position, prev_hash, hash) VALUES {values}{move_head}"
         );
         let first = index * INSERT_CHUNK;
         on_tx!(tx, |c| {
@@ -66,6 +74,9 @@ async fn insert(
                     .bind(link.map(|link| link.position))
                     .bind(link.map(|link| link.prev_hash.to_vec()))
                     .bind(link.map(|link| link.hash.to_vec()));
+            }
+            if let Some(head) = head {
+                query = query.bind(head.position).bind(head.hash.to_vec());
             }
             query.execute(c).await.map(|done| done.rows_affected())
         })?;

@@ -1,7 +1,8 @@
 //! Reading the audit log: listing it, and verifying the hash chain. Entries are
-//! appended by every act in its own transaction; sealing them into the chain
-//! (`seal_audit`) runs apart from the acts (a worker, about once a second) so acts on
-//! PostgreSQL never wait on one another for the chain's head.
+//! appended by every act in its own transaction. On SQLite the act seals them into the
+//! chain as it appends them (`store::audit::append_all`); on PostgreSQL sealing
+//! (`seal_audit`) runs apart from the acts (a worker, about once a second) so acts
+//! never wait on one another for the chain's head.
 
 use chrono::{DateTime, Utc};
 

@@ -1,18 +1,20 @@
 //! Group commit. SQLite runs one write transaction at a time, and each statement costs
 //! a round trip to the connection's worker thread, so one act per transaction bounds
 //! the rate by the statements each act needs under the write lock. Acts that arrive
-//! while a batch is being written queue here, and the next of them to get the baton
-//! runs them all in one transaction: one read per kind for the whole batch, one
-//! multi-row write per table, one commit.
+//! while a batch is being written queue here and are run together in the next batch:
+//! one read per kind for the whole batch, one multi-row write per table, one commit.
 //!
-//! Every submitter waits for the baton after queueing, so each job is run by itself or
-//! by a submitter ahead of it; none is left behind. The batch runs in a task of its own,
-//! so a submitter that goes away (its client hung up) does not abandon it half-way.
+//! The submitter that finds no batch running starts a task that runs batches back to
+//! back, each with every job pending when it began, until none is left; it holds the
+//! baton throughout. Every submitter waits for the baton after queueing, so each job is
+//! run by a batch that took it or by the submitter itself; none is left behind. Batches
+//! run in a task of their own, so a submitter that goes away (its client hung up) does
+//! not abandon one half-way.
 
 use std::future::Future;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
-use tokio::sync::{Mutex as AsyncMutex, oneshot};
+use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard, oneshot};
 
 use crate::store::Tx;
 use crate::usecase::{App, UsecaseError};
@@ -20,16 +22,19 @@ use crate::usecase::{App, UsecaseError};
 /// Where one job's outcome goes.
 type Reply<O> = oneshot::Sender<Result<O, UsecaseError>>;
 
+/// Jobs waiting for a batch.
+type Pending<J, O> = Arc<Mutex<Vec<(J, Reply<O>)>>>;
+
 pub struct GroupCommit<J, O> {
-    pending: Mutex<Vec<(J, Reply<O>)>>,
-    baton: AsyncMutex<()>,
+    pending: Pending<J, O>,
+    baton: Arc<AsyncMutex<()>>,
 }
 
 impl<J, O> Default for GroupCommit<J, O> {
     fn default() -> Self {
         Self {
-            pending: Mutex::new(Vec::new()),
-            baton: AsyncMutex::new(()),
+            pending: Arc::new(Mutex::new(Vec::new())),
+            baton: Arc::new(AsyncMutex::new(())),
         }
     }
 }
@@ -45,9 +50,9 @@ pub type Outcomes<O> = Vec<Result<O, UsecaseError>>;
 
 impl<J: Send + 'static, O: Send + 'static> GroupCommit<J, O> {
     /// Queues `job` and answers its outcome, once a batch holding it committed. `run`
-    /// is given every job pending when a submitter took the baton, in a transaction
-    /// begun for them, and answers one outcome per job in order; the outer error (the
-    /// database failed) fails every job of the batch, which then wrote nothing.
+    /// is given the jobs of one batch, in a transaction begun for them, and answers one
+    /// outcome per job in order; the outer error (the database failed) fails every job
+    /// of the batch, which then wrote nothing.
     pub async fn submit<F, Fut>(
         &self,
         app: &App,
@@ -56,7 +61,7 @@ impl<J: Send + 'static, O: Send + 'static> GroupCommit<J, O> {
         run: F,
     ) -> Result<O, UsecaseError>
     where
-        F: FnOnce(App, Tx, Vec<J>) -> Fut + Send + 'static,
+        F: Fn(App, Tx, Vec<J>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(Tx, Outcomes<O>), UsecaseError>> + Send + 'static,
     {
         let (reply, mut answer) = oneshot::channel();
@@ -64,27 +69,43 @@ impl<J: Send + 'static, O: Send + 'static> GroupCommit<J, O> {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push((job, reply));
-        // Answered by a batch another submitter ran, or take the baton and run what is
-        // pending (ours included, unless a batch took it meanwhile).
+        // Answered by a batch already running, or take the baton and run batches until
+        // nothing is pending (ours included, unless a batch took it meanwhile).
         tokio::select! {
             biased;
             answered = &mut answer => return settled(answered),
-            _baton = self.baton.lock() => {
-                let jobs = std::mem::take(
-                    &mut *self.pending.lock().unwrap_or_else(PoisonError::into_inner),
-                );
-                if !jobs.is_empty() {
-                    let _ = tokio::spawn(run_batch(app.clone(), what, jobs, run)).await;
-                }
+            baton = Arc::clone(&self.baton).lock_owned() => {
+                tokio::spawn(drain(app.clone(), what, Arc::clone(&self.pending), baton, run));
             }
         }
         settled(answer.await)
     }
 }
 
-async fn run_batch<J, O, F, Fut>(app: App, what: &'static str, jobs: Vec<(J, Reply<O>)>, run: F)
+/// Runs batches back to back while jobs are pending, then lets the baton go. A job
+/// queued after the last look finds the baton free, or held by a newer drain.
+async fn drain<J, O, F, Fut>(
+    app: App,
+    what: &'static str,
+    pending: Pending<J, O>,
+    _baton: OwnedMutexGuard<()>,
+    run: F,
+) where
+    F: Fn(App, Tx, Vec<J>) -> Fut,
+    Fut: Future<Output = Result<(Tx, Outcomes<O>), UsecaseError>>,
+{
+    loop {
+        let jobs = std::mem::take(&mut *pending.lock().unwrap_or_else(PoisonError::into_inner));
+        if jobs.is_empty() {
+            return;
+        }
+        run_batch(app.clone(), what, jobs, &run).await;
+    }
+}
+
+async fn run_batch<J, O, F, Fut>(app: App, what: &'static str, jobs: Vec<(J, Reply<O>)>, run: &F)
 where
-    F: FnOnce(App, Tx, Vec<J>) -> Fut,
+    F: Fn(App, Tx, Vec<J>) -> Fut,
     Fut: Future<Output = Result<(Tx, Outcomes<O>), UsecaseError>>,
 {
     let (jobs, replies): (Vec<J>, Vec<Reply<O>>) = jobs.into_iter().unzip();

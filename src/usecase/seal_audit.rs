@@ -1,4 +1,6 @@
-//! Sealing appended audit entries into the hash chain, in append order.
+//! Sealing appended audit entries into the hash chain, in append order: every entry on
+//! PostgreSQL; on SQLite, only those appended while older ones waited (acts seal their
+//! own otherwise).
 
 use crate::domain::audit::ChainLink;
 use crate::store;
