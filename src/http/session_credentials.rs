@@ -17,6 +17,11 @@ use crate::domain::token::TokenKind;
 pub const SECURE_COOKIE: &str = "__Host-leash_session";
 pub const PLAIN_COOKIE: &str = "leash_session";
 
+/// The names of the two ways to present a user session in the OpenAPI document: its
+/// token as Bearer, or the session cookie.
+pub const BEARER_SCHEME: &str = "user_session";
+pub const COOKIE_SCHEME: &str = "user_session_cookie";
+
 /// The user session tokens a request carries, if any (they never print).
 #[derive(Debug, Default)]
 pub struct SessionCredentials {

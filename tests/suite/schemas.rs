@@ -94,6 +94,46 @@ fn every_reference_of_the_openapi_document_resolves() {
     }
 }
 
+/// Every operation names how a caller authenticates, with schemes the document defines,
+/// except the few that take no Leash credential by design.
+#[test]
+fn every_operation_declares_its_security_unless_public_by_design() {
+    // Discovery; the token and revocation endpoints, where an agent authenticates as an
+    // OAuth client in the request itself; and the callback a provider sends a browser
+    // to, which the `state` alone identifies.
+    let public = [
+        "get /.well-known/oauth-authorization-server",
+        "post /oauth2/revoke",
+        "post /oauth2/token",
+        "get /v1/oauth/callback",
+    ];
+    let document = serde_json::to_value(leash::http::openapi()).unwrap();
+    let schemes = document["components"]["securitySchemes"]
+        .as_object()
+        .unwrap();
+    let mut undeclared = Vec::new();
+    for (path, operations) in document["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            let requirements = operation["security"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            for requirement in &requirements {
+                for scheme in requirement.as_object().unwrap().keys() {
+                    assert!(
+                        schemes.contains_key(scheme),
+                        "{method} {path}: {scheme} undefined"
+                    );
+                }
+            }
+            if requirements.is_empty() {
+                undeclared.push(format!("{method} {path}"));
+            }
+        }
+    }
+    assert_eq!(undeclared, public);
+}
+
 #[tokio::test]
 async fn the_served_openapi_document_is_the_committed_one() {
     let app = TestApp::start().await;

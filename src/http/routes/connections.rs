@@ -19,7 +19,7 @@ use crate::http::answer::{CallbackAnswer, Found, HtmlPage};
 use crate::http::auth::AdminKey;
 use crate::http::error::ApiError;
 use crate::http::extract::ApiQuery;
-use crate::http::session_credentials::SessionCredentials;
+use crate::http::session_credentials::{self, SessionCredentials};
 use crate::http::wire::connections::{
     AuthorizeQuery, CallbackQuery, ConnectionBody, ConnectionList, DisconnectAnswer,
     DisconnectQuery,
@@ -40,6 +40,8 @@ pub fn router() -> ApiRouter<AppState> {
                         "Authenticated by the person's user session: its token as Bearer, \
                          or the session cookie (then only that cookie can finish it).",
                     )
+                    .security_requirement(session_credentials::BEARER_SCHEME)
+                    .security_requirement(session_credentials::COOKIE_SCHEME)
             }),
         )
         .api_route(
