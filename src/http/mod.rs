@@ -129,20 +129,6 @@ fn finish() -> (Router<AppState>, serde_json::Value) {
             extensions: Default::default(),
         }),
     );
-    components.security_schemes.insert(
-        session_credentials::COOKIE_SCHEME.to_owned(),
-        aide::openapi::ReferenceOr::Item(SecurityScheme::ApiKey {
-            location: aide::openapi::ApiKeyLocation::Cookie,
-            name: session_credentials::SECURE_COOKIE.to_owned(),
-            description: Some(format!(
-                "A person's user session as its cookie: `{}` over https, `{}` over plain \
-                 http (local use).",
-                session_credentials::SECURE_COOKIE,
-                session_credentials::PLAIN_COOKIE
-            )),
-            extensions: Default::default(),
-        }),
-    );
     let mut document = serde_json::to_value(&api).unwrap_or_default();
     nullable::spell_out(&mut document);
     (router, document)

@@ -41,7 +41,6 @@ pub fn router() -> ApiRouter<AppState> {
                          or the session cookie (then only that cookie can finish it).",
                     )
                     .security_requirement(session_credentials::BEARER_SCHEME)
-                    .security_requirement(session_credentials::COOKIE_SCHEME)
             }),
         )
         .api_route(
