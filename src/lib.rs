@@ -16,7 +16,8 @@ pub mod workers;
 /// benchmarks): mimalloc. Under load each request allocates and frees many small
 /// buffers, often on another thread than the one that allocated them, where glibc's
 /// allocator spent 15% of a vending run's CPU consolidating and unlinking chunks;
-/// mimalloc took introspection from about 47,000 to 53,000 requests/s and vending
-/// from 22,500 to 28,800/s on the same machine and run.
+/// in back-to-back runs of the connections bench on one machine, mimalloc took
+/// introspection from about 47,000 to 53,000 requests/s and vending from about 22,500
+/// to 28,800/s.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

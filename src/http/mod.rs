@@ -102,33 +102,33 @@ fn finish() -> (Router<AppState>, serde_json::Value) {
     };
     let router = routes.finish_api(&mut api);
     let components = api.components.get_or_insert_with(Default::default);
-    components.security_schemes.insert(
-        auth::SECURITY_SCHEME.to_owned(),
-        aide::openapi::ReferenceOr::Item(SecurityScheme::Http {
-            scheme: "bearer".to_owned(),
-            bearer_format: Some("leash_ak_…".to_owned()),
-            description: Some("An API key; each endpoint names the roles it accepts.".to_owned()),
-            extensions: Default::default(),
-        }),
-    );
-    components.security_schemes.insert(
-        agent_token::SECURITY_SCHEME.to_owned(),
-        aide::openapi::ReferenceOr::Item(SecurityScheme::Http {
-            scheme: "bearer".to_owned(),
-            bearer_format: Some("leash_at_…".to_owned()),
-            description: Some("An agent session's access token.".to_owned()),
-            extensions: Default::default(),
-        }),
-    );
-    components.security_schemes.insert(
-        session_credentials::BEARER_SCHEME.to_owned(),
-        aide::openapi::ReferenceOr::Item(SecurityScheme::Http {
-            scheme: "bearer".to_owned(),
-            bearer_format: Some("leash_ust_…".to_owned()),
-            description: Some("A person's user session token.".to_owned()),
-            extensions: Default::default(),
-        }),
-    );
+    for (name, format, description) in [
+        (
+            auth::SECURITY_SCHEME,
+            "leash_ak_…",
+            "An API key; each endpoint names the roles it accepts.",
+        ),
+        (
+            agent_token::SECURITY_SCHEME,
+            "leash_at_…",
+            "An agent session's access token.",
+        ),
+        (
+            session_credentials::BEARER_SCHEME,
+            "leash_ust_…",
+            "A person's user session token.",
+        ),
+    ] {
+        components.security_schemes.insert(
+            name.to_owned(),
+            aide::openapi::ReferenceOr::Item(SecurityScheme::Http {
+                scheme: "bearer".to_owned(),
+                bearer_format: Some(format.to_owned()),
+                description: Some(description.to_owned()),
+                extensions: Default::default(),
+            }),
+        );
+    }
     let mut document = serde_json::to_value(&api).unwrap_or_default();
     nullable::spell_out(&mut document);
     (router, document)

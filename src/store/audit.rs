@@ -234,10 +234,6 @@ pub async fn seal(
             query.execute(c).await.map(|done| done.rows_affected())
         })?;
     }
-    write_head(tx, head).await
-}
-
-async fn write_head(tx: &mut Tx, head: &ChainHead) -> Result<(), StoreError> {
     on_tx!(tx, |c| sqlx::query(
         "UPDATE audit_chain_head SET position = $1, hash = $2 WHERE id = 1"
     )
