@@ -46,7 +46,7 @@ async fn bare_update(db: &Db, user_id: &str) -> (Duration, u64) {
     let started = Instant::now();
     let hit = match db {
         Db::Sqlite(_, writer) => {
-            let mut tx = writer.begin_with("BEGIN IMMEDIATE").await.unwrap();
+            let mut tx = writer.begin().await.unwrap();
             let hit = sqlx::query(SQL)
                 .bind(now)
                 .bind(user_id)

@@ -22,6 +22,7 @@ pub mod refresh_tokens;
 pub mod revocations;
 mod scopes;
 mod selection;
+mod sqlite_writer;
 mod time;
 pub mod upstream_revocations;
 pub mod user_sessions;
@@ -35,7 +36,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+use sqlx::{Connection as _, PgPool, Postgres, SqlitePool, Transaction};
+
+pub use sqlite_writer::{SqliteTx, SqliteWriter};
 
 pub use error::StoreError;
 
@@ -133,16 +136,16 @@ impl<'a> From<&'a mut Tx> for Reader<'a> {
 #[derive(Clone, Debug)]
 pub enum Db {
     /// Readers, and the one writer connection. SQLite runs one write transaction at a
-    /// time whatever the pool; waiting for the writer in the pool's fair queue wakes the
+    /// time whatever the connections; waiting for the writer in its fair queue wakes the
     /// next writer the moment the last one commits, where waiting in SQLite's busy
     /// handler sleeps and retries (it halved the issuance rate under load).
-    Sqlite(SqlitePool, SqlitePool),
+    Sqlite(SqlitePool, SqliteWriter),
     Postgres(PgPool),
 }
 
 /// An open transaction; dropped without [`Tx::commit`], it rolls back.
 pub enum Tx {
-    Sqlite(Transaction<'static, Sqlite>),
+    Sqlite(SqliteTx),
     Postgres(Transaction<'static, Postgres>),
 }
 
@@ -232,13 +235,8 @@ impl Db {
                 .test_before_acquire(false)
                 .connect_with(options.clone())
                 .await?;
-            let writer = SqlitePoolOptions::new()
-                .max_connections(1)
-                .test_before_acquire(false)
-                .acquire_timeout(Duration::from_secs(30))
-                .connect_with(options)
-                .await?;
-            Ok(Db::Sqlite(readers, writer))
+            let writer = sqlx::SqliteConnection::connect_with(&options).await?;
+            Ok(Db::Sqlite(readers, SqliteWriter::new(writer)))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             Self::connect_postgres(PgConnectOptions::from_str(url)?).await
         } else {
@@ -265,7 +263,11 @@ impl Db {
     /// Applies the migrations this binary carries for its backend.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match self {
-            Db::Sqlite(_, writer) => SQLITE_MIGRATIONS.run(writer).await?,
+            Db::Sqlite(_, writer) => {
+                writer
+                    .with(async |connection| SQLITE_MIGRATIONS.run(connection).await)
+                    .await?
+            }
             Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         Ok(())
@@ -277,7 +279,7 @@ impl Db {
     /// migration) got there first, which the busy timeout does not retry.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         Ok(match self {
-            Db::Sqlite(_, writer) => Tx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Sqlite(_, writer) => Tx::Sqlite(writer.begin().await?),
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }

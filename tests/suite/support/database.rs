@@ -182,7 +182,12 @@ impl Drop for TestDatabase {
 pub async fn run_sql(db: &Db, sql: &str) -> Result<u64, sqlx::Error> {
     let sql = sqlx::AssertSqlSafe(sql.to_owned());
     match db {
-        Db::Sqlite(_, writer) => Ok(sqlx::query(sql).execute(writer).await?.rows_affected()),
+        Db::Sqlite(_, writer) => {
+            let mut tx = writer.begin().await?;
+            let done = sqlx::query(sql).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(done.rows_affected())
+        }
         Db::Postgres(pool) => Ok(sqlx::query(sql).execute(pool).await?.rows_affected()),
     }
 }
@@ -192,18 +197,18 @@ pub async fn run_sql(db: &Db, sql: &str) -> Result<u64, sqlx::Error> {
 pub async fn snapshot(db: &Db) -> std::collections::BTreeMap<String, String> {
     let mut tables = std::collections::BTreeMap::new();
     match db {
-        Db::Sqlite(_, writer) => {
+        Db::Sqlite(readers, _) => {
             let names: Vec<String> = sqlx::query_scalar(
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
             )
-            .fetch_all(writer)
+            .fetch_all(readers)
             .await
             .unwrap();
             for name in names {
                 let columns: Vec<String> =
                     sqlx::query_scalar("SELECT name FROM pragma_table_info($1)")
                         .bind(&name)
-                        .fetch_all(writer)
+                        .fetch_all(readers)
                         .await
                         .unwrap();
                 let row = columns
@@ -214,7 +219,7 @@ pub async fn snapshot(db: &Db) -> std::collections::BTreeMap<String, String> {
                 let rows: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
                     "SELECT group_concat(r, '|') FROM (SELECT {row} AS r FROM \"{name}\" ORDER BY 1)"
                 )))
-                .fetch_one(writer)
+                .fetch_one(readers)
                 .await
                 .unwrap();
                 tables.insert(name, rows.unwrap_or_default());
@@ -245,7 +250,7 @@ pub async fn snapshot(db: &Db) -> std::collections::BTreeMap<String, String> {
 pub async fn text_of(db: &Db, sql: &str) -> String {
     let sql = sqlx::AssertSqlSafe(sql.to_owned());
     match db {
-        Db::Sqlite(_, writer) => sqlx::query_scalar(sql).fetch_one(writer).await.unwrap(),
+        Db::Sqlite(readers, _) => sqlx::query_scalar(sql).fetch_one(readers).await.unwrap(),
         Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
     }
 }
