@@ -4,7 +4,8 @@ use chrono::{DateTime, Utc};
 
 use super::time::{from_ms, to_ms};
 use super::{
-    Backend, Db, INSERT_CHUNK, LockMode, Reader, StoreError, Tx, on_pool, on_reader, on_tx, values,
+    Backend, Db, INSERT_CHUNK, LockMode, Reader, SqliteTx, StoreError, Tx, on_pool, on_reader,
+    on_tx, values,
 };
 
 use crate::domain::audit::{AuditEntry, AuditFilter, ChainHead, ChainLink, ChainedFields};
@@ -22,18 +23,70 @@ pub async fn append_all(tx: &mut Tx, entries: &[AuditEntry]) -> Result<(), Store
     if entries.is_empty() {
         return Ok(());
     }
-    let head = match tx.backend() {
-        Backend::Sqlite => head_if_all_sealed(tx).await?,
-        Backend::Postgres => None,
+    let Tx::Sqlite(sqlite) = tx else {
+        return insert(tx, entries, &[], None).await;
     };
-    let Some(mut head) = head else {
+    if let Some(hint) = sqlite.chain_head_hint()
+        && let Some(head) = append_after_hint(sqlite, entries, hint).await?
+    {
+        sqlite.moved_chain_head(head);
+        return Ok(());
+    }
+    let Some(mut head) = head_if_all_sealed(tx).await? else {
         return insert(tx, entries, &[], None).await;
     };
     let links: Vec<ChainLink> = entries
         .iter()
         .map(|entry| head.link(&entry.chained_fields()))
         .collect();
-    insert(tx, entries, &links, Some(&head)).await
+    insert(tx, entries, &links, Some(&head)).await?;
+    if let Tx::Sqlite(sqlite) = tx {
+        sqlite.moved_chain_head(head);
+    }
+    Ok(())
+}
+
+/// Appends `entries` sealed after `hint`, the head as this writer last moved it, in one
+/// round trip instead of two: the head moves only if it is still `hint` and no entry
+/// waits for the sealer (another process may have written the file meanwhile), and the
+/// rows go in only if it moved. Answers the new head, or `None` when nothing was written.
+async fn append_after_hint(
+    tx: &mut SqliteTx,
+    entries: &[AuditEntry],
+    hint: ChainHead,
+) -> Result<Option<ChainHead>, StoreError> {
+    if entries.len() > INSERT_CHUNK {
+        return Ok(None);
+    }
+    let mut head = hint;
+    let links: Vec<ChainLink> = entries
+        .iter()
+        .map(|entry| head.link(&entry.chained_fields()))
+        .collect();
+    let values = values(Backend::Sqlite, entries.len(), COLUMNS_INSERTED);
+    let sql = format!(
+        "UPDATE audit_chain_head SET position = ?, hash = ? \
+         WHERE id = 1 AND position = ? AND hash = ? \
+           AND NOT EXISTS (SELECT 1 FROM audit_log WHERE chain_position IS NULL); \
+         INSERT INTO audit_log ({INSERTED}) SELECT * FROM (VALUES {values}) WHERE changes() = 1"
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(head.position)
+        .bind(head.hash.to_vec())
+        .bind(hint.position)
+        .bind(hint.hash.to_vec());
+    for (entry, link) in entries.iter().zip(&links) {
+        query = bind_entry(query, entry, Some(link));
+    }
+    let written = query.execute(&mut **tx).await?.rows_affected();
+    match written {
+        0 => Ok(None),
+        n if n == entries.len() as u64 + 1 => Ok(Some(head)),
+        n => Err(StoreError::Corrupt(format!(
+            "audit append wrote {n} rows for {} entries",
+            entries.len()
+        ))),
+    }
 }
 
 /// Inserts `entries`, each sealed by its link when `links` holds one per entry, and
@@ -46,34 +99,19 @@ async fn insert(
 ) -> Result<(), StoreError> {
     let chunks = entries.len().div_ceil(INSERT_CHUNK);
     for (index, chunk) in entries.chunks(INSERT_CHUNK).enumerate() {
-        let values = values(tx.backend(), chunk.len(), 11);
+        let values = values(tx.backend(), chunk.len(), COLUMNS_INSERTED);
         let head = head.filter(|_| index + 1 == chunks);
         let move_head = if head.is_some() {
             "; UPDATE audit_chain_head SET position = ?, hash = ? WHERE id = 1"
         } else {
             ""
         };
-        let sql = format!(
-            "INSERT INTO audit_log (id, at, actor, action, target, cause, revocation_id, request_id, \
-             chain_position, prev_hash, hash) VALUES {values}{move_head}"
-        );
+        let sql = format!("INSERT INTO audit_log ({INSERTED}) VALUES {values}{move_head}");
         let first = index * INSERT_CHUNK;
         on_tx!(tx, |c| {
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (offset, entry) in chunk.iter().enumerate() {
-                let link = links.get(first + offset);
-                query = query
-                    .bind(entry.id.as_str())
-                    .bind(to_ms(entry.at))
-                    .bind(&entry.actor)
-                    .bind(entry.action.as_str())
-                    .bind(&entry.target)
-                    .bind(entry.cause.map(|cause| cause.as_str()))
-                    .bind(entry.revocation_id.as_ref().map(|id| id.as_str()))
-                    .bind(entry.request_id.as_deref())
-                    .bind(link.map(|link| link.position))
-                    .bind(link.map(|link| link.prev_hash.to_vec()))
-                    .bind(link.map(|link| link.hash.to_vec()));
+                query = bind_entry(query, entry, links.get(first + offset));
             }
             if let Some(head) = head {
                 query = query.bind(head.position).bind(head.hash.to_vec());
@@ -82,6 +120,37 @@ async fn insert(
         })?;
     }
     Ok(())
+}
+
+/// The columns an append writes, in the order [`bind_entry`] binds them.
+const INSERTED: &str = "id, at, actor, action, target, cause, revocation_id, request_id, \
+                        chain_position, prev_hash, hash";
+const COLUMNS_INSERTED: usize = 11;
+
+fn bind_entry<'q, DB: sqlx::Database>(
+    query: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>,
+    entry: &'q AuditEntry,
+    link: Option<&ChainLink>,
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>
+where
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<Vec<u8>>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    query
+        .bind(entry.id.as_str())
+        .bind(to_ms(entry.at))
+        .bind(entry.actor.as_str())
+        .bind(entry.action.as_str())
+        .bind(entry.target.as_str())
+        .bind(entry.cause.map(|cause| cause.as_str()))
+        .bind(entry.revocation_id.as_ref().map(|id| id.as_str()))
+        .bind(entry.request_id.as_deref())
+        .bind(link.map(|link| link.position))
+        .bind(link.map(|link| link.prev_hash.to_vec()))
+        .bind(link.map(|link| link.hash.to_vec()))
 }
 
 /// An audit entry as stored, with the action and cause as their names, and its place in

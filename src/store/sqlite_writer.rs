@@ -13,15 +13,19 @@ use sqlx::Connection as _;
 use sqlx::sqlite::SqliteConnection;
 use tokio::sync::{Mutex, OwnedMappedMutexGuard, OwnedMutexGuard};
 
+use crate::domain::audit::ChainHead;
+
 /// How long a write transaction waits for the writer before it fails as unavailable.
 const WAIT: Duration = Duration::from_secs(30);
 
-/// The connection, and whether a transaction left open on it (its holder went away
-/// without committing) must be rolled back before the next begins.
+/// The connection; whether a transaction left open on it (its holder went away without
+/// committing) must be rolled back before the next begins; and the audit chain's head
+/// as this writer last moved it, unless a transaction that moved it did not commit.
 #[derive(Debug)]
 struct Slot {
     connection: SqliteConnection,
     open: bool,
+    chain_head: Option<ChainHead>,
 }
 
 /// The writer, shared by every clone of the database handle; `None` once closed.
@@ -33,6 +37,7 @@ impl SqliteWriter {
         Self(Arc::new(Mutex::new(Some(Slot {
             connection,
             open: false,
+            chain_head: None,
         }))))
     }
 
@@ -105,6 +110,18 @@ impl SqliteTx {
         self.held.open = false;
         Ok(())
     }
+
+    /// The audit chain's head as this writer last moved it: a hint, which another
+    /// process writing the same file can have made stale (`store::audit` checks it).
+    pub fn chain_head_hint(&self) -> Option<ChainHead> {
+        self.held.chain_head
+    }
+
+    /// Notes that this transaction moved the audit chain's head; forgotten unless it
+    /// commits.
+    pub fn moved_chain_head(&mut self, head: ChainHead) {
+        self.held.chain_head = Some(head);
+    }
 }
 
 impl Deref for SqliteTx {
@@ -126,6 +143,7 @@ impl Drop for SqliteTx {
         if !self.held.open {
             return;
         }
+        self.held.chain_head = None;
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };

@@ -2,6 +2,9 @@
 //! `leash audit verify` naming the first entry someone changed in the database.
 
 use axum::http::StatusCode;
+use leash::clock::Clock as _;
+use leash::domain::actor::Actor;
+use leash::domain::audit::{AuditAction, AuditEntry};
 use leash::store::Db;
 use serde_json::json;
 
@@ -255,4 +258,32 @@ async fn audit_verify_notices_a_deleted_entry_and_a_cut_off_tail() {
     .await;
     let stderr = String::from_utf8_lossy(&leash(&url, &["audit", "verify"]).stderr).into_owned();
     assert!(stderr.contains("its head says"), "{stderr}");
+}
+
+/// On SQLite a writer seals new entries after the chain's head as it last moved it; when
+/// another process writing the same file (a CLI, a second instance) moved it meanwhile,
+/// the next act is still chained after the true head.
+#[tokio::test]
+async fn entries_are_chained_after_a_head_another_process_moved() {
+    let app = TestApp::start().await;
+    some_acts(&app).await;
+    let other = app.database.connect().await;
+    let mut tx = other.begin().await.unwrap();
+    let entry = AuditEntry::new(
+        &Actor::operator(),
+        AuditAction::UserCreated,
+        "usr_from_elsewhere",
+        app.clock.now(),
+    );
+    leash::store::audit::append(&mut tx, &entry).await.unwrap();
+    tx.commit().await.unwrap();
+    other.close().await;
+
+    app.create_user("dave").await;
+    leash::usecase::seal_audit::seal_audit(&app.app)
+        .await
+        .unwrap();
+    let verified = leash::usecase::audit::verify(&app.db).await.unwrap();
+    assert_eq!(verified.unsealed, 0);
+    assert!(verified.sealed >= 8, "sealed {}", verified.sealed);
 }
