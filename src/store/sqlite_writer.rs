@@ -50,10 +50,12 @@ impl SqliteWriter {
             writer: self.clone(),
         };
         tx.held.roll_back_if_open().await?;
+        // Marked open before it is: a BEGIN whose caller went away (or that failed) may
+        // still have run, and the next transaction must roll it back first.
+        tx.held.open = true;
         sqlx::query("BEGIN IMMEDIATE")
             .execute(&mut tx.held.connection)
             .await?;
-        tx.held.open = true;
         Ok(tx)
     }
 
@@ -85,13 +87,23 @@ impl SqliteWriter {
 impl Slot {
     async fn roll_back_if_open(&mut self) -> Result<(), sqlx::Error> {
         if self.open {
-            sqlx::query("ROLLBACK")
-                .execute(&mut self.connection)
-                .await?;
+            self.chain_head = None;
+            match sqlx::query("ROLLBACK").execute(&mut self.connection).await {
+                Ok(_) => {}
+                Err(error) if no_transaction_was_active(&error) => {}
+                Err(error) => return Err(error),
+            }
             self.open = false;
         }
         Ok(())
     }
+}
+
+/// Whether a `ROLLBACK` failed only because no transaction was active (its `BEGIN` never
+/// ran, or its `COMMIT` did though its caller went away). SQLite says so only in the
+/// message, unchanged since 2004.
+fn no_transaction_was_active(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.message().contains("no transaction is active"))
 }
 
 /// A write transaction on the writer; dropped without [`SqliteTx::commit`], it rolls
@@ -221,6 +233,36 @@ mod tests {
         });
         drop(tx);
         assert_eq!(runtime.block_on(rows(&writer)), 0);
+    }
+
+    #[tokio::test]
+    async fn a_transaction_marked_open_that_sqlite_already_ended_does_not_stop_the_next() {
+        let writer = writer_with_a_table().await;
+        let mut tx = writer.begin().await.unwrap();
+        insert(&mut tx).await;
+        // As a COMMIT that ran after its caller went away leaves it.
+        sqlx::query("COMMIT").execute(&mut *tx).await.unwrap();
+        drop(tx);
+        assert_eq!(rows(&writer).await, 1);
+    }
+
+    /// A caller that goes away while its `BEGIN` is on its way leaves the writer usable,
+    /// at whatever point it went away.
+    #[tokio::test]
+    async fn a_begin_abandoned_at_any_point_does_not_stop_the_next() {
+        let writer = writer_with_a_table().await;
+        for polls in 0..50 {
+            let mut begin = Box::pin(writer.begin());
+            for _ in 0..polls {
+                tokio::select! {
+                    biased;
+                    _ = &mut begin => break,
+                    () = tokio::task::yield_now() => {}
+                }
+            }
+            drop(begin);
+            assert_eq!(rows(&writer).await, 0, "abandoned after {polls} polls");
+        }
     }
 
     #[tokio::test]
