@@ -35,10 +35,7 @@ pub async fn append_all(tx: &mut Tx, entries: &[AuditEntry]) -> Result<(), Store
     let Some(mut head) = head_if_all_sealed(tx).await? else {
         return insert(tx, entries, &[], None).await;
     };
-    let links: Vec<ChainLink> = entries
-        .iter()
-        .map(|entry| head.link(&entry.chained_fields()))
-        .collect();
+    let links = link_all(&mut head, entries);
     insert(tx, entries, &links, Some(&head)).await?;
     if let Tx::Sqlite(sqlite) = tx {
         sqlite.moved_chain_head(head);
@@ -59,10 +56,7 @@ async fn append_after_hint(
         return Ok(None);
     }
     let mut head = hint;
-    let links: Vec<ChainLink> = entries
-        .iter()
-        .map(|entry| head.link(&entry.chained_fields()))
-        .collect();
+    let links = link_all(&mut head, entries);
     let values = values(Backend::Sqlite, entries.len(), COLUMNS_INSERTED);
     let sql = format!(
         "UPDATE audit_chain_head SET position = ?, hash = ? \
@@ -87,6 +81,14 @@ async fn append_after_hint(
             entries.len()
         ))),
     }
+}
+
+/// Links `entries` after `head`, in order; `head` then ends at the last.
+fn link_all(head: &mut ChainHead, entries: &[AuditEntry]) -> Vec<ChainLink> {
+    entries
+        .iter()
+        .map(|entry| head.link(&entry.chained_fields()))
+        .collect()
 }
 
 /// Inserts `entries`, each sealed by its link when `links` holds one per entry, and
