@@ -254,12 +254,15 @@ async fn two_workers_on_one_database_never_send_one_delivery_twice() {
             let sender = instance.settings.webhooks.sender().unwrap();
             let mut sent = 0;
             loop {
+                // Read before the round: a round that began before the last write
+                // committed may find nothing, and must not end the worker.
+                let wrote_all = writing_done.load(Ordering::SeqCst);
                 let round = deliver_webhooks::run_once(&instance, &sender)
                     .await
                     .unwrap();
                 sent += round.attempts;
                 if !round.found_work() {
-                    if writing_done.load(Ordering::SeqCst) {
+                    if wrote_all {
                         return sent;
                     }
                     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
