@@ -192,16 +192,33 @@ pub async fn user(db: &Db, external_id: &str) -> UserId {
 /// Stores `count` active sessions for `user_id` in transactions of 10,000 and returns
 /// their tokens.
 pub async fn seed_sessions(db: &Db, user_id: &UserId, count: usize) -> Vec<String> {
+    seed_sessions_from(db, &[(user_id.clone(), count)], |_| {
+        "198.51.100.1".to_owned()
+    })
+    .await
+}
+
+/// Stores sessions for each user (as many as paired with it), the `i`th of them all
+/// signed in from `ip(i)`, in transactions of 10,000; returns their tokens.
+pub async fn seed_sessions_from(
+    db: &Db,
+    users: &[(UserId, usize)],
+    ip: impl Fn(usize) -> String,
+) -> Vec<String> {
     let now = SystemClock.now();
-    let mut tokens = Vec::with_capacity(count);
+    let total: usize = users.iter().map(|(_, count)| count).sum();
+    let mut tokens = Vec::with_capacity(total);
     let mut batch = Vec::with_capacity(10_000);
-    for i in 0..count {
+    let owners = users
+        .iter()
+        .flat_map(|(user_id, count)| std::iter::repeat_n(user_id, *count));
+    for (i, user_id) in owners.enumerate() {
         let token = SecretToken::generate(TokenKind::UserSession);
         batch.push(NewUserSession {
             session: UserSession {
                 id: UserSessionId::generate(),
                 user_id: user_id.clone(),
-                ip_address: Some("198.51.100.1".to_owned()),
+                ip_address: Some(ip(i)),
                 user_agent: Some("bench".to_owned()),
                 created_at: now,
                 last_seen_at: now,
@@ -212,7 +229,7 @@ pub async fn seed_sessions(db: &Db, user_id: &UserId, count: usize) -> Vec<Strin
             token_hash: token.hash(),
         });
         tokens.push(token.into_exposed());
-        if batch.len() == 10_000 || i + 1 == count {
+        if batch.len() == 10_000 || i + 1 == total {
             let mut tx = db.begin().await.unwrap();
             store::user_sessions::insert(&mut tx, &batch).await.unwrap();
             tx.commit().await.unwrap();

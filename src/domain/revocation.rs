@@ -14,6 +14,7 @@ use super::id::{
 };
 use super::invalidation::Invalidation;
 use super::provider::ProviderId;
+use super::risk_selector::{RiskSelector, SelectedKinds};
 use super::scope::ScopeSet;
 use super::text::{self, TextRefused};
 
@@ -41,10 +42,12 @@ pub enum RevocationCause {
     /// The provider refused the connection's refresh token (`invalid_grant`): the grant
     /// is gone there.
     UpstreamRevoked,
+    /// A security system revoked by selector.
+    RiskRevocation,
 }
 
 impl RevocationCause {
-    pub const ALL: [RevocationCause; 11] = [
+    pub const ALL: [RevocationCause; 12] = [
         RevocationCause::UserSessionRevoked,
         RevocationCause::SignOutEverywhere,
         RevocationCause::CredentialChanged,
@@ -56,6 +59,7 @@ impl RevocationCause {
         RevocationCause::RefreshTokenReused,
         RevocationCause::IntegrationDisconnected,
         RevocationCause::UpstreamRevoked,
+        RevocationCause::RiskRevocation,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -71,6 +75,7 @@ impl RevocationCause {
             RevocationCause::RefreshTokenReused => "refresh_token_reused",
             RevocationCause::IntegrationDisconnected => "integration_disconnected",
             RevocationCause::UpstreamRevoked => "upstream_revoked",
+            RevocationCause::RiskRevocation => "risk_revocation",
         }
     }
 
@@ -129,6 +134,9 @@ pub enum Selector {
         agent_session_id: AgentSessionId,
         allowed: ScopeSet,
     },
+    /// What a security system names: the sessions matching every field of a checked
+    /// [`RiskSelector`], and their descendants.
+    Risk(RiskSelector),
 }
 
 impl Selector {
@@ -153,6 +161,9 @@ impl Selector {
     pub fn audit_action(&self) -> AuditAction {
         match self {
             Self::UserSession(_) | Self::AllOfUser { .. } => AuditAction::UserSessionsRevoked,
+            Self::Risk(risk) if risk.kinds != SelectedKinds::Agent => {
+                AuditAction::UserSessionsRevoked
+            }
             _ => AuditAction::AgentSessionsRevoked,
         }
     }
@@ -172,6 +183,7 @@ impl Selector {
             Self::Agent(id) | Self::CeilingNarrowed { agent_id: id, .. } => id.as_str(),
             Self::Connection { connection_id, .. }
             | Self::ConnectionNarrowed { connection_id, .. } => connection_id.as_str(),
+            Self::Risk(risk) => risk.target(),
         }
     }
 }
@@ -186,13 +198,19 @@ pub enum Reach {
     AcrossUsers,
 }
 
+/// Past this many users an act's instances forget every cached token rather than each
+/// user's: one message instead of thousands.
+pub const USERS_FORGOTTEN_ONE_BY_ONE: usize = 100;
+
 impl Reach {
     /// What every instance must forget once the act commits.
     pub fn invalidations(&self) -> Vec<Invalidation> {
         match self {
-            Reach::Users(users) => users.iter().cloned().map(Invalidation::User).collect(),
+            Reach::Users(users) if users.len() <= USERS_FORGOTTEN_ONE_BY_ONE => {
+                users.iter().cloned().map(Invalidation::User).collect()
+            }
             // Tokens of many users: cheaper to forget them all than to find them.
-            Reach::AcrossUsers => vec![Invalidation::Everything],
+            Reach::Users(_) | Reach::AcrossUsers => vec![Invalidation::Everything],
         }
     }
 }

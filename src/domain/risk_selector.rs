@@ -129,6 +129,30 @@ impl RiskSelector {
         Ok(self)
     }
 
+    /// What the act's audit entry names: the narrowest thing the selector names, or
+    /// `selector` (the revocation record keeps every field).
+    pub fn target(&self) -> &str {
+        self.user_id
+            .as_ref()
+            .map(UserId::as_str)
+            .or(self.agent_id.as_ref().map(AgentId::as_str))
+            .or(self.connection_id.as_ref().map(ConnectionId::as_str))
+            .or(self.user_session_ids.first().map(UserSessionId::as_str))
+            .or(self.agent_session_ids.first().map(AgentSessionId::as_str))
+            .unwrap_or("selector")
+    }
+
+    /// Whether user sessions can match it themselves: it selects them, and names no
+    /// field that only agent sessions have.
+    pub fn matches_user_sessions(&self) -> bool {
+        self.kinds != SelectedKinds::Agent && self.agent_only_field().is_none()
+    }
+
+    /// Whether agent sessions can match it themselves (not only as descendants).
+    pub fn matches_agent_sessions(&self) -> bool {
+        self.kinds != SelectedKinds::User
+    }
+
     /// The first field set that only agent sessions have.
     fn agent_only_field(&self) -> Option<&'static str> {
         [

@@ -21,6 +21,10 @@ pub const SECURITY_SCHEME: &str = "api_key";
 /// A caller holding an `admin` key: the host application's backend.
 pub struct AdminKey(pub Actor);
 
+/// A security system (a `risk` key) or the host (`admin`): may revoke by selector and
+/// send risk signals.
+pub struct RiskKey(pub Actor);
+
 /// A caller allowed to introspect: an `introspect` key (resource servers) or `admin`.
 pub struct IntrospectKey;
 
@@ -58,6 +62,16 @@ impl FromRequestParts<AppState> for AdminKey {
     }
 }
 
+impl FromRequestParts<AppState> for RiskKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        authenticate(parts, state, &[Role::Risk, Role::Admin])
+            .await
+            .map(Self)
+    }
+}
+
 impl FromRequestParts<AppState> for IntrospectKey {
     type Rejection = ApiError;
 
@@ -78,6 +92,12 @@ fn require_api_key(operation: &mut Operation) {
 }
 
 impl OperationInput for AdminKey {
+    fn operation_input(_ctx: &mut GenContext, operation: &mut Operation) {
+        require_api_key(operation);
+    }
+}
+
+impl OperationInput for RiskKey {
     fn operation_input(_ctx: &mut GenContext, operation: &mut Operation) {
         require_api_key(operation);
     }

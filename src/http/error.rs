@@ -229,6 +229,14 @@ impl From<UsecaseError> for ApiError {
             }
             E::SecretBox(cause) => Self::internal(cause.to_string()),
             E::KeySetRefused(cause) => Self::internal(cause.to_string()),
+            E::SelectorRefused(_) => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_selector", detail)
+            }
+            E::IdempotencyKeyReused => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                detail,
+            ),
             E::UnknownEventType(_) => {
                 Self::new(StatusCode::BAD_REQUEST, "invalid_event_type", detail)
             }

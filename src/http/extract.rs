@@ -168,3 +168,63 @@ impl<T: JsonSchema> OperationInput for OptionalJson<T> {
         }
     }
 }
+
+/// The `Idempotency-Key` header, when sent: a retry under it answers the first result.
+pub struct IdempotencyKey(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let Some(value) = parts.headers.get(IDEMPOTENCY_KEY) else {
+            return Ok(Self(None));
+        };
+        value
+            .to_str()
+            .map(|key| Self(Some(key.to_owned())))
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_field",
+                    "Idempotency-Key must be visible ASCII",
+                )
+            })
+    }
+}
+
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+impl OperationInput for IdempotencyKey {
+    fn operation_input(_ctx: &mut GenContext, operation: &mut Operation) {
+        use aide::openapi::{
+            HeaderStyle, Parameter, ParameterData, ParameterSchemaOrContent, ReferenceOr,
+            SchemaObject,
+        };
+        let schema = serde_json::json!({ "type": "string", "minLength": 1, "maxLength": 255 });
+        operation
+            .parameters
+            .push(ReferenceOr::Item(Parameter::Header {
+                parameter_data: ParameterData {
+                    name: "Idempotency-Key".to_owned(),
+                    description: Some(
+                        "A key of your choosing (a UUID, say). A retry under it within 24 hours \
+                     answers the first request's result and revokes nothing again; another \
+                     request under it is refused (422)."
+                            .to_owned(),
+                    ),
+                    required: false,
+                    deprecated: None,
+                    format: ParameterSchemaOrContent::Schema(SchemaObject {
+                        json_schema: schemars::Schema::try_from(schema).unwrap_or_default(),
+                        external_docs: None,
+                        example: None,
+                    }),
+                    example: None,
+                    examples: Default::default(),
+                    explode: None,
+                    extensions: Default::default(),
+                },
+                style: HeaderStyle::Simple,
+            }));
+    }
+}

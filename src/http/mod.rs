@@ -82,6 +82,7 @@ fn api_routes() -> ApiRouter<AppState> {
         .merge(routes::discovery::router())
         .merge(routes::connections::router())
         .merge(routes::credentials::router())
+        .merge(routes::revocations::router())
 }
 
 /// The routes and their OpenAPI document, as served. aide's generator is configured

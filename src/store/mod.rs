@@ -15,11 +15,13 @@ pub mod encryption_keys;
 mod error;
 pub mod events;
 pub mod grants;
+pub mod idempotency_keys;
 pub mod invalidation;
 pub mod last_use;
 pub mod oauth_states;
 pub mod refresh_tokens;
 pub mod revocations;
+mod risk_selection;
 mod scopes;
 mod selection;
 mod sqlite_writer;
@@ -260,7 +262,8 @@ impl Db {
         }
     }
 
-    /// Applies the migrations this binary carries for its backend.
+    /// Applies the migrations this binary carries for its backend, then fills in what a
+    /// migration could not compute in SQL.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match self {
             Db::Sqlite(_, writer) => {
@@ -269,6 +272,10 @@ impl Db {
                     .await?
             }
             Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+        }
+        let filled = user_sessions::fill_ip_keys(self).await?;
+        if filled > 0 {
+            tracing::info!(filled, "user sessions' address keys filled in");
         }
         Ok(())
     }

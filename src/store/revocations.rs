@@ -41,7 +41,7 @@ pub async fn lock_selected(tx: &mut Tx, selector: &Selector) -> Result<Reach, St
     let ids: Vec<String> = on_tx!(tx, |c| {
         let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql));
         for key in &selection.keys[..selection.lock_keys] {
-            query = query.bind(*key);
+            query = query.bind(key.as_ref());
         }
         query.fetch_all(c).await
     })?;
@@ -50,6 +50,12 @@ pub async fn lock_selected(tx: &mut Tx, selector: &Selector) -> Result<Reach, St
     } else {
         Reach::AcrossUsers
     })
+}
+
+/// What the revocation record keeps of `selector`: a JSON object of what it names, the
+/// same for the same selector.
+pub fn selector_json(selector: &Selector) -> String {
+    selection::to_json(selector)
 }
 
 /// Inserts the record before the rows it revokes point to it; [`set_counts`] fills in
@@ -67,7 +73,7 @@ pub async fn insert(
     .bind(revocation.cause.as_str())
     .bind(&revocation.actor)
     .bind(revocation.reason.as_deref())
-    .bind(selection::to_json(selector))
+    .bind(selector_json(selector))
     .bind(count(revocation.user_sessions_revoked))
     .bind(count(revocation.agent_sessions_revoked))
     .bind(to_ms(revocation.created_at))
@@ -90,6 +96,40 @@ pub async fn set_counts(tx: &mut Tx, revocation: &Revocation) -> Result<(), Stor
     .map(|done| done.rows_affected())
     })?;
     Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct RevocationRow {
+    id: String,
+    cause: String,
+    actor: String,
+    reason: Option<String>,
+    user_sessions_revoked: i64,
+    agent_sessions_revoked: i64,
+    created_at: i64,
+}
+
+/// The record of one act, as it was answered.
+pub async fn find(tx: &mut Tx, id: &RevocationId) -> Result<Option<Revocation>, StoreError> {
+    let row: Option<RevocationRow> = on_tx!(tx, |c| sqlx::query_as(
+        "SELECT id, cause, actor, reason, user_sessions_revoked, agent_sessions_revoked, \
+         created_at FROM revocations WHERE id = $1"
+    )
+    .bind(id.as_str())
+    .fetch_optional(c)
+    .await)?;
+    row.map(|row| {
+        Ok(Revocation {
+            id: RevocationId::from_stored(row.id),
+            cause: super::user_sessions::cause(&row.cause)?,
+            actor: row.actor,
+            reason: row.reason,
+            user_sessions_revoked: u64::try_from(row.user_sessions_revoked).unwrap_or(0),
+            agent_sessions_revoked: u64::try_from(row.agent_sessions_revoked).unwrap_or(0),
+            created_at: from_ms(row.created_at)?,
+        })
+    })
+    .transpose()
 }
 
 /// What one act hit.
@@ -159,7 +199,7 @@ impl Act<'_> {
                 .bind(self.revocation_id.as_str())
                 .bind(self.cause.as_str());
             for key in &self.selection.keys {
-                query = query.bind(*key);
+                query = query.bind(key.as_ref());
             }
             query.execute(c).await.map(|done| done.rows_affected())
         })?;
@@ -226,7 +266,7 @@ async fn scalar(
     let n: i64 = on_reader!(reader, |c| {
         let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(to_ms(now));
         for key in &selection.keys {
-            query = query.bind(*key);
+            query = query.bind(key.as_ref());
         }
         query.fetch_one(c).await
     })?;
@@ -254,7 +294,7 @@ async fn sampled(
     let rows: Vec<SampledRow> = on_reader!(reader, |c| {
         let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(to_ms(now));
         for key in &selection.keys {
-            query = query.bind(*key);
+            query = query.bind(key.as_ref());
         }
         query.fetch_all(c).await
     })?;

@@ -4,10 +4,11 @@
 //! ([`super::revocations::preview`]) are built from the same text, so a preview counts
 //! exactly what the act would revoke. A new selector is one arm of [`Selection::of`].
 
+use std::borrow::Cow;
+
 use serde_json::json;
 
-use super::placeholders;
-use crate::domain::id::AgentSessionId;
+use super::{placeholders, risk_selection};
 use crate::domain::revocation::Selector;
 use crate::domain::scope::ScopeSet;
 
@@ -21,7 +22,7 @@ pub(super) struct Selection<'s> {
     /// sessions only.
     pub user_sessions: Option<String>,
     pub agent_sessions: AgentSessions,
-    pub keys: Vec<&'s str>,
+    pub keys: Vec<Cow<'s, str>>,
 }
 
 /// The rows whose lock keeps issuance out while the act runs.
@@ -55,7 +56,7 @@ impl<'s> Selection<'s> {
                 lock_keys: 1,
                 user_sessions: Some(format!("id = {key}")),
                 agent_sessions: AgentSessions::Flat(format!("user_session_id = {key}")),
-                keys: vec![id.as_str()],
+                keys: vec![id.as_str().into()],
             },
             Selector::AllOfUser { user_id, except } => Self {
                 lock: Lock::Users(format!("u.id = {key}")),
@@ -63,8 +64,8 @@ impl<'s> Selection<'s> {
                 user_sessions: Some(format!("user_id = {key} AND id <> ${}", first + 1)),
                 agent_sessions: AgentSessions::Flat(format!("user_id = {key}")),
                 keys: vec![
-                    user_id.as_str(),
-                    except.as_ref().map_or("", |id| id.as_str()),
+                    user_id.as_str().into(),
+                    except.as_ref().map_or("", |id| id.as_str()).into(),
                 ],
             },
             Selector::AgentSessions(ids) => {
@@ -79,7 +80,7 @@ impl<'s> Selection<'s> {
                     lock_keys: ids.len(),
                     user_sessions: None,
                     agent_sessions: AgentSessions::WithDescendants(format!("s.id IN ({listed})")),
-                    keys: ids.iter().map(AgentSessionId::as_str).collect(),
+                    keys: ids.iter().map(|id| id.as_str().into()).collect(),
                 }
             }
             // Direct children suffice as seeds: a grandchild holds no more than its parent.
@@ -132,6 +133,7 @@ impl<'s> Selection<'s> {
                 Some(allowed),
                 first,
             ),
+            Selector::Risk(risk) => risk_selection::of(risk, first),
         }
     }
 
@@ -148,14 +150,14 @@ impl<'s> Selection<'s> {
             "substr(x.scope, 1, length(${p}) + 1) = ${p} || ':'",
             p = first + 1
         );
-        let mut keys = vec![user_id, provider];
+        let mut keys: Vec<Cow<'s, str>> = vec![user_id.into(), provider.into()];
         if let Some(allowed) = allowed.filter(|a| !a.is_empty()) {
             let outside = (0..allowed.len())
                 .map(|i| format!("${p} || ':' || ${}", first + 2 + i, p = first + 1))
                 .collect::<Vec<_>>()
                 .join(", ");
             held = format!("{held} AND x.scope NOT IN ({outside})");
-            keys.extend(allowed.iter().map(String::as_str));
+            keys.extend(allowed.iter().map(|scope| scope.as_str().into()));
         }
         Self {
             lock: Lock::Users(format!("u.id = ${first}")),
@@ -179,10 +181,10 @@ impl<'s> Selection<'s> {
         first: usize,
     ) -> Self {
         let mut seed = format!("s.{column} = ${first}");
-        let mut keys = vec![key];
+        let mut keys: Vec<Cow<'s, str>> = vec![key.into()];
         if let Some(allowed) = allowed {
             seed = format!("{seed} AND {}", holding_other_than(allowed, first + 1));
-            keys.extend(allowed.iter().map(|scope| scope.as_str()));
+            keys.extend(allowed.iter().map(|scope| scope.as_str().into()));
         }
         Self {
             lock,
@@ -260,6 +262,7 @@ pub(super) fn to_json(selector: &Selector) -> String {
             "provider": provider.as_str(),
             "granted_scopes": allowed,
         }),
+        Selector::Risk(risk) => risk_selection::to_json(risk),
     }
     .to_string()
 }

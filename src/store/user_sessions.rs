@@ -1,6 +1,8 @@
 //! User sessions: insert, look up by token hash, list, and revoke by selector in one
 //! set-based statement. Last use is written by `super::last_use`.
 
+use core::net::IpAddr;
+
 use chrono::{DateTime, Utc};
 
 use super::time::{delta_from_ms, from_ms, to_ms};
@@ -8,6 +10,7 @@ use super::{
     Db, Reader, StoreError, Tx, on_pool, on_reader, on_tx, placeholders, token_hash, values,
 };
 use crate::domain::id::{RevocationId, UserId, UserSessionId};
+use crate::domain::ip_range::{IpKey, ip_key};
 use crate::domain::pagination::ListFilter;
 use crate::domain::revocation::RevocationCause;
 use crate::domain::token::TokenHash;
@@ -92,10 +95,11 @@ impl TryFrom<UserSessionRow> for UserSession {
 /// Inserts sessions with multi-row `INSERT`s. Sessions are always created active.
 pub async fn insert(tx: &mut Tx, sessions: &[NewUserSession]) -> Result<(), StoreError> {
     for chunk in sessions.chunks(INSERT_CHUNK) {
-        let values = values(tx.backend(), chunk.len(), 10);
+        let values = values(tx.backend(), chunk.len(), 11);
         let sql = format!(
-            "INSERT INTO user_sessions (id, user_id, token_hash, ip_address, user_agent, \
-             created_at, last_seen_at, expires_at, idle_timeout_ms, status) VALUES {values}"
+            "INSERT INTO user_sessions (id, user_id, token_hash, ip_address, ip_key, \
+             user_agent, created_at, last_seen_at, expires_at, idle_timeout_ms, status) \
+             VALUES {values}"
         );
         on_tx!(tx, |c| {
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -106,6 +110,7 @@ pub async fn insert(tx: &mut Tx, sessions: &[NewUserSession]) -> Result<(), Stor
                     .bind(s.user_id.as_str())
                     .bind(new.token_hash.as_bytes().as_slice())
                     .bind(s.ip_address.as_deref())
+                    .bind(stored_ip_key(s.ip_address.as_deref()))
                     .bind(s.user_agent.as_deref())
                     .bind(to_ms(s.created_at))
                     .bind(to_ms(s.last_seen_at))
@@ -117,6 +122,54 @@ pub async fn insert(tx: &mut Tx, sessions: &[NewUserSession]) -> Result<(), Stor
         })?;
     }
     Ok(())
+}
+
+/// How an address is stored in `ip_key`: 32 lowercase hex digits, which sort as the
+/// key's bytes do.
+pub(super) fn ip_key_text(key: IpKey) -> String {
+    format!("{:032x}", u128::from_be_bytes(key))
+}
+
+/// The `ip_key` of a sign-in's `ip_address`: none without one, `''` when it is not an
+/// address (the host sends what it has).
+fn stored_ip_key(ip_address: Option<&str>) -> Option<String> {
+    ip_address.map(|raw| {
+        raw.trim()
+            .parse::<IpAddr>()
+            .map_or_else(|_| String::new(), |ip| ip_key_text(ip_key(ip)))
+    })
+}
+
+/// Fills in `ip_key` on sessions stored before it existed, a batch per transaction;
+/// returns how many. Run at start-up: what a stop interrupts, the next start finishes.
+pub async fn fill_ip_keys(db: &Db) -> Result<u64, StoreError> {
+    const BATCH: i64 = 500;
+    let mut filled = 0;
+    loop {
+        let mut tx = db.begin().await?;
+        let rows: Vec<(String, String)> = on_tx!(&mut tx, |c| sqlx::query_as(
+            "SELECT id, ip_address FROM user_sessions \
+             WHERE ip_key IS NULL AND ip_address IS NOT NULL ORDER BY id LIMIT $1"
+        )
+        .bind(BATCH)
+        .fetch_all(c)
+        .await)?;
+        for (id, ip_address) in &rows {
+            on_tx!(&mut tx, |c| sqlx::query(
+                "UPDATE user_sessions SET ip_key = $1 WHERE id = $2"
+            )
+            .bind(stored_ip_key(Some(ip_address)))
+            .bind(id)
+            .execute(c)
+            .await
+            .map(|done| done.rows_affected()))?;
+        }
+        tx.commit().await?;
+        if rows.is_empty() {
+            return Ok(filled);
+        }
+        filled += rows.len() as u64;
+    }
 }
 
 #[derive(sqlx::FromRow)]

@@ -98,6 +98,10 @@ pub enum UsecaseError {
     /// A sealed secret could not be opened (wrong encryption key); the cause is logged.
     #[error(transparent)]
     SecretBox(#[from] crate::secret_box::SecretBoxError),
+    #[error(transparent)]
+    SelectorRefused(#[from] crate::domain::risk_selector::SelectorRefused),
+    #[error("this Idempotency-Key was used for another request; use a new key for a new request")]
+    IdempotencyKeyReused,
     #[error("unknown event type {0:?}")]
     UnknownEventType(String),
     #[error(transparent)]

@@ -38,6 +38,7 @@ pub mod replay_webhook_events;
 pub mod revocations;
 pub mod revoke_agent_session;
 pub mod revoke_api_key;
+pub mod revoke_by_selector;
 pub mod revoke_grant;
 mod revoke_sessions;
 pub mod revoke_upstream_tokens;

@@ -1,13 +1,13 @@
 //! Deletes events, finished webhook deliveries and attempts past the retention period,
-//! and authorizations long expired, about once an hour. Events a pending delivery still
-//! needs are kept.
+//! authorizations long expired and idempotency keys past their day, about once an hour.
+//! Events a pending delivery still needs are kept.
 
 use std::time::Duration;
 
 use tokio::sync::watch;
 
 use crate::usecase::App;
-use crate::usecase::{prune_authorizations, prune_events};
+use crate::usecase::{prune_authorizations, prune_events, revoke_by_selector};
 
 pub const PRUNE_INTERVAL: Duration = Duration::from_secs(3600);
 
@@ -20,6 +20,9 @@ pub async fn run(app: App, shutdown: watch::Receiver<bool>) {
         }
         if let Err(error) = prune_authorizations::prune_authorizations(&app).await {
             tracing::warn!(%error, "could not prune expired authorizations; will retry");
+        }
+        if let Err(error) = revoke_by_selector::prune_idempotency_keys(&app).await {
+            tracing::warn!(%error, "could not prune expired idempotency keys; will retry");
         }
     })
     .await;

@@ -60,6 +60,7 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("GET", "/v1/connections/{connection}"),
     ("POST", "/v1/connections/{connection}/disconnect"),
     ("POST", "/v1/credentials"),
+    ("POST", "/v1/revocations"),
 ];
 
 fn json_value() -> impl Strategy<Value = Value> {
@@ -94,6 +95,13 @@ fn json_value() -> impl Strategy<Value = Value> {
                     Just("role".to_owned()),
                     Just("expires_at".to_owned()),
                     Just("provider".to_owned()),
+                    Just("selector".to_owned()),
+                    Just("dry_run".to_owned()),
+                    Just("ip_address".to_owned()),
+                    Just("user_agent_contains".to_owned()),
+                    Just("created_after".to_owned()),
+                    Just("user_id".to_owned()),
+                    Just("kind".to_owned()),
                     "[a-z_]{1,12}",
                 ],
                 inner,

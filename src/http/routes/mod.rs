@@ -13,6 +13,7 @@ pub mod grants;
 pub mod introspection;
 pub mod oauth;
 pub mod operations;
+pub mod revocations;
 pub mod user_sessions;
 pub mod users;
 pub mod webhook_endpoints;

@@ -2,9 +2,15 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::id::{AgentId, RevocationId, UserId, UserSessionId};
+use crate::domain::id::{
+    AgentId, AgentSessionId, ConnectionId, RevocationId, UserId, UserSessionId,
+};
+use crate::domain::ip_range::IpRange;
+use crate::domain::provider::{self, ProviderId};
 use crate::domain::revocation;
 use crate::domain::revocation::{Preview, Revocation, RevocationCause, SessionKind};
+use crate::domain::risk_selector::{self, RiskSelector, SelectedKinds};
+use crate::domain::scope::{self, Scope};
 use crate::domain::text;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -46,6 +52,7 @@ pub enum RevocationCauseBody {
     RefreshTokenReused,
     IntegrationDisconnected,
     UpstreamRevoked,
+    RiskRevocation,
 }
 
 impl From<RevocationCause> for RevocationCauseBody {
@@ -62,6 +69,7 @@ impl From<RevocationCause> for RevocationCauseBody {
             RevocationCause::RefreshTokenReused => Self::RefreshTokenReused,
             RevocationCause::IntegrationDisconnected => Self::IntegrationDisconnected,
             RevocationCause::UpstreamRevoked => Self::UpstreamRevoked,
+            RevocationCause::RiskRevocation => Self::RiskRevocation,
         }
     }
 }
@@ -144,4 +152,117 @@ impl From<Preview> for PreviewBody {
                 .collect(),
         }
     }
+}
+
+/// Which sessions a selector matches itself; descendants go with them either way.
+#[derive(Debug, Clone, Copy, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SelectedKindsBody {
+    User,
+    Agent,
+    #[default]
+    Both,
+}
+
+/// The sessions to revoke: those matching every field named (and their descendants).
+/// Name at least a user, an agent, a connection, sessions, an address or a time bound.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SelectorBody {
+    pub user_id: Option<UserId>,
+    /// At most 1,000. An agent session matches by the user session at its root.
+    #[schemars(length(max = risk_selector::MAX_LISTED_SESSIONS))]
+    #[serde(default)]
+    pub user_session_ids: Vec<UserSessionId>,
+    pub agent_id: Option<AgentId>,
+    /// At most 1,000.
+    #[schemars(length(max = risk_selector::MAX_LISTED_SESSIONS))]
+    #[serde(default)]
+    pub agent_session_ids: Vec<AgentSessionId>,
+    /// Agent sessions that could use this connection: its person's, holding a scope of
+    /// its provider.
+    pub connection_id: Option<ConnectionId>,
+    /// Agent sessions holding a scope of this provider (`github` for `github:repo`).
+    #[schemars(pattern(provider::ID_PATTERN))]
+    pub provider: Option<String>,
+    /// An address (`203.0.113.7`) or a CIDR block (`203.0.113.0/24`, `2001:db8::/32`):
+    /// where the session signed in from, an agent session's by its root user session.
+    #[schemars(length(max = 64))]
+    pub ip_address: Option<String>,
+    /// A fragment of the user agent the session signed in with, case-insensitive (ASCII
+    /// letters); an agent session's by its root user session.
+    #[schemars(length(min = 1, max = risk_selector::USER_AGENT_FRAGMENT_MAX_LEN), pattern(text::PATTERN))]
+    pub user_agent_contains: Option<String>,
+    pub created_before: Option<DateTime<Utc>>,
+    pub created_after: Option<DateTime<Utc>>,
+    /// Agent sessions holding this scope.
+    #[schemars(length(max = Scope::MAX_LEN), pattern(scope::PATTERN))]
+    pub scope: Option<String>,
+    /// `user`, `agent` or `both` (the default).
+    #[serde(default)]
+    pub kind: SelectedKindsBody,
+}
+
+impl SelectorBody {
+    /// The selector, or the field at fault. Whether it is bounded is the use case's to
+    /// say.
+    pub fn into_selector(self) -> Result<RiskSelector, (&'static str, String)> {
+        let provider = self
+            .provider
+            .map(|raw| {
+                ProviderId::parse(&raw).ok_or(("provider", format!("{raw:?} is not a provider id")))
+            })
+            .transpose()?;
+        let ip = self
+            .ip_address
+            .map(|raw| IpRange::parse(&raw).map_err(|e| ("ip_address", e.to_string())))
+            .transpose()?;
+        let scope = self
+            .scope
+            .map(|raw| Scope::parse(&raw).map_err(|e| ("scope", e.to_string())))
+            .transpose()?;
+        Ok(RiskSelector {
+            user_id: self.user_id,
+            user_session_ids: self.user_session_ids,
+            agent_id: self.agent_id,
+            agent_session_ids: self.agent_session_ids,
+            connection_id: self.connection_id,
+            provider,
+            ip,
+            user_agent_contains: self.user_agent_contains,
+            created_before: self.created_before,
+            created_after: self.created_after,
+            scope,
+            kinds: match self.kind {
+                SelectedKindsBody::User => SelectedKinds::User,
+                SelectedKindsBody::Agent => SelectedKinds::Agent,
+                SelectedKindsBody::Both => SelectedKinds::Both,
+            },
+        })
+    }
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SelectorRevocationRequest {
+    pub selector: SelectorBody,
+    /// Free text kept with the revocation record (at most 500 characters).
+    #[schemars(length(max = revocation::REASON_MAX_LEN), pattern(text::PATTERN))]
+    pub reason: Option<String>,
+    /// Change nothing; answer what would be revoked.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// A selector revocation's answer: the act, or on a dry run what it would revoke.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SelectorRevocationAnswer {
+    pub dry_run: bool,
+    /// The act (absent on a dry run). Under a reused `Idempotency-Key`, the first
+    /// request's act (the answer then carries `Idempotent-Replayed: true`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revocation: Option<RevocationBody>,
+    /// A dry run's answer: the counts the act would answer, and a sample.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub would_revoke: Option<PreviewBody>,
 }
