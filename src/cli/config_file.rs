@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 use super::{Cli, CliError};
 use crate::domain::provider::{self, Pkce, Provider, ProviderId, TokenAuthMethod};
+use crate::domain::risk_policy::{RiskPolicy, RuleText};
 use crate::domain::secret::Secret;
 
 /// Settings a file may not hold: the file's own path, and clap's built-ins.
@@ -39,6 +40,7 @@ where
     }
     let mut cli = from_command(command, &args)?;
     cli.providers = file.providers;
+    cli.risk_policy = file.risk_policy;
     Ok(cli)
 }
 
@@ -54,6 +56,8 @@ struct ConfigFile {
     /// (flag id, value) for each setting the file gives.
     settings: Vec<(String, String)>,
     providers: Vec<Provider>,
+    /// `[[risk_rules]]`, when the file has them.
+    risk_policy: Option<RiskPolicy>,
 }
 
 impl ConfigFile {
@@ -71,6 +75,15 @@ impl ConfigFile {
             Some(_) => {
                 return Err(at(
                     "`providers` must be an array of tables ([[providers]])".to_owned()
+                ));
+            }
+        };
+        let risk_policy = match table.remove("risk_rules") {
+            None => None,
+            Some(toml::Value::Array(entries)) => Some(risk_policy_from(entries, path)?),
+            Some(_) => {
+                return Err(at(
+                    "`risk_rules` must be an array of tables ([[risk_rules]])".to_owned(),
                 ));
             }
         };
@@ -116,8 +129,46 @@ impl ConfigFile {
         Ok(Self {
             settings,
             providers,
+            risk_policy,
         })
     }
+}
+
+/// A `[[risk_rules]]` entry as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RiskRuleEntry {
+    kind: String,
+    min_severity: Option<String>,
+    actions: Vec<String>,
+    block_ip_seconds: Option<i64>,
+}
+
+/// Checks `[[risk_rules]]`; an error names the file and the rule (position and kind).
+fn risk_policy_from(entries: Vec<toml::Value>, path: &Path) -> Result<RiskPolicy, CliError> {
+    let texts = entries
+        .into_iter()
+        .enumerate()
+        .map(|(index, entry)| {
+            RiskRuleEntry::deserialize(entry)
+                .map(|entry| RuleText {
+                    kind: entry.kind,
+                    min_severity: entry.min_severity,
+                    actions: entry.actions,
+                    block_ip_seconds: entry.block_ip_seconds,
+                })
+                .map_err(|e| {
+                    CliError::Config(format!(
+                        "{}: risk rule #{}: {}",
+                        path.display(),
+                        index + 1,
+                        e.message()
+                    ))
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    RiskPolicy::from_texts(texts)
+        .map_err(|refused| CliError::Config(format!("{}: {refused}", path.display())))
 }
 
 /// A `[[providers]]` entry as written.
@@ -310,6 +361,35 @@ scopes = ["repo", "read:user"]
             Ok(_) => panic!("accepted: {text}"),
             Err(error) => error.to_string(),
         }
+    }
+
+    #[test]
+    fn risk_rules_replace_the_shipped_policy_and_a_bad_rule_is_named() {
+        let (_dir, path) = file_with(
+            "[[risk_rules]]\nkind = \"*\"\nmin_severity = \"high\"\nactions = [\"block_ip\"]\n\
+             block_ip_seconds = 60\n",
+        );
+        let policy = parse(&path, &[]).unwrap().risk_policy.unwrap();
+        assert_eq!(policy.rules.len(), 1);
+        let (_dir, path) = file_with("");
+        assert_eq!(parse(&path, &[]).unwrap().risk_policy, None);
+        let error = refusal(
+            "[[risk_rules]]\nkind = \"*\"\nactions = [\"notify_only\"]\n\
+             [[risk_rules]]\nkind = \"edr.x\"\nactions = [\"explode\"]\n",
+        );
+        assert!(
+            error.contains("risk rule #2 (kind \"edr.x\")") && error.contains("explode"),
+            "{error}"
+        );
+        let error = refusal(
+            "[[risk_rules]]\nkind = \"*\"\nactions = [\"notify_only\"]\nseverity = \"x\"\n",
+        );
+        assert!(
+            error.contains("risk rule #1") && error.contains("severity"),
+            "{error}"
+        );
+        let error = refusal("[[risk_rules]]\nkind = \"*\"\nactions = [\"block_ip\"]\n");
+        assert!(error.contains("block_ip_seconds"), "{error}");
     }
 
     #[test]

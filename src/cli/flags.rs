@@ -9,8 +9,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use super::CliError;
 use crate::domain::api_key::Role;
+use crate::domain::ip_range::IpRange;
 use crate::domain::limits::Limits;
 use crate::domain::provider::Provider;
+use crate::domain::risk_policy::RiskPolicy;
 use crate::domain::user_session::Lifetime;
 use crate::secret_box::{EncryptionKey, EncryptionKeys};
 use crate::upstream::oauth_provider::Providers;
@@ -164,9 +166,23 @@ pub struct Cli {
     /// New agent sessions one agent may have issued per second (0: no limit).
     #[arg(long, env = "LEASH_LIMIT_ISSUANCE_PER_AGENT_PER_SECOND", default_value_t = Limits::default().issuance_per_agent_per_second, global = true)]
     pub limit_issuance_per_agent_per_second: u32,
+    /// Addresses and blocks (comma-separated) of the proxies in front of Leash: a
+    /// request from one is from the last address before them in X-Forwarded-For. What
+    /// address blocks judge a token exchange by.
+    #[arg(
+        long,
+        env = "LEASH_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub trusted_proxies: Vec<String>,
     /// The upstream OAuth providers, from the configuration file.
     #[arg(skip)]
     pub providers: Vec<Provider>,
+    /// The risk policy (`[[risk_rules]]`), from the configuration file; the shipped
+    /// default when it has none.
+    #[arg(skip)]
+    pub risk_policy: Option<RiskPolicy>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -321,6 +337,15 @@ impl Cli {
             public_url,
             credential_refresh_margin: TimeDelta::seconds(self.credential_refresh_margin_seconds),
             upstream_lease: TimeDelta::seconds(self.upstream_lease_seconds),
+            risk_policy: self.risk_policy.clone().unwrap_or_default(),
+            trusted_proxies: self
+                .trusted_proxies
+                .iter()
+                .map(|raw| {
+                    IpRange::parse(raw)
+                        .map_err(|e| CliError::Config(format!("--trusted-proxies {raw:?}: {e}")))
+                })
+                .collect::<Result<_, _>>()?,
             return_to_origins: self
                 .return_to_origins
                 .iter()

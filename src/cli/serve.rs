@@ -39,12 +39,15 @@ pub(super) async fn serve(cli: &Cli) -> Result<(), CliError> {
     let tcp = tokio::net::TcpListener::bind(cli.listen).await?;
     tracing::info!(listen = %tcp.local_addr()?, backend = ?app.db.backend(), "leash is serving");
     let router = http::router(AppState::new(app.clone()));
-    axum::serve(tcp, router)
-        .with_graceful_shutdown(async {
-            shutdown_signal().await;
-            tracing::info!("shutting down: draining requests");
-        })
-        .await?;
+    axum::serve(
+        tcp,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        shutdown_signal().await;
+        tracing::info!("shutting down: draining requests");
+    })
+    .await?;
     // Workers stop after the last request, so the final last-use flush and audit seal
     // cover it.
     let _ = shutdown_tx.send(true);

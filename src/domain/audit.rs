@@ -30,6 +30,12 @@ pub enum AuditAction {
     GrantCreated,
     GrantUpdated,
     GrantRevoked,
+    /// An address or block was blocked (by a risk rule or by hand).
+    IpBlocked,
+    /// An address block was lifted before it expired.
+    IpBlockLifted,
+    /// A risk signal was received and the policy applied (the target is the signal).
+    RiskSignalProcessed,
     UserCreated,
     UserDisabled,
     UserEnabled,
@@ -64,6 +70,9 @@ impl AuditAction {
             AuditAction::GrantCreated => "grant.created",
             AuditAction::GrantUpdated => "grant.updated",
             AuditAction::GrantRevoked => "grant.revoked",
+            AuditAction::IpBlocked => "ip.blocked",
+            AuditAction::IpBlockLifted => "ip_block.lifted",
+            AuditAction::RiskSignalProcessed => "risk_signal.processed",
             AuditAction::UserCreated => "user.created",
             AuditAction::UserDisabled => "user.disabled",
             AuditAction::UserEnabled => "user.enabled",

@@ -19,21 +19,24 @@ pub enum EventType {
     /// The provider refused the connection's grant: its sessions were revoked and the
     /// person must connect again.
     ConnectionNeedsReauthorization,
+    /// A security system's risk signal was received and the risk policy applied.
+    RiskSignalProcessed,
 }
 
 /// One event type's name, as the API declares it (`event_types` of a webhook endpoint).
-pub const TYPE_PATTERN: &str = r"^(user_session\.revoked|agent_session\.revoked|webhook_endpoint\.disabled|connection\.disconnected|connection\.upstream_revoked|connection\.needs_reauthorization)$";
+pub const TYPE_PATTERN: &str = r"^(user_session\.revoked|agent_session\.revoked|webhook_endpoint\.disabled|connection\.disconnected|connection\.upstream_revoked|connection\.needs_reauthorization|risk_signal\.processed)$";
 /// Event type names, comma-separated, as the events API's `types` takes them.
-pub const TYPE_LIST_PATTERN: &str = r"^(user_session\.revoked|agent_session\.revoked|webhook_endpoint\.disabled|connection\.disconnected|connection\.upstream_revoked|connection\.needs_reauthorization)(,(user_session\.revoked|agent_session\.revoked|webhook_endpoint\.disabled|connection\.disconnected|connection\.upstream_revoked|connection\.needs_reauthorization))*$";
+pub const TYPE_LIST_PATTERN: &str = r"^(user_session\.revoked|agent_session\.revoked|webhook_endpoint\.disabled|connection\.disconnected|connection\.upstream_revoked|connection\.needs_reauthorization|risk_signal\.processed)(,(user_session\.revoked|agent_session\.revoked|webhook_endpoint\.disabled|connection\.disconnected|connection\.upstream_revoked|connection\.needs_reauthorization|risk_signal\.processed))*$";
 
 impl EventType {
-    pub const ALL: [EventType; 6] = [
+    pub const ALL: [EventType; 7] = [
         EventType::UserSessionRevoked,
         EventType::AgentSessionRevoked,
         EventType::WebhookEndpointDisabled,
         EventType::ConnectionDisconnected,
         EventType::ConnectionUpstreamRevoked,
         EventType::ConnectionNeedsReauthorization,
+        EventType::RiskSignalProcessed,
     ];
 
     pub fn parse(raw: &str) -> Option<Self> {
@@ -48,6 +51,7 @@ impl EventType {
             EventType::ConnectionDisconnected => "connection.disconnected",
             EventType::ConnectionUpstreamRevoked => "connection.upstream_revoked",
             EventType::ConnectionNeedsReauthorization => "connection.needs_reauthorization",
+            EventType::RiskSignalProcessed => "risk_signal.processed",
         }
     }
 }

@@ -138,6 +138,14 @@ typed_id!(
     /// One token a disconnect asked the provider to revoke: its receipt.
     UpstreamRevocationId, "urv"
 );
+typed_id!(
+    /// A risk signal a security system sent, with what the policy did about it.
+    RiskSignalId, "rsg"
+);
+typed_id!(
+    /// An address or block refused sign-ins and token exchanges for a while.
+    IpBlockId, "ipb"
+);
 
 #[cfg(test)]
 mod tests {

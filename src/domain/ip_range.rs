@@ -40,9 +40,7 @@ impl IpRange {
     pub fn parse(raw: &str) -> Result<Self, IpRangeRefused> {
         let raw = raw.trim();
         if let Ok(ip) = IpAddr::from_str(raw) {
-            return Ok(Self {
-                net: IpNet::from(ip),
-            });
+            return Ok(Self::from(ip));
         }
         let net = IpNet::from_str(raw).map_err(|_| IpRangeRefused::Malformed)?;
         if net.trunc() != net {
@@ -64,6 +62,14 @@ impl IpRange {
     /// Whether the range holds one address only.
     pub fn is_single_address(&self) -> bool {
         self.net.prefix_len() == self.net.max_prefix_len()
+    }
+}
+
+impl From<IpAddr> for IpRange {
+    fn from(ip: IpAddr) -> Self {
+        Self {
+            net: IpNet::from(ip),
+        }
     }
 }
 

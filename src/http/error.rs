@@ -237,6 +237,8 @@ impl From<UsecaseError> for ApiError {
                 "idempotency_key_reused",
                 detail,
             ),
+            E::IpBlockNotFound => Self::not_found("ip_block_not_found"),
+            E::IpBlocked { .. } => Self::new(StatusCode::FORBIDDEN, "ip_blocked", detail),
             E::UnknownEventType(_) => {
                 Self::new(StatusCode::BAD_REQUEST, "invalid_event_type", detail)
             }

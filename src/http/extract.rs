@@ -6,7 +6,9 @@ use aide::OperationInput;
 use aide::generate::GenContext;
 use aide::openapi::Operation;
 use axum::extract::rejection::{FormRejection, JsonRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use schemars::JsonSchema;
@@ -228,3 +230,34 @@ impl OperationInput for IdempotencyKey {
             }));
     }
 }
+
+/// The client's address: the connecting peer, or behind trusted proxies the address
+/// they forwarded for (`crate::domain::client_ip`). None when the server was not given
+/// peers' addresses (a router driven in-process).
+pub struct ClientIp(pub Option<core::net::IpAddr>);
+
+impl FromRequestParts<super::AppState> for ClientIp {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &super::AppState,
+    ) -> Result<Self, ApiError> {
+        let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() else {
+            return Ok(Self(None));
+        };
+        let forwarded: Vec<&str> = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .collect();
+        Ok(Self(Some(crate::domain::client_ip::client_ip(
+            peer.ip(),
+            &forwarded,
+            &state.app.settings.trusted_proxies,
+        ))))
+    }
+}
+
+impl OperationInput for ClientIp {}

@@ -83,6 +83,7 @@ fn api_routes() -> ApiRouter<AppState> {
         .merge(routes::connections::router())
         .merge(routes::credentials::router())
         .merge(routes::revocations::router())
+        .merge(routes::risk::router())
 }
 
 /// The routes and their OpenAPI document, as served. aide's generator is configured

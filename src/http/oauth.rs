@@ -64,6 +64,7 @@ impl From<UsecaseError> for OAuthError {
                 Self::invalid_client(description)
             }
             E::ConsentRequired => bad("consent_required"),
+            E::IpBlocked { .. } => Self::new(StatusCode::FORBIDDEN, "access_denied", description),
             // Extension error codes (RFC 6749 §8.5): the limits of Leash's own API.
             E::TooManySessions { .. } => bad("too_many_sessions"),
             E::RateLimited { retry_after } => Self {

@@ -112,6 +112,17 @@ pub async fn with_secret_hash(
 /// Reads the agents `ids` and holds their row locks until the transaction ends, so an
 /// issuance and a change of one of its agents never interleave. SQLite needs no row
 /// lock: every write transaction already holds the database's write lock.
+/// Whether an agent of this id is registered (whatever its status).
+pub async fn exists_in(tx: &mut Tx, id: &AgentId) -> Result<bool, StoreError> {
+    let found: Option<String> = on_tx!(tx, |c| sqlx::query_scalar(
+        "SELECT id FROM agents WHERE id = $1"
+    )
+    .bind(id.as_str())
+    .fetch_optional(c)
+    .await)?;
+    Ok(found.is_some())
+}
+
 pub async fn lock(tx: &mut Tx, ids: &[AgentId], mode: LockMode) -> Result<Vec<Agent>, StoreError> {
     if ids.is_empty() {
         return Ok(Vec::new());

@@ -80,6 +80,31 @@ pub async fn get(db: &Db, id: &UserId) -> Result<Option<User>, StoreError> {
     row.map(User::try_from).transpose()
 }
 
+/// How a security system may name a person.
+#[derive(Debug, Clone, Copy)]
+pub enum NamedBy<'a> {
+    Id(&'a str),
+    ExternalId(&'a str),
+    /// Case-insensitively; emails are not unique, so this may name several.
+    Email(&'a str),
+}
+
+/// The ids of the users `named` names (at most two: one more than a person).
+pub async fn named(tx: &mut Tx, named: NamedBy<'_>) -> Result<Vec<UserId>, StoreError> {
+    let (predicate, value) = match named {
+        NamedBy::Id(id) => ("id = $1", id.to_owned()),
+        NamedBy::ExternalId(external_id) => ("external_id = $1", external_id.to_owned()),
+        NamedBy::Email(email) => ("lower(email) = $1", email.to_lowercase()),
+    };
+    let ids: Vec<String> = on_tx!(tx, |c| sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT id FROM users WHERE {predicate} ORDER BY id LIMIT 2"
+    )))
+    .bind(value)
+    .fetch_all(c)
+    .await)?;
+    Ok(ids.into_iter().map(UserId::from_stored).collect())
+}
+
 /// Reads the user and holds its row lock until the transaction ends, so acts on one user
 /// (new session, sign out everywhere, disable) are serialised, and issuing agent sessions
 /// (`LockMode::Share`) never interleaves with revoking them.

@@ -10,6 +10,7 @@
 //!   are issued together in one transaction (`crate::usecase::issuance_batch`): the same
 //!   reads and rules per exchange, one multi-row insert and one commit for all.
 
+use core::net::IpAddr;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::num::NonZeroU32;
@@ -36,6 +37,7 @@ use crate::store::{self, Backend, LockMode, Tx};
 use crate::usecase::App;
 use crate::usecase::UsecaseError;
 use crate::usecase::introspect::{active_subject, if_active, kind_of, record_use};
+use crate::usecase::ip_blocks;
 
 /// A new agent session and its tokens, shown once.
 #[derive(Debug)]
@@ -57,6 +59,7 @@ pub struct Exchange {
 
 /// Token exchange: `client` (authenticated; `actor` says so) delegates from
 /// `subject_token`, asking for `scope` (space-separated; all it may hold when absent).
+/// An exchange from a blocked address (`client_ip`) is refused before anything else.
 #[tracing::instrument(skip_all, fields(client_id = %client.id))]
 pub async fn exchange(
     app: &App,
@@ -64,7 +67,9 @@ pub async fn exchange(
     actor: &Actor,
     subject_token: &str,
     scope: Option<&str>,
+    client_ip: Option<IpAddr>,
 ) -> Result<IssuedAgentSession, UsecaseError> {
+    ip_blocks::refuse_if_blocked((&app.db).into(), client_ip, app.clock.now()).await?;
     app.issuance_rate
         .check(&client.id)
         .map_err(|retry_after| UsecaseError::RateLimited { retry_after })?;

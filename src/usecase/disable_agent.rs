@@ -5,8 +5,8 @@ use crate::domain::agent::AgentStatus;
 use crate::domain::audit::{AuditAction, AuditEntry};
 use crate::domain::id::AgentId;
 use crate::domain::revocation::{Revocation, RevocationCause, Selector};
-use crate::store;
-use crate::usecase::revoke_sessions::{Act, revoke_in};
+use crate::store::{self, Tx};
+use crate::usecase::revoke_sessions::{Act, Pending, revoke_in};
 use crate::usecase::{App, UsecaseError, agents};
 
 /// Disables the agent: its credentials stop working and every session it holds is
@@ -17,14 +17,27 @@ pub async fn disable_agent(
     actor: &Actor,
     id: &AgentId,
 ) -> Result<Revocation, UsecaseError> {
-    let now = app.clock.now();
     let mut tx = app.db.begin().await?;
-    let mut agent = agents::lock_one(&mut tx, id).await?;
+    disable_agent_in(&mut tx, app, actor, id)
+        .await?
+        .commit(tx, app)
+        .await
+}
+
+/// Disables the agent in `tx`, revoking every session it holds.
+pub(super) async fn disable_agent_in(
+    tx: &mut Tx,
+    app: &App,
+    actor: &Actor,
+    id: &AgentId,
+) -> Result<Pending, UsecaseError> {
+    let now = app.clock.now();
+    let mut agent = agents::lock_one(tx, id).await?;
     if agent.status == AgentStatus::Active {
         agent.status = AgentStatus::Disabled;
-        store::agents::update(&mut tx, &agent).await?;
+        store::agents::update(tx, &agent).await?;
         store::audit::append(
-            &mut tx,
+            tx,
             &AuditEntry::new(actor, AuditAction::AgentDisabled, id.as_str(), now),
         )
         .await?;
@@ -35,5 +48,5 @@ pub async fn disable_agent(
         selector: Selector::Agent(id.clone()),
         reason: None,
     };
-    revoke_in(&mut tx, app, act).await?.commit(tx, app).await
+    revoke_in(tx, app, act).await
 }

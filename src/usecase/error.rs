@@ -102,6 +102,12 @@ pub enum UsecaseError {
     SelectorRefused(#[from] crate::domain::risk_selector::SelectorRefused),
     #[error("this Idempotency-Key was used for another request; use a new key for a new request")]
     IdempotencyKeyReused,
+    #[error("no such address block in force")]
+    IpBlockNotFound,
+    #[error("sign-ins and token exchanges from this address are blocked until {until}")]
+    IpBlocked {
+        until: chrono::DateTime<chrono::Utc>,
+    },
     #[error("unknown event type {0:?}")]
     UnknownEventType(String),
     #[error(transparent)]

@@ -1,7 +1,7 @@
 //! Reads about revocation: what an act would hit, before anyone presses the button.
 
 use crate::domain::revocation::{Preview, Selector};
-use crate::store;
+use crate::store::{self, Reader, Tx};
 use crate::usecase::{App, UsecaseError};
 
 /// How many sessions of each kind a preview shows by name.
@@ -14,4 +14,14 @@ pub const PREVIEW_SAMPLE: u32 = 20;
 pub async fn preview(app: &App, selector: &Selector) -> Result<Preview, UsecaseError> {
     let now = app.clock.now();
     Ok(store::revocations::preview((&app.db).into(), selector, now, PREVIEW_SAMPLE).await?)
+}
+
+/// [`preview`], read in an open transaction.
+pub(super) async fn preview_in(
+    tx: &mut Tx,
+    app: &App,
+    selector: &Selector,
+) -> Result<Preview, UsecaseError> {
+    let now = app.clock.now();
+    Ok(store::revocations::preview(Reader::Tx(tx), selector, now, PREVIEW_SAMPLE).await?)
 }

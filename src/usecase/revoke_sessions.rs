@@ -79,11 +79,16 @@ impl Pending {
     /// and counts it.
     pub(super) async fn commit(self, tx: Tx, app: &App) -> Result<Revocation, UsecaseError> {
         tx.commit().await?;
+        Ok(self.committed(app))
+    }
+
+    /// Once the transaction committed: forgets what the act made stale, and counts it.
+    fn committed(self, app: &App) -> Revocation {
         for message in &self.stale {
             app.invalidate(message);
         }
         app.counters.revoked(&self.revocation);
-        Ok(self.revocation)
+        self.revocation
     }
 }
 
@@ -100,6 +105,19 @@ pub(super) async fn commit_maybe(
             Ok(None)
         }
     }
+}
+
+/// Commits an act of several revocations at once, then forgets what each made stale.
+pub(super) async fn commit_all(
+    tx: Tx,
+    app: &App,
+    pending: Vec<Pending>,
+) -> Result<Vec<Revocation>, UsecaseError> {
+    tx.commit().await?;
+    Ok(pending
+        .into_iter()
+        .map(|pending| pending.committed(app))
+        .collect())
 }
 
 /// Checks the free-text reason a caller gave for a revocation (before any transaction).

@@ -7,10 +7,10 @@ use crate::domain::id::UserId;
 use crate::domain::revocation::{Revocation, RevocationCause, Selector};
 use crate::domain::user::{User, UserStatus};
 use crate::store;
-use crate::store::LockMode;
+use crate::store::{LockMode, Tx};
 use crate::usecase::App;
 use crate::usecase::UsecaseError;
-use crate::usecase::revoke_sessions::{Act, revoke_in};
+use crate::usecase::revoke_sessions::{Act, Pending, revoke_in};
 
 /// Disables the user and revokes all their sessions in one transaction.
 pub async fn disable_user(
@@ -18,14 +18,25 @@ pub async fn disable_user(
     actor: &Actor,
     user_id: &UserId,
 ) -> Result<(User, Revocation), UsecaseError> {
-    let now = app.clock.now();
     let mut tx = app.db.begin().await?;
-    store::users::lock(&mut tx, user_id, LockMode::Update)
+    let (user, pending) = disable_user_in(&mut tx, app, actor, user_id).await?;
+    Ok((user, pending.commit(tx, app).await?))
+}
+
+/// Disables the user in `tx`, revoking every session of theirs.
+pub(super) async fn disable_user_in(
+    tx: &mut Tx,
+    app: &App,
+    actor: &Actor,
+    user_id: &UserId,
+) -> Result<(User, Pending), UsecaseError> {
+    let now = app.clock.now();
+    store::users::lock(tx, user_id, LockMode::Update)
         .await?
         .ok_or(UsecaseError::UserNotFound)?;
-    let user = store::users::set_status(&mut tx, user_id, UserStatus::Disabled, now).await?;
+    let user = store::users::set_status(tx, user_id, UserStatus::Disabled, now).await?;
     store::audit::append(
-        &mut tx,
+        tx,
         &AuditEntry::new(actor, AuditAction::UserDisabled, user_id.as_str(), now),
     )
     .await?;
@@ -35,8 +46,7 @@ pub async fn disable_user(
         selector: Selector::for_user(RevocationCause::UserDisabled, user_id.clone(), None),
         reason: None,
     };
-    let revocation = revoke_in(&mut tx, app, act).await?.commit(tx, app).await?;
-    Ok((user, revocation))
+    Ok((user, revoke_in(tx, app, act).await?))
 }
 
 pub async fn enable_user(app: &App, actor: &Actor, user_id: &UserId) -> Result<User, UsecaseError> {

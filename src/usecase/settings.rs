@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 
+use crate::domain::ip_range::IpRange;
 use crate::domain::limits::Limits;
+use crate::domain::risk_policy::RiskPolicy;
 use crate::domain::user_session::Lifetime;
 use crate::secret_box::EncryptionKeys;
 use crate::upstream::oauth_provider::Providers;
@@ -50,6 +52,10 @@ pub struct Settings {
     /// How long a worker holds the upstream revocations it leased: longer than a call
     /// to a provider may take.
     pub upstream_lease: TimeDelta,
+    /// What risk signals make Leash do.
+    pub risk_policy: RiskPolicy,
+    /// The proxies in front of Leash, whose X-Forwarded-For says who the client is.
+    pub trusted_proxies: Vec<IpRange>,
 }
 
 /// How webhooks are sent.
@@ -114,6 +120,8 @@ impl Default for Settings {
             return_to_origins: Vec::new(),
             credential_refresh_margin: TimeDelta::seconds(60),
             upstream_lease: TimeDelta::seconds(60),
+            risk_policy: RiskPolicy::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -1,4 +1,5 @@
-//! A sign-in: creating a user session, within the limit of sessions per user.
+//! A sign-in: creating a user session, within the limit of sessions per user, unless it
+//! comes from a blocked address.
 
 use crate::domain::actor::Actor;
 use crate::domain::audit::{AuditAction, AuditEntry};
@@ -11,8 +12,8 @@ use crate::domain::user_session::{Lifetime, UserSession};
 use crate::store;
 use crate::store::LockMode;
 use crate::store::user_sessions::NewUserSession;
-use crate::usecase::App;
 use crate::usecase::UsecaseError;
+use crate::usecase::{App, ip_blocks};
 use std::num::NonZeroU32;
 
 /// What the host application tells Leash about a sign-in.
@@ -54,6 +55,10 @@ pub async fn sign_in(
     let user_agent = check("user_agent", sign_in.user_agent, MAX_USER_AGENT)?;
 
     let now = app.clock.now();
+    let from = ip_address
+        .as_deref()
+        .and_then(|raw| raw.trim().parse().ok());
+    ip_blocks::refuse_if_blocked((&app.db).into(), from, now).await?;
     let mut tx = app.db.begin().await?;
     // The row lock orders this sign-in against a concurrent disable or sign-out.
     let user = store::users::lock(&mut tx, user_id, LockMode::Update)

@@ -61,6 +61,10 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("POST", "/v1/connections/{connection}/disconnect"),
     ("POST", "/v1/credentials"),
     ("POST", "/v1/revocations"),
+    ("POST", "/v1/risk/signals"),
+    ("GET", "/v1/risk/ip-blocks"),
+    ("POST", "/v1/risk/ip-blocks"),
+    ("POST", "/v1/risk/ip-blocks/{ip_block}/lift"),
 ];
 
 fn json_value() -> impl Strategy<Value = Value> {
@@ -102,6 +106,11 @@ fn json_value() -> impl Strategy<Value = Value> {
                     Just("created_after".to_owned()),
                     Just("user_id".to_owned()),
                     Just("kind".to_owned()),
+                    Just("severity".to_owned()),
+                    Just("subject".to_owned()),
+                    Just("evidence".to_owned()),
+                    Just("signal_id".to_owned()),
+                    Just("duration_seconds".to_owned()),
                     "[a-z_]{1,12}",
                 ],
                 inner,
@@ -147,6 +156,7 @@ fn path_id() -> impl Strategy<Value = String> {
         Just("ags_0123456789abcdef0123456789abcdef".to_owned()),
         Just("whe_0123456789abcdef0123456789abcdef".to_owned()),
         Just("con_0123456789abcdef0123456789abcdef".to_owned()),
+        Just("ipb_0123456789abcdef0123456789abcdef".to_owned()),
         "[a-zA-Z0-9_%.-]{1,40}",
     ]
 }
@@ -164,7 +174,7 @@ proptest! {
     ) {
         let (runtime, app) = shared();
         runtime.block_on(async {
-            let path = ["{user}", "{session}", "{agent}", "{grant}", "{agent_session}", "{webhook}", "{api_key}", "{provider}", "{connection}"].iter().fold(endpoint.1.to_owned(), |path, slot| path.replace(slot, &id));
+            let path = ["{user}", "{session}", "{agent}", "{grant}", "{agent_session}", "{webhook}", "{api_key}", "{provider}", "{connection}", "{ip_block}"].iter().fold(endpoint.1.to_owned(), |path, slot| path.replace(slot, &id));
             let path = if query.is_empty() { path } else { format!("{path}?{query}") };
             let body = match &payload {
                 Payload::Json(value) => Body::from(value.to_string()),

@@ -21,6 +21,7 @@ mod api_limits;
 mod api_provider_scopes;
 mod api_refresh;
 mod api_risk_revocations;
+mod api_risk_signals;
 mod api_token_exchange;
 mod api_user_sessions;
 mod api_users;

@@ -14,6 +14,7 @@ pub mod introspection;
 pub mod oauth;
 pub mod operations;
 pub mod revocations;
+pub mod risk;
 pub mod user_sessions;
 pub mod users;
 pub mod webhook_endpoints;

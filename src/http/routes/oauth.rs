@@ -13,6 +13,7 @@ use crate::domain::scope::ScopeSet;
 use crate::domain::secret::Secret;
 use crate::domain::token::SecretToken;
 use crate::http::AppState;
+use crate::http::extract::ClientIp;
 use crate::http::oauth::{NoStore, OAuthError, OAuthForm, authenticate_client};
 use crate::http::wire::oauth::{
     ACCESS_TOKEN_TYPE, REFRESH_TOKEN_GRANT, TOKEN_EXCHANGE_GRANT, TokenRequest, TokenResponse,
@@ -66,6 +67,7 @@ fn required<'a>(value: Option<&'a str>, name: &str) -> Result<&'a str, OAuthErro
 
 async fn token(
     State(state): State<AppState>,
+    ClientIp(client_ip): ClientIp,
     headers: HeaderMap,
     OAuthForm(form): OAuthForm<TokenRequest>,
 ) -> Result<NoStore<TokenResponse>, OAuthError> {
@@ -135,6 +137,7 @@ async fn token(
         &actor,
         subject_token,
         form.scope.as_deref(),
+        client_ip,
     )
     .await?;
     Ok(TokenResponse::new(

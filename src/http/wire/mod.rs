@@ -16,6 +16,7 @@ pub mod oauth;
 pub mod pagination;
 pub mod problem;
 pub mod revocations;
+pub mod risk;
 pub mod scopes;
 pub mod user_sessions;
 pub mod users;

@@ -246,6 +246,15 @@ pub async fn snapshot(db: &Db) -> std::collections::BTreeMap<String, String> {
     tables
 }
 
+/// A [`snapshot`] but for the API keys' table, whose last use every authenticated
+/// request writes: equal before and after exactly when the requests between changed
+/// nothing else.
+pub async fn snapshot_but_key_use(db: &Db) -> std::collections::BTreeMap<String, String> {
+    let mut tables = snapshot(db).await;
+    tables.remove("api_keys");
+    tables
+}
+
 /// The one text value `sql` selects.
 pub async fn text_of(db: &Db, sql: &str) -> String {
     let sql = sqlx::AssertSqlSafe(sql.to_owned());
