@@ -200,8 +200,10 @@ struct Resolved {
 }
 
 const NO_USER: &str = "the subject names no person Leash knows";
+const NAMES_NO_USER: &str = "the subject names no person";
 const SEVERAL_USERS: &str = "the subject's fields name different people";
 const NO_AGENT: &str = "the subject names no agent Leash knows";
+const NAMES_NO_AGENT: &str = "the subject names no agent";
 const SEVERAL_AGENTS: &str = "the subject's fields name different agents";
 
 impl Resolved {
@@ -239,9 +241,9 @@ impl Resolved {
             agents.push(store::agents::exists_in(tx, id).await?.then(|| id.clone()));
         }
         Ok(Self {
-            user: agreed(users, NO_USER, SEVERAL_USERS),
+            user: agreed(users, [NAMES_NO_USER, NO_USER, SEVERAL_USERS]),
             user_session,
-            agent: agreed(agents, NO_AGENT, SEVERAL_AGENTS),
+            agent: agreed(agents, [NAMES_NO_AGENT, NO_AGENT, SEVERAL_AGENTS]),
             agent_session,
             ip: subject.ip_address,
         })
@@ -278,22 +280,21 @@ impl Resolved {
     }
 }
 
-/// The one value every field agrees on: `missing` when none names anything known,
-/// `several` when they name different things.
+/// The one value every field agrees on, or why there is none: no field names one, a
+/// field names one Leash does not know, or fields name different ones.
 fn agreed<T: PartialEq>(
     named: Vec<Option<T>>,
-    missing: &'static str,
-    several: &'static str,
+    [none, unknown, several]: [&'static str; 3],
 ) -> Result<T, &'static str> {
     let mut found: Option<T> = None;
     for value in named {
         match (value, &found) {
-            (None, _) => return Err(missing),
+            (None, _) => return Err(unknown),
             (Some(value), Some(seen)) if value != *seen => return Err(several),
             (Some(value), _) => found = Some(value),
         }
     }
-    found.ok_or(missing)
+    found.ok_or(none)
 }
 
 /// One action, made concrete.
