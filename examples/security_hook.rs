@@ -19,7 +19,9 @@ use serde_json::{Value, json};
 async fn main() -> Result<()> {
     let admin = Leash::from_env()?;
     let risk = Leash {
-        key: admin.post("/v1/api-keys", json!({ "role": "risk" })).await?["secret"]
+        key: admin
+            .post("/v1/api-keys", json!({ "role": "risk" }))
+            .await?["secret"]
             .as_str()
             .ok_or("no key secret")?
             .to_owned(),
@@ -143,13 +145,7 @@ async fn revoke(risk: &Leash, body: &Value, key: &str) -> Result<(Value, bool)> 
     Ok((response.json().await?, replayed))
 }
 
-/// Something unique enough per run, so the example can run again on the same database.
+/// Unique per run, so the example can run again on the same database.
 fn uuid_like() -> String {
-    format!(
-        "{:x}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default()
-    )
+    uuid::Uuid::new_v4().simple().to_string()[..12].to_owned()
 }

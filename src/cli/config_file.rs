@@ -1,12 +1,15 @@
 //! The configuration file (`--config` / `LEASH_CONFIG`, TOML): any flag's setting under
 //! its long name in snake_case (`database_url = "postgres://…"`), and what no flag can
-//! carry: the upstream OAuth providers (`[[providers]]`). A flag or environment variable
+//! carry: the upstream OAuth providers (`[[providers]]`), the risk policy
+//! (`[[risk_rules]]`), the Shared Signals transmitters (`[[ssf_transmitters]]`) and
+//! their events' severities (`[ssf_event_severities]`). A flag or environment variable
 //! overrides the file, which overrides the built-in default: the file's settings become
 //! the command line's defaults before it is parsed.
 //!
 //! Everything is checked at start-up; an error names the file, the provider and the
 //! field. A client secret is never printed, in an error or anywhere else.
 
+use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
@@ -15,8 +18,9 @@ use serde::Deserialize;
 
 use super::{Cli, CliError};
 use crate::domain::provider::{self, Pkce, Provider, ProviderId, TokenAuthMethod};
-use crate::domain::risk_policy::{RiskPolicy, RuleText};
+use crate::domain::risk_policy::{RiskPolicy, RuleText, Severity};
 use crate::domain::secret::Secret;
+use crate::upstream::ssf_transmitter::{Delivery, TransmitterConfig};
 
 /// Settings a file may not hold: the file's own path, and clap's built-ins.
 const NOT_IN_FILE: &[&str] = &["config", "help", "version"];
@@ -41,6 +45,8 @@ where
     let mut cli = from_command(command, &args)?;
     cli.providers = file.providers;
     cli.risk_policy = file.risk_policy;
+    cli.ssf_transmitters = file.ssf_transmitters;
+    cli.ssf_severities = file.ssf_severities;
     Ok(cli)
 }
 
@@ -58,6 +64,8 @@ struct ConfigFile {
     providers: Vec<Provider>,
     /// `[[risk_rules]]`, when the file has them.
     risk_policy: Option<RiskPolicy>,
+    ssf_transmitters: Vec<TransmitterConfig>,
+    ssf_severities: HashMap<String, Severity>,
 }
 
 impl ConfigFile {
@@ -78,6 +86,25 @@ impl ConfigFile {
                 ));
             }
         };
+        let ssf_transmitters = match table.remove("ssf_transmitters") {
+            None => Vec::new(),
+            Some(toml::Value::Array(entries)) => entries
+                .into_iter()
+                .enumerate()
+                .map(|(index, entry)| transmitter_from(entry, index, path))
+                .collect::<Result<_, _>>()?,
+            Some(_) => {
+                return Err(at(
+                    "`ssf_transmitters` must be an array of tables ([[ssf_transmitters]])"
+                        .to_owned(),
+                ));
+            }
+        };
+        let ssf_severities = table
+            .remove("ssf_event_severities")
+            .map(|t| severities_from(t, path))
+            .transpose()?
+            .unwrap_or_default();
         let risk_policy = match table.remove("risk_rules") {
             None => None,
             Some(toml::Value::Array(entries)) => Some(risk_policy_from(entries, path)?),
@@ -130,8 +157,139 @@ impl ConfigFile {
             settings,
             providers,
             risk_policy,
+            ssf_transmitters,
+            ssf_severities,
         })
     }
+}
+
+/// The PEM bundle in `file`, if it holds a certificate.
+fn ca_pem(file: &Path) -> Result<Vec<u8>, String> {
+    let pem = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    match reqwest::Certificate::from_pem_bundle(&pem) {
+        Ok(certificates) if !certificates.is_empty() => Ok(pem),
+        _ => Err(format!("{} holds no PEM certificate", file.display())),
+    }
+}
+
+/// A `[[ssf_transmitters]]` entry as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TransmitterEntry {
+    issuer: String,
+    audience: String,
+    jwks_uri: Option<String>,
+    delivery: String,
+    poll_url: Option<String>,
+    poll_token_env: Option<String>,
+    #[serde(default)]
+    allow_private_network: bool,
+    ca_file: Option<PathBuf>,
+}
+
+/// Checks entry `index` of `[[ssf_transmitters]]`; an error names the file, the
+/// transmitter (its issuer) and the field.
+fn transmitter_from(
+    entry: toml::Value,
+    index: usize,
+    path: &Path,
+) -> Result<TransmitterConfig, CliError> {
+    let name = entry
+        .get("issuer")
+        .and_then(toml::Value::as_str)
+        .map_or_else(|| format!("#{}", index + 1), |issuer| format!("{issuer:?}"));
+    let at = |field: &str, detail: &str| {
+        CliError::Config(format!(
+            "{}: ssf transmitter {name}: {field}: {detail}",
+            path.display()
+        ))
+    };
+    let entry = TransmitterEntry::deserialize(entry).map_err(|e| {
+        CliError::Config(format!(
+            "{}: ssf transmitter {name}: {}",
+            path.display(),
+            e.message()
+        ))
+    })?;
+    let url = |field: &str, raw: &str| -> Result<url::Url, CliError> {
+        let url = url::Url::parse(raw).map_err(|e| at(field, &e.to_string()))?;
+        let local = entry.allow_private_network && url.scheme() == "http";
+        if (url.scheme() != "https" && !local) || url.host().is_none() {
+            return Err(at(field, "must be an https URL"));
+        }
+        Ok(url)
+    };
+    url("issuer", &entry.issuer)?;
+    if entry.audience.trim().is_empty() {
+        return Err(at("audience", "must not be empty"));
+    }
+    let delivery = match (
+        entry.delivery.as_str(),
+        &entry.poll_url,
+        &entry.poll_token_env,
+    ) {
+        ("push", None, None) => Delivery::Push,
+        ("push", ..) => return Err(at("poll_url", "only a poll transmitter has one")),
+        ("poll", Some(poll_url), Some(variable)) => Delivery::Poll {
+            url: url("poll_url", poll_url)?,
+            token: match std::env::var(variable) {
+                Ok(value) if !value.is_empty() => Secret::new(value),
+                _ => {
+                    return Err(at(
+                        "poll_token_env",
+                        &format!("the environment variable {variable} is not set"),
+                    ));
+                }
+            },
+        },
+        ("poll", ..) => {
+            return Err(at("delivery", "poll needs poll_url and poll_token_env"));
+        }
+        (other, ..) => return Err(at("delivery", &format!("{other:?} is not push or poll"))),
+    };
+    Ok(TransmitterConfig {
+        jwks_uri: entry
+            .jwks_uri
+            .as_deref()
+            .map(|raw| url("jwks_uri", raw))
+            .transpose()?,
+        extra_roots_pem: entry
+            .ca_file
+            .as_deref()
+            .map(ca_pem)
+            .transpose()
+            .map_err(|detail| at("ca_file", &detail))?,
+        issuer: entry.issuer,
+        audience: entry.audience,
+        delivery,
+        allow_private_network: entry.allow_private_network,
+    })
+}
+
+/// `[ssf_event_severities]`: a severity per received kind.
+fn severities_from(table: toml::Value, path: &Path) -> Result<HashMap<String, Severity>, CliError> {
+    let at = |detail: String| {
+        CliError::Config(format!(
+            "{}: ssf_event_severities: {detail}",
+            path.display()
+        ))
+    };
+    let toml::Value::Table(table) = table else {
+        return Err(at("must be a table of kind = severity".to_owned()));
+    };
+    table
+        .into_iter()
+        .map(|(kind, value)| {
+            if crate::domain::ssf::known_event_types().all(|(_, known, _)| known != kind) {
+                return Err(at(format!("{kind:?} is not a kind Leash receives")));
+            }
+            value
+                .as_str()
+                .and_then(Severity::parse)
+                .map(|severity| (kind.clone(), severity))
+                .ok_or_else(|| at(format!("{kind}: must be low, medium, high or critical")))
+        })
+        .collect()
 }
 
 /// A `[[risk_rules]]` entry as written.
@@ -284,22 +442,12 @@ fn provider_from(entry: toml::Value, index: usize, path: &Path) -> Result<Provid
             ));
         }
     };
-    let extra_roots_pem = match &entry.ca_file {
-        None => None,
-        Some(file) => {
-            let pem = std::fs::read(file)
-                .map_err(|e| at("ca_file", &format!("{}: {e}", file.display())))?;
-            match reqwest::Certificate::from_pem_bundle(&pem) {
-                Ok(certificates) if !certificates.is_empty() => Some(pem),
-                _ => {
-                    return Err(at(
-                        "ca_file",
-                        &format!("{} holds no PEM certificate", file.display()),
-                    ));
-                }
-            }
-        }
-    };
+    let extra_roots_pem = entry
+        .ca_file
+        .as_deref()
+        .map(ca_pem)
+        .transpose()
+        .map_err(|detail| at("ca_file", &detail))?;
     if entry.client_id.is_empty() {
         return Err(at("client_id", "must not be empty"));
     }

@@ -2,6 +2,7 @@
 //! a place in the configuration file, `super::config_file`), and [`Cli::settings`] turns
 //! them into the use cases' [`Settings`], refusing what cannot work together.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use chrono::TimeDelta;
@@ -12,10 +13,11 @@ use crate::domain::api_key::Role;
 use crate::domain::ip_range::IpRange;
 use crate::domain::limits::Limits;
 use crate::domain::provider::Provider;
-use crate::domain::risk_policy::RiskPolicy;
+use crate::domain::risk_policy::{RiskPolicy, Severity};
 use crate::domain::user_session::Lifetime;
 use crate::secret_box::{EncryptionKey, EncryptionKeys};
 use crate::upstream::oauth_provider::Providers;
+use crate::upstream::ssf_transmitter::{TransmitterConfig, Transmitters};
 use crate::usecase::{Settings, WebhookSettings};
 
 #[derive(Debug, Parser)]
@@ -176,9 +178,19 @@ pub struct Cli {
         global = true
     )]
     pub trusted_proxies: Vec<String>,
+    /// How old a Security Event Token's `iat` may be, in seconds.
+    #[arg(long, env = "LEASH_SSF_MAX_AGE_SECONDS", default_value_t = 3600, value_parser = clap::value_parser!(i64).range(60..=86_400), global = true)]
+    pub ssf_max_age_seconds: i64,
     /// The upstream OAuth providers, from the configuration file.
     #[arg(skip)]
     pub providers: Vec<Provider>,
+    /// The Shared Signals transmitters (`[[ssf_transmitters]]`), from the configuration
+    /// file.
+    #[arg(skip)]
+    pub ssf_transmitters: Vec<TransmitterConfig>,
+    /// Severities of received events by kind (`[ssf_event_severities]`).
+    #[arg(skip)]
+    pub ssf_severities: HashMap<String, Severity>,
     /// The risk policy (`[[risk_rules]]`), from the configuration file; the shipped
     /// default when it has none.
     #[arg(skip)]
@@ -338,6 +350,13 @@ impl Cli {
             credential_refresh_margin: TimeDelta::seconds(self.credential_refresh_margin_seconds),
             upstream_lease: TimeDelta::seconds(self.upstream_lease_seconds),
             risk_policy: self.risk_policy.clone().unwrap_or_default(),
+            ssf_transmitters: Transmitters::new(
+                &self.ssf_transmitters,
+                std::time::Duration::from_secs(self.provider_timeout_seconds),
+            )
+            .map_err(|e| CliError::Config(e.to_string()))?,
+            ssf_severities: self.ssf_severities.clone(),
+            ssf_max_age: TimeDelta::seconds(self.ssf_max_age_seconds),
             trusted_proxies: self
                 .trusted_proxies
                 .iter()

@@ -34,6 +34,7 @@ pub(super) async fn serve(cli: &Cli) -> Result<(), CliError> {
             app.clone(),
             shutdown_rx.clone(),
         )),
+        tokio::spawn(workers::ssf_poll::run(app.clone(), shutdown_rx.clone())),
         tokio::spawn(workers::event_retention::run(app.clone(), shutdown_rx)),
     ];
     let tcp = tokio::net::TcpListener::bind(cli.listen).await?;

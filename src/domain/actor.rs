@@ -23,6 +23,8 @@ pub enum Principal {
     AgentSession(AgentSessionId),
     /// Leash itself, acting on a rule (a webhook endpoint disabled after its last retry).
     System,
+    /// A Shared Signals transmitter, by its issuer, through a Security Event Token.
+    Transmitter(String),
 }
 
 impl Actor {
@@ -61,6 +63,13 @@ impl Actor {
         }
     }
 
+    pub fn transmitter(issuer: &str, request_id: Option<String>) -> Self {
+        Self {
+            principal: Principal::Transmitter(issuer.to_owned()),
+            request_id,
+        }
+    }
+
     pub fn system() -> Self {
         Self {
             principal: Principal::System,
@@ -69,7 +78,7 @@ impl Actor {
     }
 
     /// The principal as one stable string (`key_…`, `agt_…`, `user:usr_…`, `ags_…`,
-    /// `operator` or `system`).
+    /// `operator`, `system` or `ssf:<issuer>`).
     pub fn label(&self) -> String {
         match &self.principal {
             Principal::ApiKey(id) => id.to_string(),
@@ -78,6 +87,7 @@ impl Actor {
             Principal::AgentSession(id) => id.to_string(),
             Principal::Operator => "operator".to_owned(),
             Principal::System => "system".to_owned(),
+            Principal::Transmitter(issuer) => format!("ssf:{issuer}"),
         }
     }
 }

@@ -28,6 +28,7 @@ pub mod risk_signal;
 pub mod scope;
 pub mod secret;
 pub mod session;
+pub mod ssf;
 pub mod text;
 pub mod token;
 pub mod user;

@@ -15,7 +15,7 @@ use super::scope::Scope;
 use super::text::{self, TextRefused};
 
 /// The most session ids one selector may list.
-pub const MAX_LISTED_SESSIONS: usize = 1_000;
+pub const MAX_LISTED_SESSIONS: usize = 100;
 
 /// The longest user-agent fragment a selector may look for.
 pub const USER_AGENT_FRAGMENT_MAX_LEN: usize = 200;

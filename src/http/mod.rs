@@ -84,6 +84,7 @@ fn api_routes() -> ApiRouter<AppState> {
         .merge(routes::credentials::router())
         .merge(routes::revocations::router())
         .merge(routes::risk::router())
+        .merge(routes::ssf::router())
 }
 
 /// The routes and their OpenAPI document, as served. aide's generator is configured

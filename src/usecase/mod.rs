@@ -32,6 +32,7 @@ pub mod process_risk_signal;
 pub mod prune_authorizations;
 pub mod prune_events;
 pub mod readiness;
+pub mod receive_set;
 pub mod record_last_use;
 pub mod refresh_agent_session;
 pub mod refresh_connection;

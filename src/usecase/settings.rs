@@ -1,16 +1,18 @@
 //! Leash's tunables, as the use cases read them (`crate::cli` fills them from flags and
 //! environment variables).
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::TimeDelta;
 
 use crate::domain::ip_range::IpRange;
 use crate::domain::limits::Limits;
-use crate::domain::risk_policy::RiskPolicy;
+use crate::domain::risk_policy::{RiskPolicy, Severity};
 use crate::domain::user_session::Lifetime;
 use crate::secret_box::EncryptionKeys;
 use crate::upstream::oauth_provider::Providers;
+use crate::upstream::ssf_transmitter::Transmitters;
 use crate::upstream::webhook_sender::WebhookSender;
 
 /// Tunables, from the command line or the environment (see `crate::cli`).
@@ -56,6 +58,13 @@ pub struct Settings {
     pub risk_policy: RiskPolicy,
     /// The proxies in front of Leash, whose X-Forwarded-For says who the client is.
     pub trusted_proxies: Vec<IpRange>,
+    /// The Shared Signals transmitters Leash receives Security Event Tokens from.
+    pub ssf_transmitters: Transmitters,
+    /// The severity a received event's signal carries, by kind, where the operator
+    /// chose one (otherwise `crate::domain::ssf`'s default for the event type).
+    pub ssf_severities: HashMap<String, Severity>,
+    /// How old a Security Event Token's `iat` may be.
+    pub ssf_max_age: TimeDelta,
 }
 
 /// How webhooks are sent.
@@ -122,6 +131,9 @@ impl Default for Settings {
             upstream_lease: TimeDelta::seconds(60),
             risk_policy: RiskPolicy::default(),
             trusted_proxies: Vec::new(),
+            ssf_transmitters: Transmitters::default(),
+            ssf_severities: HashMap::new(),
+            ssf_max_age: TimeDelta::hours(1),
         }
     }
 }

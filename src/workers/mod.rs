@@ -4,6 +4,7 @@ pub mod audit_sealer;
 pub mod event_retention;
 pub mod invalidation_listener;
 pub mod last_use_writer;
+pub mod ssf_poll;
 pub mod upstream_revocation;
 pub mod webhook_delivery;
 

@@ -334,7 +334,9 @@ async fn selectors_that_are_empty_unbounded_or_malformed_are_refused() {
             .await;
         assert_eq!(dry.status, StatusCode::UNPROCESSABLE_ENTITY, "{selector}");
     }
-    let listed: Vec<String> = (0..1001).map(|_| f.us1.id.clone()).collect();
+    let listed: Vec<String> = (0..=leash::domain::risk_selector::MAX_LISTED_SESSIONS)
+        .map(|_| f.us1.id.clone())
+        .collect();
     let answer = f
         .revoke(json!({ "selector": { "user_session_ids": listed } }), None)
         .await;

@@ -43,6 +43,7 @@ mod properties_preview;
 mod properties_webhooks;
 mod schemas;
 mod secrets_in_logs;
+mod ssf_receiver;
 mod store_conformance;
 mod support;
 mod two_instances;

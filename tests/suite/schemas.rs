@@ -105,6 +105,8 @@ fn every_operation_declares_its_security_unless_public_by_design() {
         "get /.well-known/oauth-authorization-server",
         "post /oauth2/revoke",
         "post /oauth2/token",
+        // Authenticated by the Security Event Token's signature, as RFC 8935 has it.
+        "post /ssf/events",
         "get /v1/oauth/callback",
     ];
     let document = serde_json::to_value(leash::http::openapi()).unwrap();

@@ -15,6 +15,7 @@ pub mod oauth;
 pub mod operations;
 pub mod revocations;
 pub mod risk;
+pub mod ssf;
 pub mod user_sessions;
 pub mod users;
 pub mod webhook_endpoints;

@@ -170,12 +170,12 @@ pub enum SelectedKindsBody {
 #[serde(deny_unknown_fields)]
 pub struct SelectorBody {
     pub user_id: Option<UserId>,
-    /// At most 1,000. An agent session matches by the user session at its root.
+    /// At most 100. An agent session matches by the user session at its root.
     #[schemars(length(max = risk_selector::MAX_LISTED_SESSIONS))]
     #[serde(default)]
     pub user_session_ids: Vec<UserSessionId>,
     pub agent_id: Option<AgentId>,
-    /// At most 1,000.
+    /// At most 100.
     #[schemars(length(max = risk_selector::MAX_LISTED_SESSIONS))]
     #[serde(default)]
     pub agent_session_ids: Vec<AgentSessionId>,

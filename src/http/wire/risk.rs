@@ -65,6 +65,7 @@ pub struct RiskSubjectBody {
     pub agent_session_id: Option<AgentSessionId>,
     /// An IPv4 or IPv6 address.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "ip_address_schema")]
     pub ip_address: Option<IpAddr>,
     /// The host application's id for the person.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -74,6 +75,17 @@ pub struct RiskSubjectBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 320), pattern(text::PATTERN))]
     pub email: Option<String>,
+}
+
+/// An IPv4 or IPv6 address, in the formats JSON Schema names.
+fn ip_address_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "anyOf": [
+            { "type": "string", "format": "ipv4" },
+            { "type": "string", "format": "ipv6" },
+            { "type": "null" },
+        ]
+    })
 }
 
 impl From<RiskSubjectBody> for RiskSubject {

@@ -11,6 +11,7 @@ pub mod oidc_provider;
 pub mod receiver;
 pub mod scopes;
 pub mod serve;
+pub mod ssf;
 pub mod test_ca;
 
 use std::sync::Arc;
