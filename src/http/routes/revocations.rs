@@ -24,7 +24,11 @@ pub fn router() -> ApiRouter<AppState> {
                     "For a `risk` or `admin` key. The selector's fields combine (AND); it \
                      must name a user, an agent, a connection, sessions, an address or a \
                      time bound. With `dry_run` nothing changes and the answer says what \
-                     would be revoked.",
+                     would be revoked. An `Idempotency-Key` header (1 to 255 visible ASCII \
+                     characters of your choosing) makes a retry within 24 hours answer the \
+                     first request's result with `Idempotent-Replayed: true`, revoking \
+                     nothing again; another request under a used key is refused (422 \
+                     `idempotency_key_reused`).",
                 )
                 .response::<200, Json<SelectorRevocationAnswer>>()
         }),

@@ -64,7 +64,7 @@ pub struct RiskSubjectBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub agent_session_id: Option<AgentSessionId>,
     /// An IPv4 or IPv6 address.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "ip_address_schema")]
     pub ip_address: Option<IpAddr>,
     /// The host application's id for the person.
