@@ -222,14 +222,19 @@ pub struct PollRound {
 /// The most tokens asked for in one poll.
 const POLL_BATCH: u32 = 100;
 
-/// Polls `transmitter` (RFC 8936) until it has nothing more: each token received is
-/// acted on, then acknowledged in the next request, or reported in `setErrs` when
-/// refused. A token Leash failed on (its database) is neither, so it comes again.
+/// The most polls in one round: a transmitter that keeps answering tokens (the same
+/// ones, ignoring acknowledgements) cannot keep a round going.
+const POLLS_PER_ROUND: usize = 20;
+
+/// Polls `transmitter` (RFC 8936) until it has nothing more (or for at most
+/// [`POLLS_PER_ROUND`] polls): each token received is acted on, then acknowledged in
+/// the next request, or reported in `setErrs` when refused. A token Leash failed on
+/// (its database) is neither, so it comes again.
 pub async fn poll_once(app: &App, transmitter: &Transmitter) -> Result<PollRound, String> {
     let mut round = PollRound::default();
     let mut ack: Vec<String> = Vec::new();
     let mut errors: Vec<(String, String, String)> = Vec::new();
-    loop {
+    for _ in 0..POLLS_PER_ROUND {
         let polled = transmitter.poll(&ack, &errors, POLL_BATCH).await?;
         ack.clear();
         errors.clear();
@@ -261,4 +266,7 @@ pub async fn poll_once(app: &App, transmitter: &Transmitter) -> Result<PollRound
             }
         }
     }
+    // Acknowledge the last batch; what is still waiting waits for the next round.
+    transmitter.poll(&ack, &errors, 0).await?;
+    Ok(round)
 }

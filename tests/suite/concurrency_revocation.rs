@@ -34,6 +34,10 @@ enum Revoke {
     NarrowGrant,
     DisableAgent,
     NarrowCeiling,
+    /// A security system's selector: every session from the device's address.
+    SelectorByAddress,
+    /// A security system's selector: every session of the agent, across users.
+    SelectorByAgent,
 }
 
 /// A user signed in on one device, an agent consented to, and one delegation the
@@ -184,6 +188,20 @@ async fn revoke(app: &TestApp, scene: &Scene, act: Revoke) {
             )
             .await
         }
+        Revoke::SelectorByAddress => {
+            app.post(
+                "/v1/revocations",
+                json!({ "selector": { "ip_address": "203.0.113.0/24" } }),
+            )
+            .await
+        }
+        Revoke::SelectorByAgent => {
+            app.post(
+                "/v1/revocations",
+                json!({ "selector": { "agent_id": scene.agent.id } }),
+            )
+            .await
+        }
     };
     assert!(
         answer.status.is_success(),
@@ -264,4 +282,6 @@ races! {
     no_issuance_escapes_narrowing_the_grant => Revoke::NarrowGrant,
     no_issuance_escapes_disabling_the_agent => Revoke::DisableAgent,
     no_issuance_escapes_narrowing_the_ceiling => Revoke::NarrowCeiling,
+    no_issuance_escapes_a_selector_by_address => Revoke::SelectorByAddress,
+    no_issuance_escapes_a_selector_by_agent => Revoke::SelectorByAgent,
 }
