@@ -68,20 +68,18 @@ fn openssl_key(args: &[&str]) -> Vec<u8> {
 /// An RSA 2048 key (made once per test run: making one takes a while).
 pub fn rsa_key(kid: &str) -> SigningKey {
     static PEM: OnceLock<Vec<u8>> = OnceLock::new();
-    let pem =
-        PEM.get_or_init(|| openssl_key(&["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]));
-    SigningKey {
-        pem: pem.clone(),
-        alg: Algorithm::RS256,
-        kid: kid.to_owned(),
-    }
+    rsa_from(&PEM, kid)
 }
 
 /// Another RSA key, a stranger to every key set.
 pub fn other_rsa_key(kid: &str) -> SigningKey {
     static PEM: OnceLock<Vec<u8>> = OnceLock::new();
-    let pem =
-        PEM.get_or_init(|| openssl_key(&["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]));
+    rsa_from(&PEM, kid)
+}
+
+fn rsa_from(made: &OnceLock<Vec<u8>>, kid: &str) -> SigningKey {
+    let pem = made
+        .get_or_init(|| openssl_key(&["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]));
     SigningKey {
         pem: pem.clone(),
         alg: Algorithm::RS256,
