@@ -286,6 +286,23 @@ mod tests {
     }
 
     #[test]
+    fn an_act_reaching_many_users_forgets_every_cached_token() {
+        let users = |n: usize| Reach::Users((0..n).map(|_| UserId::generate()).collect());
+        assert_eq!(
+            users(USERS_FORGOTTEN_ONE_BY_ONE).invalidations().len(),
+            USERS_FORGOTTEN_ONE_BY_ONE
+        );
+        assert_eq!(
+            users(USERS_FORGOTTEN_ONE_BY_ONE + 1).invalidations(),
+            [Invalidation::Everything]
+        );
+        assert_eq!(
+            Reach::AcrossUsers.invalidations(),
+            [Invalidation::Everything]
+        );
+    }
+
+    #[test]
     fn disabling_a_user_spares_no_session() {
         let user = UserId::generate();
         let keep = Some(UserSessionId::generate());

@@ -3,8 +3,6 @@
 //! `*`) and whose `min_severity` the signal reaches decides its actions. A signal no
 //! rule matches is recorded and announced, and nothing else is done.
 
-use core::fmt;
-
 use chrono::TimeDelta;
 
 /// How bad a signal says things are.
@@ -339,15 +337,6 @@ impl Default for RiskPolicy {
                 ),
                 rule("*", S::Low, &[A::NotifyOnly], None),
             ],
-        }
-    }
-}
-
-impl fmt::Display for KindMatch {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            KindMatch::Any => f.write_str("*"),
-            KindMatch::Exactly(kind) => f.write_str(kind),
         }
     }
 }

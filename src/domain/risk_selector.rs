@@ -29,17 +29,6 @@ pub enum SelectedKinds {
     Both,
 }
 
-impl SelectedKinds {
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "user" => Some(Self::User),
-            "agent" => Some(Self::Agent),
-            "both" => Some(Self::Both),
-            _ => None,
-        }
-    }
-}
-
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RiskSelector {
     pub user_id: Option<UserId>,
@@ -301,13 +290,5 @@ mod tests {
             selector.checked(),
             Err(SelectorRefused::UserAgent(TextRefused::Empty))
         );
-    }
-
-    #[test]
-    fn kinds_parse_from_their_names() {
-        assert_eq!(SelectedKinds::parse("user"), Some(SelectedKinds::User));
-        assert_eq!(SelectedKinds::parse("agent"), Some(SelectedKinds::Agent));
-        assert_eq!(SelectedKinds::parse("both"), Some(SelectedKinds::Both));
-        assert_eq!(SelectedKinds::parse("all"), None);
     }
 }

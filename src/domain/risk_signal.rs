@@ -38,12 +38,6 @@ pub struct RiskSubject {
     pub email: Option<String>,
 }
 
-impl RiskSubject {
-    pub fn is_empty(&self) -> bool {
-        *self == Self::default()
-    }
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct RiskSignal {
     /// The sender's id for it: a signal sent again under it is answered, not acted on.

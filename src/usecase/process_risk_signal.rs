@@ -38,6 +38,8 @@ pub struct Processed {
     pub dry_run: bool,
 }
 
+/// Processes `signal` as sent by `actor` (an API key, or a transmitter by its issuer),
+/// whose label is the source its `signal_id` is unique among.
 #[tracing::instrument(skip_all, fields(kind = %signal.kind))]
 pub async fn process_risk_signal(
     app: &App,
@@ -45,19 +47,8 @@ pub async fn process_risk_signal(
     signal: RiskSignal,
     dry_run: bool,
 ) -> Result<Processed, UsecaseError> {
-    process_from(app, actor, &actor.label(), signal, dry_run).await
-}
-
-/// Processes `signal` as sent by `source` (an API key's id, or a transmitter's issuer:
-/// whose ids the signal's id is unique among).
-pub(crate) async fn process_from(
-    app: &App,
-    actor: &Actor,
-    source: &str,
-    signal: RiskSignal,
-    dry_run: bool,
-) -> Result<Processed, UsecaseError> {
     checked(&signal)?;
+    let source = &actor.label();
     let decision = app
         .settings
         .risk_policy

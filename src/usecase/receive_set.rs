@@ -1,7 +1,7 @@
 //! A Security Event Token (RFC 8417) from a Shared Signals transmitter, pushed (RFC
 //! 8935) or polled (RFC 8936): verified, then each event Leash understands becomes a
 //! risk signal that goes through the risk policy like any other, before the token is
-//! acknowledged. Its `jti` is the signals' id among the transmitter's (the `source`), so
+//! acknowledged. Its `jti` is the signals' id among the transmitter's (by its issuer), so
 //! a token delivered again, to this instance or another, after a restart or not, acts
 //! nothing a second time.
 
@@ -14,7 +14,7 @@ use crate::domain::actor::Actor;
 use crate::domain::risk_signal::RiskSignal;
 use crate::domain::ssf::{self, SetErr, SetRefused};
 use crate::upstream::ssf_transmitter::{KeyUnavailable, Transmitter};
-use crate::usecase::process_risk_signal::{self, Processed};
+use crate::usecase::process_risk_signal;
 use crate::usecase::{App, UsecaseError};
 
 /// How far in the future a token's `iat` may be.
@@ -26,11 +26,9 @@ const JTI_MAX_LEN: usize = 150;
 /// What a token led to.
 #[derive(Debug)]
 pub enum Received {
-    Accepted {
-        /// The signals of the events Leash understands (none for a token of other
-        /// events: accepted and ignored).
-        signals: Vec<Processed>,
-    },
+    /// Its events Leash understands were acted on (a token of other events only is
+    /// accepted and ignored).
+    Accepted,
     Refused(SetRefused),
 }
 
@@ -51,7 +49,6 @@ pub async fn receive(
         Err(refused) => return Ok(Received::Refused(refused)),
     };
     let actor = Actor::transmitter(issuer, request_id);
-    let mut signals = Vec::new();
     for (event_type, payload) in events {
         let Some((kind, severity)) = ssf::kind_of(event_type) else {
             continue;
@@ -75,11 +72,9 @@ pub async fn receive(
             evidence: Some(payload.clone()),
             occurred_at,
         };
-        signals.push(
-            process_risk_signal::process_from(app, &actor, &actor.label(), signal, false).await?,
-        );
+        process_risk_signal::process_risk_signal(app, &actor, signal, false).await?;
     }
-    Ok(Received::Accepted { signals })
+    Ok(Received::Accepted)
 }
 
 /// The transmitter that signed `token`, and its claims, once every check holds.
@@ -252,7 +247,7 @@ pub async fn poll_once(app: &App, transmitter: &Transmitter) -> Result<PollRound
                 continue;
             };
             match receive(app, token, None).await {
-                Ok(Received::Accepted { .. }) => {
+                Ok(Received::Accepted) => {
                     ack.push(jti);
                     round.accepted += 1;
                 }

@@ -82,7 +82,7 @@ async fn push(
         )));
     };
     match receive_set::receive(&state.app, token.trim(), request_id::current()).await? {
-        Received::Accepted { .. } => Ok(StatusCode::ACCEPTED.into_response()),
+        Received::Accepted => Ok(StatusCode::ACCEPTED.into_response()),
         Received::Refused(why) => Ok(refused(why)),
     }
 }
