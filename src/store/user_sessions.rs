@@ -154,20 +154,28 @@ pub async fn fill_ip_keys(db: &Db) -> Result<u64, StoreError> {
         .bind(BATCH)
         .fetch_all(c)
         .await)?;
-        for (id, ip_address) in &rows {
-            on_tx!(&mut tx, |c| sqlx::query(
-                "UPDATE user_sessions SET ip_key = $1 WHERE id = $2"
-            )
-            .bind(stored_ip_key(Some(ip_address)))
-            .bind(id)
-            .execute(c)
-            .await
-            .map(|done| done.rows_affected()))?;
-        }
-        tx.commit().await?;
         if rows.is_empty() {
+            tx.commit().await?;
             return Ok(filled);
         }
+        // One statement per batch: each id ($odd) with its key ($even).
+        let cases: Vec<String> = (0..rows.len())
+            .map(|i| format!("WHEN ${} THEN ${}", 2 * i + 1, 2 * i + 2))
+            .collect();
+        let ids: Vec<String> = (0..rows.len()).map(|i| format!("${}", 2 * i + 1)).collect();
+        let sql = format!(
+            "UPDATE user_sessions SET ip_key = CASE id {} END WHERE id IN ({})",
+            cases.join(" "),
+            ids.join(", ")
+        );
+        on_tx!(&mut tx, |c| {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (id, ip_address) in &rows {
+                query = query.bind(id).bind(stored_ip_key(Some(ip_address)));
+            }
+            query.execute(c).await.map(|done| done.rows_affected())
+        })?;
+        tx.commit().await?;
         filled += rows.len() as u64;
     }
 }
