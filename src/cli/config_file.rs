@@ -164,7 +164,7 @@ impl ConfigFile {
 }
 
 /// The PEM bundle in `file`, if it holds a certificate.
-fn ca_pem(file: &Path) -> Result<Vec<u8>, String> {
+pub(super) fn ca_pem(file: &Path) -> Result<Vec<u8>, String> {
     let pem = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
     match reqwest::Certificate::from_pem_bundle(&pem) {
         Ok(certificates) if !certificates.is_empty() => Ok(pem),
@@ -509,6 +509,48 @@ scopes = ["repo", "read:user"]
             Ok(_) => panic!("accepted: {text}"),
             Err(error) => error.to_string(),
         }
+    }
+
+    #[test]
+    fn the_pre_issuance_hook_is_set_in_the_file_and_overridden_by_a_flag() {
+        use crate::domain::issuance_hook::FailurePolicy;
+        let (dir, path) = file_with(
+            "pre_issuance_hook_url = \"http://10.0.0.5/decide\"\n\
+             pre_issuance_hook_on_failure = \"fail_open\"\n\
+             pre_issuance_hook_timeout_ms = 250\n",
+        );
+        let key = dir.path().join("leash.key");
+        let key = key.to_str().unwrap();
+        let hook = |extra: &[&str]| {
+            let mut args = vec!["--encryption-key-file", key];
+            args.extend_from_slice(extra);
+            parse(&path, &args)
+                .and_then(|cli| cli.settings())
+                .map(|settings| settings.issuance_hook.map(|hook| hook.config))
+        };
+        // Plain http to a private address only when the operator says so.
+        let refused = hook(&[]).unwrap_err().to_string();
+        assert!(refused.contains("--pre-issuance-hook-url"), "{refused}");
+        let config = hook(&["--pre-issuance-hook-allow-private-network"])
+            .unwrap()
+            .unwrap();
+        assert_eq!(config.on_failure, FailurePolicy::FailOpen);
+        assert_eq!(config.timeout, std::time::Duration::from_millis(250));
+        let config = hook(&[
+            "--pre-issuance-hook-allow-private-network",
+            "--pre-issuance-hook-on-failure",
+            "fail_closed",
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(config.on_failure, FailurePolicy::FailClosed);
+        let (_dir, none) = file_with("");
+        let settings = parse(&none, &["--encryption-key-file", key])
+            .unwrap()
+            .settings()
+            .unwrap();
+        assert!(settings.issuance_hook.is_none());
+        assert!(refusal("pre_issuance_hook_on_failure = \"maybe\"\n").contains("maybe"));
     }
 
     #[test]

@@ -11,11 +11,14 @@ use clap::{Parser, Subcommand, ValueEnum};
 use super::CliError;
 use crate::domain::api_key::Role;
 use crate::domain::ip_range::IpRange;
+use crate::domain::issuance_hook::FailurePolicy;
 use crate::domain::limits::Limits;
 use crate::domain::provider::Provider;
 use crate::domain::risk_policy::{RiskPolicy, Severity};
+use crate::domain::secret::Secret;
 use crate::domain::user_session::Lifetime;
 use crate::secret_box::{EncryptionKey, EncryptionKeys};
+use crate::upstream::issuance_hook::{HookConfig, IssuanceHook};
 use crate::upstream::oauth_provider::Providers;
 use crate::upstream::ssf_transmitter::{TransmitterConfig, Transmitters};
 use crate::usecase::{Settings, WebhookSettings};
@@ -181,6 +184,36 @@ pub struct Cli {
     /// How old a Security Event Token's `iat` may be, in seconds.
     #[arg(long, env = "LEASH_SSF_MAX_AGE_SECONDS", default_value_t = 3600, value_parser = clap::value_parser!(i64).range(60..=86_400), global = true)]
     pub ssf_max_age_seconds: i64,
+    /// A URL (https, or http on a private network) Leash POSTs every agent session it
+    /// is about to issue to (exchange, sub-delegation, host mint); its answer allows or
+    /// denies the issuance. Its bearer token, if any, is LEASH_PRE_ISSUANCE_HOOK_TOKEN.
+    #[arg(long, env = "LEASH_PRE_ISSUANCE_HOOK_URL", global = true)]
+    pub pre_issuance_hook_url: Option<String>,
+    /// How long the pre-issuance hook may take, in milliseconds, before its failure
+    /// policy decides.
+    #[arg(long, env = "LEASH_PRE_ISSUANCE_HOOK_TIMEOUT_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=10_000), global = true)]
+    pub pre_issuance_hook_timeout_ms: u64,
+    /// What decides when the pre-issuance hook gives no usable answer (a timeout, an
+    /// error, garbage): fail_open issues, fail_closed refuses (503, retryable).
+    #[arg(
+        long,
+        env = "LEASH_PRE_ISSUANCE_HOOK_ON_FAILURE",
+        value_enum,
+        default_value_t = OnFailureArg::FailClosed,
+        global = true
+    )]
+    pub pre_issuance_hook_on_failure: OnFailureArg,
+    /// Allow the pre-issuance hook on a loopback, private or link-local address.
+    #[arg(
+        long,
+        env = "LEASH_PRE_ISSUANCE_HOOK_ALLOW_PRIVATE_NETWORK",
+        default_value_t = false,
+        global = true
+    )]
+    pub pre_issuance_hook_allow_private_network: bool,
+    /// Certificates (PEM) trusted for the pre-issuance hook besides the built-in roots.
+    #[arg(long, env = "LEASH_PRE_ISSUANCE_HOOK_CA_FILE", global = true)]
+    pub pre_issuance_hook_ca_file: Option<std::path::PathBuf>,
     /// The upstream OAuth providers, from the configuration file.
     #[arg(skip)]
     pub providers: Vec<Provider>,
@@ -259,6 +292,14 @@ pub enum KeysCommand {
     },
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnFailureArg {
+    #[value(name = "fail_open")]
+    FailOpen,
+    #[value(name = "fail_closed")]
+    FailClosed,
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum RoleArg {
     Admin,
@@ -295,6 +336,44 @@ impl Cli {
             previous.push(EncryptionKey::load(path)?);
         }
         Ok(EncryptionKeys::new(current, previous))
+    }
+
+    /// The pre-issuance hook, when a URL is configured.
+    fn issuance_hook(&self) -> Result<Option<IssuanceHook>, CliError> {
+        let Some(raw) = &self.pre_issuance_hook_url else {
+            return Ok(None);
+        };
+        let refused = |detail: &str| CliError::Config(format!("--pre-issuance-hook-url: {detail}"));
+        let url = url::Url::parse(raw).map_err(|e| refused(&e.to_string()))?;
+        let local = self.pre_issuance_hook_allow_private_network && url.scheme() == "http";
+        if (url.scheme() != "https" && !local) || url.host().is_none() {
+            return Err(refused(
+                "must be an https URL (http only with --pre-issuance-hook-allow-private-network)",
+            ));
+        }
+        let extra_roots_pem = self
+            .pre_issuance_hook_ca_file
+            .as_deref()
+            .map(super::config_file::ca_pem)
+            .transpose()
+            .map_err(|detail| CliError::Config(format!("--pre-issuance-hook-ca-file: {detail}")))?;
+        let token = std::env::var("LEASH_PRE_ISSUANCE_HOOK_TOKEN")
+            .ok()
+            .filter(|token| !token.is_empty())
+            .map(Secret::new);
+        IssuanceHook::new(HookConfig {
+            url,
+            timeout: std::time::Duration::from_millis(self.pre_issuance_hook_timeout_ms),
+            on_failure: match self.pre_issuance_hook_on_failure {
+                OnFailureArg::FailOpen => FailurePolicy::FailOpen,
+                OnFailureArg::FailClosed => FailurePolicy::FailClosed,
+            },
+            token,
+            allow_private_network: self.pre_issuance_hook_allow_private_network,
+            extra_roots_pem,
+        })
+        .map(Some)
+        .map_err(|e| CliError::Config(format!("--pre-issuance-hook-url: {e}")))
     }
 
     pub(super) fn settings(&self) -> Result<Settings, CliError> {
@@ -357,6 +436,7 @@ impl Cli {
             .map_err(|e| CliError::Config(e.to_string()))?,
             ssf_severities: self.ssf_severities.clone(),
             ssf_max_age: TimeDelta::seconds(self.ssf_max_age_seconds),
+            issuance_hook: self.issuance_hook()?,
             trusted_proxies: self
                 .trusted_proxies
                 .iter()

@@ -34,6 +34,15 @@ pub enum AuditAction {
     IpBlocked,
     /// An address block was lifted before it expired.
     IpBlockLifted,
+    /// The pre-issuance hook allowed an issuance (the target is the session delegated
+    /// from); the `agent_session.created` entry follows.
+    IssuanceHookAllowed,
+    /// The pre-issuance hook denied an issuance.
+    IssuanceHookDenied,
+    /// The hook gave no usable answer and the failure policy allowed the issuance.
+    IssuanceHookFailedOpen,
+    /// The hook gave no usable answer and the failure policy refused the issuance.
+    IssuanceHookFailedClosed,
     /// A risk signal was received and the policy applied (the target is the signal).
     RiskSignalProcessed,
     UserCreated,
@@ -72,6 +81,10 @@ impl AuditAction {
             AuditAction::GrantRevoked => "grant.revoked",
             AuditAction::IpBlocked => "ip.blocked",
             AuditAction::IpBlockLifted => "ip_block.lifted",
+            AuditAction::IssuanceHookAllowed => "issuance_hook.allowed",
+            AuditAction::IssuanceHookDenied => "issuance_hook.denied",
+            AuditAction::IssuanceHookFailedOpen => "issuance_hook.failed_open",
+            AuditAction::IssuanceHookFailedClosed => "issuance_hook.failed_closed",
             AuditAction::RiskSignalProcessed => "risk_signal.processed",
             AuditAction::UserCreated => "user.created",
             AuditAction::UserDisabled => "user.disabled",

@@ -17,6 +17,7 @@ pub mod grant;
 pub mod id;
 pub mod invalidation;
 pub mod ip_range;
+pub mod issuance_hook;
 pub mod limits;
 pub mod network;
 pub mod pagination;

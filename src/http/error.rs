@@ -239,6 +239,15 @@ impl From<UsecaseError> for ApiError {
             ),
             E::IpBlockNotFound => Self::not_found("ip_block_not_found"),
             E::IpBlocked { .. } => Self::new(StatusCode::FORBIDDEN, "ip_blocked", detail),
+            E::IssuanceDenied { .. } => Self::new(StatusCode::FORBIDDEN, "issuance_denied", detail),
+            E::IssuanceHookUnavailable => Self {
+                retry_after: Some(std::time::Duration::from_secs(1)),
+                ..Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "issuance_hook_unavailable",
+                    detail,
+                )
+            },
             E::UnknownEventType(_) => {
                 Self::new(StatusCode::BAD_REQUEST, "invalid_event_type", detail)
             }

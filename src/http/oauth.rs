@@ -64,7 +64,17 @@ impl From<UsecaseError> for OAuthError {
                 Self::invalid_client(description)
             }
             E::ConsentRequired => bad("consent_required"),
-            E::IpBlocked { .. } => Self::new(StatusCode::FORBIDDEN, "access_denied", description),
+            E::IpBlocked { .. } | E::IssuanceDenied { .. } => {
+                Self::new(StatusCode::FORBIDDEN, "access_denied", description)
+            }
+            E::IssuanceHookUnavailable => Self {
+                retry_after: Some(std::time::Duration::from_secs(1)),
+                ..Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily_unavailable",
+                    description,
+                )
+            },
             // Extension error codes (RFC 6749 §8.5): the limits of Leash's own API.
             E::TooManySessions { .. } => bad("too_many_sessions"),
             E::RateLimited { retry_after } => Self {

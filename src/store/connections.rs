@@ -79,7 +79,10 @@ pub async fn lock_live(
 }
 
 /// The connected (live and working) connections of `users`.
-pub async fn connected_of(tx: &mut Tx, users: &[&UserId]) -> Result<Vec<Connection>, StoreError> {
+pub async fn connected_of(
+    reader: impl Into<Reader<'_>>,
+    users: &[&UserId],
+) -> Result<Vec<Connection>, StoreError> {
     if users.is_empty() {
         return Ok(Vec::new());
     }
@@ -87,7 +90,7 @@ pub async fn connected_of(tx: &mut Tx, users: &[&UserId]) -> Result<Vec<Connecti
         "SELECT {COLUMNS} FROM connections WHERE status = 'connected' AND user_id IN ({})",
         placeholders(1, users.len())
     );
-    let rows = on_tx!(tx, |c| {
+    let rows = on_reader!(reader.into(), |c| {
         let mut query = sqlx::query_as::<_, ConnectionRow>(sqlx::AssertSqlSafe(sql));
         for user in users {
             query = query.bind(user.as_str());

@@ -85,13 +85,13 @@ pub async fn list_for_user(
     rows.into_iter().map(Grant::try_from).collect()
 }
 
-/// The user's active grant for the agent, read inside a write transaction.
+/// The user's active grant for the agent.
 pub async fn active_for(
-    tx: &mut Tx,
+    reader: impl Into<Reader<'_>>,
     user_id: &UserId,
     agent_id: &AgentId,
 ) -> Result<Option<Grant>, StoreError> {
-    let row = on_tx!(tx, |c| {
+    let row = on_reader!(reader.into(), |c| {
         sqlx::query_as::<_, GrantRow>(sqlx::AssertSqlSafe(
         format!(
             "SELECT {COLUMNS} FROM grants WHERE user_id = $1 AND agent_id = $2 AND status = 'active'"

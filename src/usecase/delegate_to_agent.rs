@@ -9,8 +9,11 @@
 //! - on SQLite, which runs one write transaction at a time anyway, concurrent exchanges
 //!   are issued together in one transaction (`crate::usecase::issuance_batch`): the same
 //!   reads and rules per exchange, one multi-row insert and one commit for all.
+//!
+//! When a pre-issuance hook is configured (`crate::usecase::pre_issuance`), it is asked
+//! before any of that, outside every transaction, about the session unlocked reads
+//! plan; the issuance then asks for no more than the scopes the hook saw.
 
-use core::net::IpAddr;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::num::NonZeroU32;
@@ -25,19 +28,22 @@ use crate::domain::agent_session::{
 use crate::domain::audit::{AuditAction, AuditEntry};
 use crate::domain::grant::Grant;
 use crate::domain::id::{AgentId, AgentSessionId, UserId, UserSessionId};
+use crate::domain::issuance_hook::{IssuanceKind, RequestOrigin};
 use crate::domain::limits::Room;
 use crate::domain::scope::ScopeSet;
 use crate::domain::secret::Secret;
 use crate::domain::session::SessionValidity;
 use crate::domain::token::{SecretToken, TokenHash, TokenKind};
 use crate::domain::user::UserStatus;
-use crate::domain::user_session::Liveness;
+use crate::domain::user_session::{Liveness, UserSession};
 use crate::store::agent_sessions::{AccessToken, NewAgentSession};
-use crate::store::{self, Backend, LockMode, Tx};
+use crate::store::{self, Backend, LockMode, Reader, Tx};
+use crate::upstream::issuance_hook::IssuanceHook;
 use crate::usecase::App;
 use crate::usecase::UsecaseError;
 use crate::usecase::introspect::{active_subject, if_active, kind_of, record_use};
 use crate::usecase::ip_blocks;
+use crate::usecase::pre_issuance;
 
 /// A new agent session and its tokens, shown once.
 #[derive(Debug)]
@@ -55,11 +61,13 @@ pub struct Exchange {
     pub actor: Actor,
     pub subject_token: Secret,
     pub requested: Option<ScopeSet>,
+    /// The pre-issuance hook's decision to audit with the session, when one was asked.
+    pub decided: Option<AuditEntry>,
 }
 
 /// Token exchange: `client` (authenticated; `actor` says so) delegates from
 /// `subject_token`, asking for `scope` (space-separated; all it may hold when absent).
-/// An exchange from a blocked address (`client_ip`) is refused before anything else.
+/// An exchange from a blocked address (`origin.ip`) is refused before anything else.
 #[tracing::instrument(skip_all, fields(client_id = %client.id))]
 pub async fn exchange(
     app: &App,
@@ -67,22 +75,64 @@ pub async fn exchange(
     actor: &Actor,
     subject_token: &str,
     scope: Option<&str>,
-    client_ip: Option<IpAddr>,
+    origin: RequestOrigin,
 ) -> Result<IssuedAgentSession, UsecaseError> {
-    ip_blocks::refuse_if_blocked((&app.db).into(), client_ip, app.clock.now()).await?;
+    ip_blocks::refuse_if_blocked((&app.db).into(), origin.ip, app.clock.now()).await?;
     app.issuance_rate
         .check(&client.id)
         .map_err(|retry_after| UsecaseError::RateLimited { retry_after })?;
-    let exchange = Exchange {
+    let mut exchange = Exchange {
         client: client.clone(),
         actor: actor.clone(),
         subject_token: Secret::new(subject_token.to_owned()),
         requested: scope.map(ScopeSet::from_space_separated).transpose()?,
+        decided: None,
     };
+    if let Some(hook) = &app.settings.issuance_hook {
+        put_to_hook(app, hook, &mut exchange, origin).await?;
+    }
     match app.db.backend() {
         Backend::Sqlite => crate::usecase::issuance_batch::issue(app, exchange).await,
         Backend::Postgres => exchange_alone(app, &exchange).await,
     }
+}
+
+/// Asks `hook` about the session `exchange` would make (judged from reads without
+/// locks); on an allow, the exchange asks for no more than the hook saw, and carries
+/// the decision to audit.
+async fn put_to_hook(
+    app: &App,
+    hook: &IssuanceHook,
+    exchange: &mut Exchange,
+    origin: RequestOrigin,
+) -> Result<(), UsecaseError> {
+    let Some(seen) = active_subject(app, &app.db, exchange.subject_token.expose()).await? else {
+        return Err(UsecaseError::SubjectTokenInactive);
+    };
+    let prospect = prospect(
+        app,
+        &upstream_of(seen),
+        &exchange.client,
+        exchange.requested.as_ref(),
+    )
+    .await?;
+    let kind = if prospect.parent_id.is_some() {
+        IssuanceKind::SubDelegation
+    } else {
+        IssuanceKind::TokenExchange
+    };
+    let approval = pre_issuance::approve(
+        app,
+        hook,
+        &exchange.actor,
+        (&prospect, &exchange.client.name),
+        origin,
+        kind,
+    )
+    .await?;
+    exchange.requested = Some(approval.scopes);
+    exchange.decided = Some(approval.audit);
+    Ok(())
 }
 
 /// One exchange in its own transaction, under row locks (PostgreSQL).
@@ -120,7 +170,8 @@ async fn exchange_alone(
         &agent,
         exchange.requested.as_ref(),
     )
-    .await?;
+    .await?
+    .decided(exchange.decided.clone());
     write_in(&mut tx, &[&planned]).await?;
     tx.commit().await?;
     Ok(planned.issued)
@@ -203,7 +254,7 @@ pub(super) async fn plan_exchanges_in(
         .collect();
     naming_providers.sort();
     naming_providers.dedup();
-    let connected = connected_scopes(tx, &naming_providers).await?;
+    let connected = connected_scopes(&mut *tx, &naming_providers).await?;
     let none = ScopeSet::default();
 
     let upstreams: Vec<Option<Upstream>> =
@@ -229,7 +280,8 @@ pub(super) async fn plan_exchanges_in(
                 grant,
                 connected.get(&upstream.user_id).unwrap_or(&none),
                 exchange.requested.as_ref(),
-            )?;
+            )?
+            .decided(exchange.decided.clone());
             room.take(
                 &app.settings.limits,
                 &upstream.user_id,
@@ -241,7 +293,8 @@ pub(super) async fn plan_exchanges_in(
 }
 
 /// The host application mints a session for `agent_id` from the user's signed-in
-/// `user_session_id`, without the agent ever holding the user's token.
+/// `user_session_id`, without the agent ever holding the user's token. A session
+/// signed in from an address now blocked mints nothing.
 pub async fn mint_for_user(
     app: &App,
     actor: &Actor,
@@ -250,10 +303,47 @@ pub async fn mint_for_user(
     scopes: &[String],
     user_session_id: &UserSessionId,
 ) -> Result<IssuedAgentSession, UsecaseError> {
-    let requested = ScopeSet::from_list(scopes)?;
+    let mut requested = ScopeSet::from_list(scopes)?;
     app.issuance_rate
         .check(agent_id)
         .map_err(|retry_after| UsecaseError::RateLimited { retry_after })?;
+    let mut decided = None;
+    // Without the session, the locked reads below answer what is missing.
+    if let Some(seen) = store::user_sessions::get(&app.db, user_session_id)
+        .await?
+        .filter(|s| &s.user_id == user_id)
+    {
+        let origin = RequestOrigin {
+            ip: seen.ip_address.as_deref().and_then(|ip| ip.parse().ok()),
+            user_agent: seen.user_agent.clone(),
+        };
+        ip_blocks::refuse_if_blocked((&app.db).into(), origin.ip, app.clock.now()).await?;
+        if let Some(hook) = &app.settings.issuance_hook {
+            let agent = store::agents::get(&app.db, agent_id)
+                .await?
+                .ok_or(UsecaseError::AgentNotFound)?;
+            // What the locked reads would refuse is not the hook's to judge.
+            if agent.status == AgentStatus::Disabled {
+                return Err(UsecaseError::AgentDisabled);
+            }
+            if seen.liveness(app.clock.now()) != Liveness::Active {
+                return Err(UsecaseError::UserSessionInactive);
+            }
+            let upstream = upstream_of_session(&seen);
+            let prospect = prospect(app, &upstream, &agent, Some(&requested)).await?;
+            let approval = pre_issuance::approve(
+                app,
+                hook,
+                actor,
+                (&prospect, &agent.name),
+                origin,
+                IssuanceKind::HostMint,
+            )
+            .await?;
+            requested = approval.scopes;
+            decided = Some(approval.audit);
+        }
+    }
     let mut tx = app.db.begin().await?;
     let user = store::users::lock(&mut tx, user_id, LockMode::Share)
         .await?
@@ -267,19 +357,15 @@ pub async fn mint_for_user(
     {
         return Err(UsecaseError::UserSessionInactive);
     }
-    let upstream = Upstream {
-        user_id: user_id.clone(),
-        user_session_id: session.id,
-        parent: None,
-        expires_at: session.expires_at,
-        idle_timeout: session.idle_timeout,
-    };
+    let upstream = upstream_of_session(&session);
     read_room(&mut tx, app, [&upstream]).await?.take(
         &app.settings.limits,
         &upstream.user_id,
         parent_id(&upstream),
     )?;
-    let planned = plan_in(&mut tx, app, actor, &upstream, &agent, Some(&requested)).await?;
+    let planned = plan_in(&mut tx, app, actor, &upstream, &agent, Some(&requested))
+        .await?
+        .decided(decided);
     write_in(&mut tx, &[&planned]).await?;
     tx.commit().await?;
     Ok(planned.issued)
@@ -334,6 +420,17 @@ fn chain_of(client: &Agent, subject: &SessionValidity) -> Vec<AgentId> {
     agents
 }
 
+/// What a host mint hangs from: the user session alone.
+fn upstream_of_session(session: &UserSession) -> Upstream {
+    Upstream {
+        user_id: session.user_id.clone(),
+        user_session_id: session.id.clone(),
+        parent: None,
+        expires_at: session.expires_at,
+        idle_timeout: session.idle_timeout,
+    }
+}
+
 fn upstream_of(subject: SessionValidity) -> Upstream {
     match subject {
         SessionValidity::User(v) => Upstream {
@@ -384,7 +481,18 @@ pub(super) async fn lock_agents(
 pub(super) struct Planned {
     pub(super) issued: IssuedAgentSession,
     access_issued_at: DateTime<Utc>,
-    audit: AuditEntry,
+    /// The hook's decision (when one was asked), then the session's creation.
+    audit: Vec<AuditEntry>,
+}
+
+impl Planned {
+    /// The same, audited after the pre-issuance hook's `decision`, if one was asked.
+    fn decided(mut self, decision: Option<AuditEntry>) -> Self {
+        if let Some(decision) = decision {
+            self.audit.insert(0, decision);
+        }
+        self
+    }
 }
 
 /// Reads the consent and decides the new session and its tokens; writes nothing.
@@ -396,35 +504,67 @@ async fn plan_in(
     agent: &Agent,
     requested: Option<&ScopeSet>,
 ) -> Result<Planned, UsecaseError> {
-    let grant = store::grants::active_for(tx, &upstream.user_id, &agent.id).await?;
-    let connected = match &grant {
-        Some(grant) if grant.scopes.has_provider_scopes() => {
-            connected_scopes(tx, &[&upstream.user_id])
-                .await?
-                .remove(&upstream.user_id)
-        }
-        _ => None,
-    };
+    let (grant, connected) = read_consent(tx, &upstream.user_id, &agent.id).await?;
     plan(
         app,
         actor,
         upstream,
         agent,
         grant.as_ref(),
-        &connected.unwrap_or_default(),
+        &connected,
         requested,
     )
 }
 
-/// The provider scopes each of `users`' live connections grants (`acme:repo`), read
-/// under the issuance's locks: a disconnect or a narrowing connect takes the user's row
+/// The session an issuance from `upstream` would make, judged by the same rules from
+/// reads without locks: what the pre-issuance hook is asked about. Nothing is written
+/// and no token made.
+pub(super) async fn prospect(
+    app: &App,
+    upstream: &Upstream,
+    agent: &Agent,
+    requested: Option<&ScopeSet>,
+) -> Result<AgentSession, UsecaseError> {
+    let (grant, connected) = read_consent(&app.db, &upstream.user_id, &agent.id).await?;
+    let now = app.clock.now();
+    decide(
+        app,
+        upstream,
+        agent,
+        grant.as_ref(),
+        &connected,
+        requested,
+        now,
+    )
+}
+
+/// The user's active grant to the agent and, when the grant names provider scopes,
+/// what the user's live connections grant.
+async fn read_consent(
+    reader: impl Into<Reader<'_>>,
+    user_id: &UserId,
+    agent_id: &AgentId,
+) -> Result<(Option<Grant>, ScopeSet), UsecaseError> {
+    let mut reader = reader.into();
+    let grant = store::grants::active_for(reader.reborrow(), user_id, agent_id).await?;
+    let connected = match &grant {
+        Some(grant) if grant.scopes.has_provider_scopes() => {
+            connected_scopes(reader, &[user_id]).await?.remove(user_id)
+        }
+        _ => None,
+    };
+    Ok((grant, connected.unwrap_or_default()))
+}
+
+/// The provider scopes each of `users`' live connections grants (`acme:repo`); read
+/// under the issuance's locks, a disconnect or a narrowing connect takes the user's row
 /// for update first.
 async fn connected_scopes(
-    tx: &mut Tx,
+    reader: impl Into<Reader<'_>>,
     users: &[&UserId],
 ) -> Result<HashMap<UserId, ScopeSet>, UsecaseError> {
     let mut connected: HashMap<UserId, ScopeSet> = HashMap::new();
-    for connection in store::connections::connected_of(tx, users).await? {
+    for connection in store::connections::connected_of(reader, users).await? {
         connected
             .entry(connection.user_id.clone())
             .or_default()
@@ -444,23 +584,8 @@ fn plan(
     requested: Option<&ScopeSet>,
 ) -> Result<Planned, UsecaseError> {
     let now = app.clock.now();
-    let grant = grant.ok_or(UsecaseError::ConsentRequired)?;
     let settings = &app.settings;
-    let rules = DelegationRules {
-        lifetime: agent
-            .session_lifetime
-            .unwrap_or(settings.agent_session_lifetime),
-        access_token_ttl: settings.access_token_ttl,
-        max_depth: settings.delegation_depth_limit,
-    };
-    let consent = Consent {
-        agent_id: &agent.id,
-        grant_id: &grant.id,
-        granted: &grant.scopes,
-        ceiling: &agent.scopes,
-        connected,
-    };
-    let session = agent_session::delegate(upstream, consent, requested, &rules, now)?;
+    let session = decide(app, upstream, agent, grant, connected, requested, now)?;
     let audit = AuditEntry::new(
         actor,
         AuditAction::AgentSessionCreated,
@@ -479,8 +604,39 @@ fn plan(
             refresh_token: SecretToken::generate(TokenKind::RefreshToken),
         },
         access_issued_at: now,
-        audit,
+        audit: vec![audit],
     })
+}
+
+/// The new session, by the delegation rules, from the consent read.
+fn decide(
+    app: &App,
+    upstream: &Upstream,
+    agent: &Agent,
+    grant: Option<&Grant>,
+    connected: &ScopeSet,
+    requested: Option<&ScopeSet>,
+    now: DateTime<Utc>,
+) -> Result<AgentSession, UsecaseError> {
+    let grant = grant.ok_or(UsecaseError::ConsentRequired)?;
+    let settings = &app.settings;
+    let rules = DelegationRules {
+        lifetime: agent
+            .session_lifetime
+            .unwrap_or(settings.agent_session_lifetime),
+        access_token_ttl: settings.access_token_ttl,
+        max_depth: settings.delegation_depth_limit,
+    };
+    let consent = Consent {
+        agent_id: &agent.id,
+        grant_id: &grant.id,
+        granted: &grant.scopes,
+        ceiling: &agent.scopes,
+        connected,
+    };
+    Ok(agent_session::delegate(
+        upstream, consent, requested, &rules, now,
+    )?)
 }
 
 /// Stores planned sessions with their tokens' hashes and audit entries, in multi-row
@@ -509,7 +665,10 @@ pub(super) async fn write_in(tx: &mut Tx, planned: &[&Planned]) -> Result<(), Us
         })
         .collect();
     store::refresh_tokens::insert_all(tx, &refresh).await?;
-    let entries: Vec<AuditEntry> = planned.iter().map(|p| p.audit.clone()).collect();
+    let entries: Vec<AuditEntry> = planned
+        .iter()
+        .flat_map(|p| p.audit.iter().cloned())
+        .collect();
     store::audit::append_all(tx, &entries).await?;
     Ok(())
 }

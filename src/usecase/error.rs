@@ -108,6 +108,12 @@ pub enum UsecaseError {
     IpBlocked {
         until: chrono::DateTime<chrono::Utc>,
     },
+    /// The pre-issuance hook denied the issuance, saying why when it did.
+    #[error("the issuance policy refused this delegation{}", .reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default())]
+    IssuanceDenied { reason: Option<String> },
+    /// The pre-issuance hook gave no usable answer, and its failure policy refuses.
+    #[error("the issuance policy could not be consulted; retry later")]
+    IssuanceHookUnavailable,
     #[error("unknown event type {0:?}")]
     UnknownEventType(String),
     #[error(transparent)]

@@ -1,4 +1,5 @@
-//! Counters the use cases keep (webhook delivery, revocations, credential vending), exposed at `/metrics`:
+//! Counters the use cases keep (webhook delivery, revocations, credential vending, the
+//! pre-issuance hook's decisions), exposed at `/metrics`:
 //! the HTTP layer registers them with its registry. Each `App` has its own, so tests
 //! never share counters.
 
@@ -7,6 +8,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::Registry;
 
+use crate::domain::issuance_hook::Decision;
 use crate::domain::revocation::Revocation;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -18,6 +20,15 @@ struct OutcomeLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CauseLabels {
     cause: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HookLabels {
+    /// `allowed`, `denied`, `failed_open` or `failed_closed`.
+    decision: &'static str,
+    /// Why the hook gave no usable answer (`timeout`, `unreachable`, `status`,
+    /// `invalid_answer`); `none` when it answered.
+    failure: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -36,6 +47,7 @@ pub struct Counters {
     revoked_agent_sessions: Family<CauseLabels, Counter>,
     vends: Family<ProviderLabels, Counter>,
     upstream_refreshes: Family<ProviderLabels, Counter>,
+    hook_decisions: Family<HookLabels, Counter>,
 }
 
 impl Counters {
@@ -83,6 +95,20 @@ impl Counters {
             .inc();
     }
 
+    /// Counts one decision of the pre-issuance hook.
+    pub fn issuance_hook_decided(&self, decision: &Decision) {
+        let failure = match decision {
+            Decision::FailedOpen(failure) | Decision::FailedClosed(failure) => failure.as_str(),
+            Decision::Allowed | Decision::Denied { .. } => "none",
+        };
+        self.hook_decisions
+            .get_or_create(&HookLabels {
+                decision: decision.as_str(),
+                failure,
+            })
+            .inc();
+    }
+
     pub fn register(&self, registry: &mut Registry) {
         registry.register(
             "webhook_attempts",
@@ -118,6 +144,11 @@ impl Counters {
             "upstream_refreshes",
             "Refreshes of upstream tokens asked of providers, by provider and outcome: refreshed, invalid_grant or failed",
             self.upstream_refreshes.clone(),
+        );
+        registry.register(
+            "issuance_hook_decisions",
+            "Decisions of the pre-issuance hook: allowed, denied, failed_open or failed_closed, and why the hook gave no usable answer",
+            self.hook_decisions.clone(),
         );
     }
 }

@@ -28,6 +28,7 @@ pub mod ip_blocks;
 pub mod issuance_batch;
 pub mod issuance_rate;
 pub mod metrics;
+mod pre_issuance;
 pub mod process_risk_signal;
 pub mod prune_authorizations;
 pub mod prune_events;

@@ -11,6 +11,7 @@ use crate::domain::limits::Limits;
 use crate::domain::risk_policy::{RiskPolicy, Severity};
 use crate::domain::user_session::Lifetime;
 use crate::secret_box::EncryptionKeys;
+use crate::upstream::issuance_hook::IssuanceHook;
 use crate::upstream::oauth_provider::Providers;
 use crate::upstream::ssf_transmitter::Transmitters;
 use crate::upstream::webhook_sender::WebhookSender;
@@ -65,6 +66,8 @@ pub struct Settings {
     pub ssf_severities: HashMap<String, Severity>,
     /// How old a Security Event Token's `iat` may be.
     pub ssf_max_age: TimeDelta,
+    /// The security system asked before every issuance, when one is configured.
+    pub issuance_hook: Option<IssuanceHook>,
 }
 
 /// How webhooks are sent.
@@ -134,6 +137,7 @@ impl Default for Settings {
             ssf_transmitters: Transmitters::default(),
             ssf_severities: HashMap::new(),
             ssf_max_age: TimeDelta::hours(1),
+            issuance_hook: None,
         }
     }
 }

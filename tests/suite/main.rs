@@ -37,6 +37,7 @@ mod e2e_oidc_provider;
 mod encryption_rotation;
 mod invalidation_listener;
 mod operations;
+mod pre_issuance_hook;
 mod properties;
 mod properties_delegation;
 mod properties_preview;

@@ -196,3 +196,41 @@ fn no_secret_reaches_a_trace_log() {
     );
     assert_absent(&secrets, &text);
 }
+
+#[test]
+fn no_secret_reaches_a_trace_log_or_the_pre_issuance_hook() {
+    use crate::support::issuance_hook::{Answer, Hook, TOKEN};
+    let (secrets, text) = traced(|| async {
+        let hook = Hook::start(Answer::allow()).await;
+        let app = TestApp::start_with(hook.settings(
+            leash::domain::issuance_hook::FailurePolicy::FailClosed,
+            std::time::Duration::from_secs(5),
+        ))
+        .await;
+        tracing::trace!(settings = ?app.app.settings, "settings");
+        let alice = app.create_user("alice").await;
+        let device = app.sign_in(&alice).await;
+        let agent = app.register_agent("planner", &["a"]).await;
+        app.consent(&alice, &agent, &["a"]).await;
+        let tokens = app.delegate(&agent, &device, None).await;
+        let child = app.delegate_from(&agent, &tokens.access, None).await;
+        let secrets = vec![
+            TOKEN.to_owned(),
+            device.token,
+            agent.secret,
+            tokens.access,
+            tokens.refresh,
+            child.access,
+            child.refresh,
+        ];
+        // What the hook is sent names sessions, never their tokens.
+        let sent = format!("{:?}", hook.received());
+        assert_absent(&secrets[1..], &sent);
+        secrets
+    });
+    assert!(
+        text.contains("IssuanceHook"),
+        "the settings were not logged"
+    );
+    assert_absent(&secrets, &text);
+}

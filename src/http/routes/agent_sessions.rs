@@ -31,6 +31,13 @@ pub fn router() -> ApiRouter<AppState> {
                     "Mint an agent session for a signed-in user (same rules as the token \
                      exchange); the tokens are shown once",
                 )
+                .description(
+                    "A user session signed in from an address now blocked is 403 \
+                     `ip_blocked`. When a pre-issuance hook is configured, it is asked \
+                     before the session is issued: its denial is 403 `issuance_denied` \
+                     with its reason, and no usable answer under `fail_closed` is 503 \
+                     `issuance_hook_unavailable` with `Retry-After`.",
+                )
             })
             .get_with(list_agent_sessions, |op| {
                 op.summary("List a user's agent sessions, newest first")

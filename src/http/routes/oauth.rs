@@ -9,6 +9,7 @@ use axum::http::HeaderMap;
 
 use chrono::TimeDelta;
 
+use crate::domain::issuance_hook::RequestOrigin;
 use crate::domain::scope::ScopeSet;
 use crate::domain::secret::Secret;
 use crate::domain::token::SecretToken;
@@ -29,6 +30,13 @@ pub fn router() -> ApiRouter<AppState> {
                 op.summary(
                     "Token exchange (RFC 8693: delegate from a user session token, or \
                      sub-delegate from an agent access token) or refresh (rotating)",
+                )
+                .description(
+                    "An exchange from a blocked address is 403 `access_denied`. When a \
+                     pre-issuance hook is configured, it is asked before the session is \
+                     issued: its denial is 403 `access_denied` with its reason, and no \
+                     usable answer under `fail_closed` is 503 `temporarily_unavailable` \
+                     with `Retry-After`.",
                 )
             }),
         )
@@ -131,13 +139,20 @@ async fn token(
             "actor_token is not supported: the authenticated client is the actor",
         ));
     }
+    let origin = RequestOrigin {
+        ip: client_ip,
+        user_agent: headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|ua| ua.to_str().ok())
+            .map(str::to_owned),
+    };
     let issued = usecase::delegate_to_agent::exchange(
         &state.app,
         &client,
         &actor,
         subject_token,
         form.scope.as_deref(),
-        client_ip,
+        origin,
     )
     .await?;
     Ok(TokenResponse::new(

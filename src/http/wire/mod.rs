@@ -106,6 +106,15 @@ pub fn schemas() -> Vec<(&'static str, Schema)> {
             "AgentSessionRevokedEvent",
             schema::<events::AgentSessionRevokedEvent>(),
         ),
+        // What Leash sends its pre-issuance hook, and what the hook answers.
+        (
+            "PreIssuanceHookRequest",
+            schema::<crate::domain::issuance_hook::HookRequest>(),
+        ),
+        (
+            "PreIssuanceHookAnswer",
+            schema::<crate::domain::issuance_hook::HookAnswer>(),
+        ),
         ("UpdateAgentRequest", schema::<agents::UpdateAgentRequest>()),
         ("UpdatedAgent", schema::<agents::UpdatedAgent>()),
         ("UpdateGrantRequest", schema::<grants::UpdateGrantRequest>()),

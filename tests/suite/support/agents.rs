@@ -45,6 +45,19 @@ impl AgentTokens {
     }
 }
 
+/// The form of a token exchange from `subject`, asking for `scope` when given.
+pub fn exchange_params<'a>(subject: &'a str, scope: Option<&'a str>) -> Vec<(&'a str, &'a str)> {
+    let mut params = vec![
+        ("grant_type", TOKEN_EXCHANGE),
+        ("subject_token", subject),
+        ("subject_token_type", ACCESS_TOKEN_TYPE),
+    ];
+    if let Some(scope) = scope {
+        params.push(("scope", scope));
+    }
+    params
+}
+
 pub fn form(params: &[(&str, &str)]) -> String {
     params
         .iter()
@@ -93,15 +106,8 @@ impl TestApp {
 
     /// Token exchange from `subject` (a user session token or an agent access token).
     pub async fn exchange(&self, agent: &TestAgent, subject: &str, scope: Option<&str>) -> Answer {
-        let mut params = vec![
-            ("grant_type", TOKEN_EXCHANGE),
-            ("subject_token", subject),
-            ("subject_token_type", ACCESS_TOKEN_TYPE),
-        ];
-        if let Some(scope) = scope {
-            params.push(("scope", scope));
-        }
-        self.oauth("/oauth2/token", agent, &params).await
+        self.oauth("/oauth2/token", agent, &exchange_params(subject, scope))
+            .await
     }
 
     /// A successful exchange: the user (through `session`) delegates to `agent`.

@@ -7,6 +7,7 @@ pub mod connections;
 pub mod database;
 pub mod fake_provider;
 pub mod invariants;
+pub mod issuance_hook;
 pub mod oidc_provider;
 pub mod receiver;
 pub mod scopes;
