@@ -21,6 +21,7 @@ use hkdf::Hkdf;
 use rand::RngCore as _;
 use sha2::Sha256;
 
+use crate::domain::csrf::CsrfKey;
 use crate::domain::token::RotationKey;
 
 const NONCE_LEN: usize = 24;
@@ -152,6 +153,16 @@ impl EncryptionKey {
         RotationKey::from_bytes(okm)
     }
 
+    /// The key the self-service page's form tokens are made with: HKDF-SHA256 of this
+    /// key for that one purpose.
+    pub fn csrf_key(&self) -> CsrfKey {
+        let mut okm = [0u8; 32];
+        Hkdf::<Sha256>::new(None, &self.bytes)
+            .expand(b"leash/v1/csrf", &mut okm)
+            .unwrap_or_else(|_| unreachable!("32 bytes is within HKDF-SHA256's output"));
+        CsrfKey::from_bytes(okm)
+    }
+
     /// The key's id.
     pub fn id(&self) -> KeyId {
         self.id
@@ -274,6 +285,17 @@ impl EncryptionKeys {
     /// The key refresh-token successors are derived with: the current key's.
     pub fn rotation_key(&self) -> RotationKey {
         self.current.rotation_key()
+    }
+
+    /// The key the self-service page's form tokens are made with: the current key's.
+    pub fn csrf_key(&self) -> CsrfKey {
+        self.current.csrf_key()
+    }
+
+    /// Every key's form-token key, the current one first: a page loaded before a key
+    /// rotation still posts.
+    pub fn csrf_keys(&self) -> Vec<CsrfKey> {
+        self.keys().map(EncryptionKey::csrf_key).collect()
     }
 
     /// Every key's, the current one first: a refresh retried across a key rotation

@@ -34,6 +34,11 @@ pub enum AuditAction {
     IpBlocked,
     /// An address block was lifted before it expired.
     IpBlockLifted,
+    /// A host application made a one-time login link to the self-service page (the
+    /// target is the user session it opens).
+    LoginLinkCreated,
+    /// A login link was used: the person's browser holds the session cookie.
+    LoginLinkUsed,
     /// The pre-issuance hook allowed an issuance (the target is the session delegated
     /// from); the `agent_session.created` entry follows.
     IssuanceHookAllowed,
@@ -81,6 +86,8 @@ impl AuditAction {
             AuditAction::GrantRevoked => "grant.revoked",
             AuditAction::IpBlocked => "ip.blocked",
             AuditAction::IpBlockLifted => "ip_block.lifted",
+            AuditAction::LoginLinkCreated => "login_link.created",
+            AuditAction::LoginLinkUsed => "login_link.used",
             AuditAction::IssuanceHookAllowed => "issuance_hook.allowed",
             AuditAction::IssuanceHookDenied => "issuance_hook.denied",
             AuditAction::IssuanceHookFailedOpen => "issuance_hook.failed_open",

@@ -12,6 +12,8 @@ pub mod audit;
 pub mod client_ip;
 pub mod connection;
 pub mod credential;
+pub mod csrf;
+pub mod device;
 pub mod event;
 pub mod grant;
 pub mod id;

@@ -23,6 +23,11 @@ pub enum TokenKind {
     RefreshToken,
     /// The `state` of an authorization at an upstream provider.
     OAuthState,
+    /// A one-time login link to the self-service page.
+    LoginLink,
+    /// The session cookie a login link sets: the person's browser, as their user
+    /// session, on the self-service page.
+    SessionCookie,
 }
 
 impl TokenKind {
@@ -34,6 +39,8 @@ impl TokenKind {
             TokenKind::AccessToken => "leash_at_",
             TokenKind::RefreshToken => "leash_rt_",
             TokenKind::OAuthState => "leash_os_",
+            TokenKind::LoginLink => "leash_ll_",
+            TokenKind::SessionCookie => "leash_usc_",
         }
     }
 }

@@ -239,6 +239,8 @@ impl From<UsecaseError> for ApiError {
             ),
             E::IpBlockNotFound => Self::not_found("ip_block_not_found"),
             E::IpBlocked { .. } => Self::new(StatusCode::FORBIDDEN, "ip_blocked", detail),
+            E::FormTokenRefused => Self::new(StatusCode::FORBIDDEN, "form_token_refused", detail),
+            E::LoginLinkInvalid => Self::new(StatusCode::GONE, "login_link_invalid", detail),
             E::IssuanceDenied { .. } => Self::new(StatusCode::FORBIDDEN, "issuance_denied", detail),
             E::IssuanceHookUnavailable => Self {
                 retry_after: Some(std::time::Duration::from_secs(1)),

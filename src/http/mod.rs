@@ -9,6 +9,7 @@ mod extract;
 pub mod metrics;
 mod nullable;
 mod oauth;
+mod pages;
 mod request_id;
 mod routes;
 mod session_credentials;
@@ -147,6 +148,7 @@ pub fn router(state: AppState) -> Router {
     let document = Arc::new(serde_json::to_string_pretty(&document).unwrap_or_default());
     let request_id = HeaderName::from_static(request_id::HEADER);
     api.merge(routes::operations::router(document))
+        .merge(pages::router())
         .route_layer(middleware::from_fn_with_state(
             Arc::clone(&state.metrics),
             metrics::track,

@@ -356,3 +356,31 @@ pub async fn count_unsealed(db: &Db) -> Result<i64, StoreError> {
     .await)?;
     Ok(count)
 }
+
+/// The latest `limit` entries, newest first, that `actor` made or whose target is one
+/// of `targets`: what a person did, and what was done to them and theirs.
+pub async fn about(
+    db: &Db,
+    actor: &str,
+    targets: &[String],
+    limit: u32,
+) -> Result<Vec<StoredAuditEntry>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM audit_log WHERE actor = $1 OR target IN ({}) \
+         ORDER BY seq DESC LIMIT $2",
+        super::placeholders(3, targets.len().max(1))
+    );
+    let rows = on_pool!(db, |c| {
+        let mut query = sqlx::query_as::<_, StoredAuditEntry>(sqlx::AssertSqlSafe(sql))
+            .bind(actor)
+            .bind(i64::from(limit));
+        if targets.is_empty() {
+            query = query.bind("");
+        }
+        for target in targets {
+            query = query.bind(target.as_str());
+        }
+        query.fetch_all(c).await
+    })?;
+    Ok(rows)
+}

@@ -19,6 +19,7 @@ pub mod idempotency_keys;
 pub mod invalidation;
 pub mod ip_blocks;
 pub mod last_use;
+pub mod login_links;
 pub mod oauth_states;
 pub mod refresh_tokens;
 pub mod revocations;

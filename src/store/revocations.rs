@@ -110,8 +110,11 @@ struct RevocationRow {
 }
 
 /// The record of one act, as it was answered.
-pub async fn find(tx: &mut Tx, id: &RevocationId) -> Result<Option<Revocation>, StoreError> {
-    let row: Option<RevocationRow> = on_tx!(tx, |c| sqlx::query_as(
+pub async fn find(
+    reader: impl Into<Reader<'_>>,
+    id: &RevocationId,
+) -> Result<Option<Revocation>, StoreError> {
+    let row: Option<RevocationRow> = on_reader!(reader.into(), |c| sqlx::query_as(
         "SELECT id, cause, actor, reason, user_sessions_revoked, agent_sessions_revoked, \
          created_at FROM revocations WHERE id = $1"
     )

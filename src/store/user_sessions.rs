@@ -348,3 +348,34 @@ pub async fn list(
     })?;
     rows.into_iter().map(UserSession::try_from).collect()
 }
+
+/// Gives the session the cookie token hashing to `hash` (replacing any earlier one).
+pub async fn set_cookie_token(
+    tx: &mut Tx,
+    id: &UserSessionId,
+    hash: &TokenHash,
+) -> Result<(), StoreError> {
+    on_tx!(tx, |c| sqlx::query(
+        "UPDATE user_sessions SET cookie_token_hash = $2 WHERE id = $1"
+    )
+    .bind(id.as_str())
+    .bind(hash.as_bytes().as_slice())
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(())
+}
+
+/// The session whose cookie token hashes to `hash`, if any.
+pub async fn id_by_cookie(
+    reader: impl Into<Reader<'_>>,
+    hash: &TokenHash,
+) -> Result<Option<UserSessionId>, StoreError> {
+    let id: Option<String> = on_reader!(reader.into(), |c| sqlx::query_scalar(
+        "SELECT id FROM user_sessions WHERE cookie_token_hash = $1"
+    )
+    .bind(hash.as_bytes().as_slice())
+    .fetch_optional(c)
+    .await)?;
+    Ok(id.map(UserSessionId::from_stored))
+}

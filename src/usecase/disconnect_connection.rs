@@ -36,7 +36,7 @@ pub async fn preview(app: &App, id: &ConnectionId) -> Result<(Connection, Previe
     Ok((connection, preview))
 }
 
-fn selector_of(connection: &Connection) -> Selector {
+pub(super) fn selector_of(connection: &Connection) -> Selector {
     Selector::Connection {
         connection_id: connection.id.clone(),
         user_id: connection.user_id.clone(),

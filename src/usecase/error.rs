@@ -114,6 +114,14 @@ pub enum UsecaseError {
     /// The pre-issuance hook gave no usable answer, and its failure policy refuses.
     #[error("the issuance policy could not be consulted; retry later")]
     IssuanceHookUnavailable,
+    /// A form of the self-service page came without its session's token.
+    #[error("this form is not from your page; reload the page and try again")]
+    FormTokenRefused,
+    /// A login link that is unknown, used, expired, or whose session ended.
+    #[error(
+        "this login link cannot be used: it was used already, has expired, or its session ended"
+    )]
+    LoginLinkInvalid,
     #[error("unknown event type {0:?}")]
     UnknownEventType(String),
     #[error(transparent)]

@@ -222,6 +222,16 @@ async fn session_of(
     app: &App,
     token: &str,
 ) -> Result<Option<crate::domain::user_session::Validity>, UsecaseError> {
+    // The self-service page's cookie names its session by a token of its own.
+    if token.starts_with(crate::domain::token::TokenKind::SessionCookie.prefix()) {
+        let Some(id) = store::user_sessions::id_by_cookie(&app.db, &TokenHash::of(token)).await?
+        else {
+            return Ok(None);
+        };
+        return Ok(store::user_sessions::find_validity_by_id(&app.db, &id)
+            .await?
+            .map(|(_, validity, _)| validity));
+    }
     Ok(
         store::user_sessions::find_validity(&app.db, &TokenHash::of(token))
             .await?

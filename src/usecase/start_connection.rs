@@ -9,10 +9,9 @@ use crate::domain::connection::{AUTHORIZATION_TTL, PendingAuthorization};
 use crate::domain::provider;
 use crate::domain::scope::{Scope, ScopeRefused, ScopeSet};
 use crate::domain::secret::Secret;
-use crate::domain::session::SessionValidity;
 use crate::domain::token::{SecretToken, TokenHash, TokenKind};
 use crate::store;
-use crate::usecase::introspect::active_subject;
+use crate::usecase::self_service;
 use crate::usecase::{App, UsecaseError};
 
 /// What the person asked for. No `Debug`: it carries the session token.
@@ -41,11 +40,7 @@ pub async fn start_connection(app: &App, request: ConnectRequest<'_>) -> Result<
         .providers
         .find(request.provider)
         .ok_or(UsecaseError::ProviderNotFound)?;
-    let Some(SessionValidity::User(session)) =
-        active_subject(app, &app.db, request.session_token).await?
-    else {
-        return Err(UsecaseError::UserSessionRequired);
-    };
+    let person = self_service::person(app, request.session_token, None).await?;
     let scopes = match request.scopes {
         None => client.provider.scopes.clone(),
         Some(raw) => upstream_scopes(&client.provider, raw)?,
@@ -64,8 +59,8 @@ pub async fn start_connection(app: &App, request: ConnectRequest<'_>) -> Result<
     });
     let now = app.clock.now();
     let pending = PendingAuthorization {
-        user_id: session.user_id,
-        user_session_id: session.session_id,
+        user_id: person.user_id,
+        user_session_id: person.user_session_id,
         provider: client.provider.id.clone(),
         requested_scopes: scopes,
         return_to,

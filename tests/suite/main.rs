@@ -44,6 +44,7 @@ mod properties_preview;
 mod properties_webhooks;
 mod schemas;
 mod secrets_in_logs;
+mod self_service_page;
 mod ssf_receiver;
 mod store_conformance;
 mod support;

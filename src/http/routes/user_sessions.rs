@@ -9,11 +9,13 @@ use serde::Deserialize;
 
 use super::users::UserPath;
 use crate::domain::id::UserSessionId;
+use crate::domain::secret::Secret;
 use crate::http::AppState;
 use crate::http::answer::Created;
 use crate::http::auth::AdminKey;
 use crate::http::error::ApiError;
-use crate::http::extract::{ApiQuery, OptionalJson};
+use crate::http::extract::{ApiJson, ApiQuery, OptionalJson};
+use crate::http::wire::login_links::{CreateLoginLinkRequest, LoginLinkBody};
 use crate::http::wire::revocations::{RevocationBody, RevokeRequest};
 use crate::http::wire::user_sessions::{
     CreateUserSessionRequest, CreatedUserSession, ListUserSessionsQuery, UserSessionBody,
@@ -31,6 +33,19 @@ pub fn router() -> ApiRouter<AppState> {
             })
             .get_with(list_user_sessions, |op| {
                 op.summary("List a user's sessions, newest first")
+            }),
+        )
+        .api_route(
+            "/v1/users/{user_id}/login-links",
+            post_with(create_login_link, |op| {
+                op.summary(
+                    "A one-time link that signs the person's browser in to the self-service page",
+                )
+                .description(
+                    "The link works once, for 2 minutes, while the user session is active: \
+                         it sets the session cookie and opens `/account` (or `return_to`). \
+                         Redirect the person's browser to it.",
+                )
             }),
         )
         .api_route(
@@ -55,6 +70,32 @@ impl UserSessionPath {
     fn id(&self) -> Result<UserSessionId, ApiError> {
         UserSessionId::parse(&self.session_id).ok_or(ApiError::not_found("user_session_not_found"))
     }
+}
+
+async fn create_login_link(
+    State(state): State<AppState>,
+    AdminKey(actor): AdminKey,
+    Path(path): Path<UserPath>,
+    ApiJson(body): ApiJson<CreateLoginLinkRequest>,
+) -> Result<Created<LoginLinkBody>, ApiError> {
+    let session = UserSessionId::parse(&body.user_session_id)
+        .ok_or(ApiError::not_found("user_session_not_found"))?;
+    let link = usecase::login_links::create(
+        &state.app,
+        &actor,
+        &path.id()?,
+        &session,
+        body.return_to.as_deref(),
+    )
+    .await?;
+    Ok(Created(LoginLinkBody {
+        url: Secret::new(format!(
+            "{}/account/login?token={}",
+            state.app.settings.public_url,
+            link.token.expose()
+        )),
+        expires_at: link.expires_at,
+    }))
 }
 
 async fn create_user_session(

@@ -12,6 +12,7 @@ pub mod discovery;
 pub mod events;
 pub mod grants;
 pub mod introspection;
+pub mod login_links;
 pub mod oauth;
 pub mod pagination;
 pub mod problem;
@@ -50,6 +51,11 @@ pub fn schemas() -> Vec<(&'static str, Schema)> {
             "ListUserSessionsQuery",
             schema::<user_sessions::ListUserSessionsQuery>(),
         ),
+        (
+            "CreateLoginLinkRequest",
+            schema::<login_links::CreateLoginLinkRequest>(),
+        ),
+        ("LoginLink", schema::<login_links::LoginLinkBody>()),
         ("RevokeRequest", schema::<revocations::RevokeRequest>()),
         (
             "SignOutEverywhereRequest",

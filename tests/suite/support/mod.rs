@@ -2,6 +2,7 @@
 //! the PostgreSQL named by `LEASH_TEST_DATABASE_URL` otherwise), the real router driven
 //! in-process, a manual clock, and helpers that speak the domain.
 
+pub mod account_page;
 pub mod agents;
 pub mod connections;
 pub mod database;
