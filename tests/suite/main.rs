@@ -28,6 +28,7 @@ mod api_users;
 mod api_webhook_endpoints;
 mod architecture;
 mod audit_chain;
+mod browser_account;
 mod cli;
 mod concurrency;
 mod concurrency_revocation;

@@ -114,8 +114,13 @@ pub fn activity(entry: &Activity, names: &Names) -> String {
             .unwrap_or_else(|| "an agent".to_owned())
     };
     let said = match (entry.action.as_str(), target.split('_').next()) {
-        ("user_session.created", _) => format!("Signed in on {}", names.device(target)),
-        ("login_link.used", _) => format!("You opened this page on {}", names.device(target)),
+        ("user.created", _) => return "Your account was created".to_owned(),
+        ("user_session.created", _) => {
+            return format!("Signed in on {}", names.device(target));
+        }
+        ("login_link.used", _) => {
+            return format!("You opened this page on {}", names.device(target));
+        }
         ("login_link.created", _) => return String::new(),
         ("user_sessions.revoked", Some("uss")) if mine => {
             format!("You signed out of {}", names.device(target))
@@ -125,13 +130,17 @@ pub fn activity(entry: &Activity, names: &Names) -> String {
         }
         ("user_sessions.revoked", _) if mine => "You signed out everywhere else".to_owned(),
         ("user_sessions.revoked", _) => "You were signed out everywhere".to_owned(),
-        ("agent_sessions.revoked", Some("grt")) => {
+        ("agent_sessions.revoked", Some("grt")) if mine => {
             format!("Agent {} lost access: you revoked its permission", agent())
         }
-        ("agent_sessions.revoked", Some("con")) => format!(
+        ("agent_sessions.revoked", Some("grt")) => format!("Agent {} lost access", agent()),
+        ("agent_sessions.revoked", Some("con")) if mine => format!(
             "Agents using {p} lost access: you disconnected {p}",
             p = provider()
         ),
+        ("agent_sessions.revoked", Some("con")) => {
+            format!("Agents using {} lost access", provider())
+        }
         ("agent_sessions.revoked", Some("ags")) => {
             let name = names
                 .agent_sessions
@@ -140,14 +149,19 @@ pub fn activity(entry: &Activity, names: &Names) -> String {
             format!("{name} lost access")
         }
         ("agent_sessions.revoked", _) => "Agents acting for you lost access".to_owned(),
-        ("connection.connected", _) => format!("You connected {}", provider()),
-        ("connection.disconnected", _) => format!("You disconnected {}", provider()),
+        ("connection.connected", _) if mine => format!("You connected {}", provider()),
+        ("connection.connected", _) => format!("{} was connected", provider()),
+        ("connection.disconnected", _) if mine => format!("You disconnected {}", provider()),
+        ("connection.disconnected", _) => format!("{} was disconnected", provider()),
         ("connection.needs_reauthorization", _) => {
-            format!("{} asks you to connect it again", provider())
+            return format!("{} asks you to connect it again", provider());
         }
-        ("grant.created", _) => format!("You allowed {}", agent()),
-        ("grant.updated", _) => format!("You changed what {} may do", agent()),
-        ("grant.revoked", _) => format!("You revoked {}", agent()),
+        ("grant.created", _) if mine => format!("You allowed {}", agent()),
+        ("grant.created", _) => format!("{} may act for you", agent()),
+        ("grant.updated", _) if mine => format!("You changed what {} may do", agent()),
+        ("grant.updated", _) => format!("What {} may do was changed", agent()),
+        ("grant.revoked", _) if mine => format!("You revoked {}", agent()),
+        ("grant.revoked", _) => format!("{}'s permission was revoked", agent()),
         ("user.disabled", _) => "Your account was disabled".to_owned(),
         ("user.enabled", _) => "Your account was enabled".to_owned(),
         (action, _) => format!("{action} ({target})"),
