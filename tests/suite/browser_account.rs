@@ -160,12 +160,11 @@ async fn violations(client: &Client, width: u32) -> Vec<String> {
 /// Waits for a navigation (a click's) to land on `path`.
 async fn arrive(client: &Client, path: &str) {
     for _ in 0..100 {
-        if client.current_url().await.unwrap().path() == path {
-            if let Ok(state) = client.execute("return document.readyState;", vec![]).await
-                && state == "complete"
-            {
-                return;
-            }
+        if client.current_url().await.unwrap().path() == path
+            && let Ok(state) = client.execute("return document.readyState;", vec![]).await
+            && state == "complete"
+        {
+            return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
