@@ -86,6 +86,7 @@ fn api_routes() -> ApiRouter<AppState> {
         .merge(routes::revocations::router())
         .merge(routes::risk::router())
         .merge(routes::ssf::router())
+        .merge(routes::me::router())
 }
 
 /// The routes and their OpenAPI document, as served. aide's generator is configured

@@ -65,6 +65,24 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("GET", "/v1/risk/ip-blocks"),
     ("POST", "/v1/risk/ip-blocks"),
     ("POST", "/v1/risk/ip-blocks/{ip_block}/lift"),
+    ("POST", "/v1/users/{user}/login-links"),
+    // A person's own, with their user session token.
+    ("GET", "/v1/me/sessions"),
+    ("POST", "/v1/me/sessions/{session}/revoke"),
+    ("POST", "/v1/me/sign-out-others"),
+    ("GET", "/v1/me/agent-sessions"),
+    ("POST", "/v1/me/agent-sessions/{agent_session}/revoke"),
+    ("GET", "/v1/me/grants"),
+    ("PATCH", "/v1/me/grants/{grant}"),
+    ("POST", "/v1/me/grants/{grant}/revoke"),
+    ("GET", "/v1/me/connections"),
+    ("POST", "/v1/me/connections/{connection}/disconnect"),
+    ("GET", "/v1/me/activity"),
+    // The page, with the person's cookie: refusals are HTML pages.
+    ("GET", "/account"),
+    ("GET", "/account/login"),
+    ("GET", "/account/confirm"),
+    ("POST", "/account/act"),
 ];
 
 fn json_value() -> impl Strategy<Value = Value> {
@@ -172,7 +190,7 @@ proptest! {
         id in path_id(),
         query in "[a-z_=&%0-9]{0,40}",
     ) {
-        let (runtime, app) = shared();
+        let (runtime, app, person) = shared();
         runtime.block_on(async {
             let path = ["{user}", "{session}", "{agent}", "{grant}", "{agent_session}", "{webhook}", "{api_key}", "{provider}", "{connection}", "{ip_block}"].iter().fold(endpoint.1.to_owned(), |path, slot| path.replace(slot, &id));
             let path = if query.is_empty() { path } else { format!("{path}?{query}") };
@@ -182,7 +200,24 @@ proptest! {
                 Payload::Form(form) => Body::from(form.clone()),
             };
             let method = Method::from_bytes(endpoint.0.as_bytes()).unwrap();
-            let answer = app.send(method, &path, Some(&app.admin_key), content_type, body).await;
+            if endpoint.1.starts_with("/account") {
+                let mut request = axum::http::Request::builder()
+                    .method(method)
+                    .uri(&path)
+                    .header("cookie", format!("leash_session={}", person.cookie));
+                if let Some(content_type) = content_type {
+                    request = request.header("content-type", content_type);
+                }
+                let answer = app.send_raw(request.body(body).unwrap()).await;
+                assert!(!answer.status.is_server_error(), "{path} {payload:?} → {} {}", answer.status, answer.body);
+                if answer.status.is_client_error() {
+                    let html = answer.header("content-type").is_some_and(|t| t.starts_with("text/html"));
+                    assert!(html || answer.status == axum::http::StatusCode::METHOD_NOT_ALLOWED, "{path}: {:?}", answer.headers);
+                }
+                return;
+            }
+            let key = if endpoint.1.starts_with("/v1/me") { &person.token } else { &app.admin_key };
+            let answer = app.send(method, &path, Some(key), content_type, body).await;
             assert!(!answer.status.is_server_error(), "{endpoint:?} {path} {payload:?} → {} {}", answer.status, answer.body);
             if answer.status.is_client_error() && endpoint.1.starts_with("/oauth2/") && endpoint.1 != "/oauth2/introspect" && answer.content_type == "application/json" {
                 assert!(answer.body["error"].is_string(), "{path}: {}", answer.body);
@@ -196,12 +231,22 @@ proptest! {
     }
 }
 
+/// A person signed in: their user session token, and the page's cookie.
+struct Person {
+    token: String,
+    cookie: String,
+}
+
 /// One app for all cases (a database per case would dominate the run time), on one
 /// runtime that every case runs on: a pooled connection belongs to the runtime that
 /// opened it.
-fn shared() -> (&'static tokio::runtime::Runtime, &'static TestApp) {
+fn shared() -> (
+    &'static tokio::runtime::Runtime,
+    &'static TestApp,
+    &'static Person,
+) {
     static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
-    static APP: std::sync::OnceLock<TestApp> = std::sync::OnceLock::new();
+    static APP: std::sync::OnceLock<(TestApp, Person)> = std::sync::OnceLock::new();
     let runtime = RUNTIME.get_or_init(|| {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -209,6 +254,18 @@ fn shared() -> (&'static tokio::runtime::Runtime, &'static TestApp) {
             .build()
             .unwrap()
     });
-    let app = APP.get_or_init(|| runtime.block_on(TestApp::start()));
-    (runtime, app)
+    let (app, person) = APP.get_or_init(|| {
+        runtime.block_on(async {
+            let app = TestApp::start().await;
+            let alice = app.create_user("alice").await;
+            let laptop = app.sign_in(&alice).await;
+            let browser = app.browser(&alice, &laptop).await;
+            let person = Person {
+                token: laptop.token.clone(),
+                cookie: browser.cookie,
+            };
+            (app, person)
+        })
+    });
+    (runtime, app, person)
 }

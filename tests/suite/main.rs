@@ -18,6 +18,7 @@ mod api_grants;
 mod api_hostile_input;
 mod api_introspection;
 mod api_limits;
+mod api_me;
 mod api_provider_scopes;
 mod api_refresh;
 mod api_risk_revocations;

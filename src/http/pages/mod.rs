@@ -7,7 +7,7 @@
 //! are HTML pages, and every answer carries a strict Content-Security-Policy, no
 //! framing, no referrer and no caching.
 
-mod words;
+pub(super) mod words;
 
 use askama::Template;
 use axum::Router;

@@ -11,6 +11,7 @@ pub mod discovery;
 pub mod events;
 pub mod grants;
 pub mod introspection;
+pub mod me;
 pub mod oauth;
 pub mod operations;
 pub mod revocations;
