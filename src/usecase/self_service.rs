@@ -106,6 +106,9 @@ pub struct Account {
     pub user: User,
     /// Active user sessions, newest first.
     pub sessions: Vec<UserSession>,
+    /// Every user session, ended ones too (what activity about them names), newest
+    /// first.
+    pub every_session: Vec<UserSession>,
     /// Active agent sessions with their agents' names, each after its parent.
     pub agent_sessions: Vec<(AgentSession, String)>,
     /// Active grants with their agents' names, newest first.
@@ -150,6 +153,15 @@ pub async fn account(app: &App, person: &Person) -> Result<Account, UsecaseError
         LISTED_MAX,
     )
     .await?;
+    let every_session = store::user_sessions::list(
+        &app.db,
+        &person.user_id,
+        ListFilter::All,
+        now,
+        None,
+        LISTED_MAX,
+    )
+    .await?;
     let mut agent_sessions = store::agent_sessions::list(
         &app.db,
         &person.user_id,
@@ -181,7 +193,7 @@ pub async fn account(app: &App, person: &Person) -> Result<Account, UsecaseError
         .await?
         .items;
     let mut targets: Vec<String> = vec![person.user_id.to_string()];
-    targets.extend(sessions.iter().map(|s| s.id.to_string()));
+    targets.extend(every_session.iter().map(|s| s.id.to_string()));
     targets.extend(grants.iter().map(|(g, _)| g.id.to_string()));
     targets.extend(connections.iter().map(|c| c.id.to_string()));
     let activity = store::audit::about(&app.db, &person.actor.label(), &targets, ACTIVITY_SHOWN)
@@ -192,6 +204,7 @@ pub async fn account(app: &App, person: &Person) -> Result<Account, UsecaseError
     Ok(Account {
         user,
         sessions,
+        every_session,
         agent_sessions,
         grants,
         connections,

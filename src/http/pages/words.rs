@@ -51,7 +51,7 @@ impl Names {
         Self {
             me,
             devices: account
-                .sessions
+                .every_session
                 .iter()
                 .map(|s| {
                     (
