@@ -148,21 +148,27 @@ pub fn router(state: AppState) -> Router {
     let (api, document) = finish();
     let document = Arc::new(serde_json::to_string_pretty(&document).unwrap_or_default());
     let request_id = HeaderName::from_static(request_id::HEADER);
-    api.merge(routes::operations::router(document))
-        .merge(pages::router())
-        .route_layer(middleware::from_fn_with_state(
-            Arc::clone(&state.metrics),
-            metrics::track,
-        ))
-        .fallback(|| async { ApiError::for_status(StatusCode::NOT_FOUND) })
+    let track = middleware::from_fn_with_state(Arc::clone(&state.metrics), metrics::track);
+    // The API answers every error as problem+json; the self-service page, outside that
+    // layer, answers HTML pages of its own.
+    let bounded = |router: Router<AppState>| {
+        router
+            .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                REQUEST_TIMEOUT,
+            ))
+    };
+    let api = bounded(
+        api.merge(routes::operations::router(document))
+            .route_layer(track.clone())
+            .fallback(|| async { ApiError::for_status(StatusCode::NOT_FOUND) }),
+    )
+    .layer(middleware::from_fn(error_answers));
+    bounded(pages::router().route_layer(track))
+        .merge(api)
         .with_state(state)
         // Innermost first: each layer wraps everything above it.
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
-        ))
-        .layer(middleware::from_fn(error_answers))
         .layer(middleware::from_fn(request_id::scope))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))

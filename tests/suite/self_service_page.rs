@@ -241,6 +241,16 @@ async fn without_a_live_session_the_page_is_refused_as_html() {
     let nobody = s.app.follow("/account", None).await;
     assert_html(&nobody, StatusCode::UNAUTHORIZED);
     assert_page_headers(&nobody);
+    let wrong_method = s
+        .app
+        .send_raw(
+            axum::http::Request::delete("/account")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_html(&wrong_method, StatusCode::METHOD_NOT_ALLOWED);
+    assert_page_headers(&wrong_method);
     let forged = s.app.follow("/account", Some("leash_usc_forged")).await;
     assert_html(&forged, StatusCode::UNAUTHORIZED);
     // A user session token is no cookie of the page's... unless it is the session's own.

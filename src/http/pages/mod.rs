@@ -45,6 +45,16 @@ pub fn router() -> Router<AppState> {
         .route("/account/account.css", get(stylesheet))
         .route("/account/confirm", get(confirm))
         .route("/account/act", post(act))
+        .method_not_allowed_fallback(|| async {
+            html(
+                StatusCode::METHOD_NOT_ALLOWED,
+                &Message {
+                    heading: "Not here",
+                    text: "This page does not take that kind of request.".to_owned(),
+                    back: Some("/account"),
+                },
+            )
+        })
         .layer(middleware::from_fn(page_headers))
 }
 
