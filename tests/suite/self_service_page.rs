@@ -253,8 +253,9 @@ async fn without_a_live_session_the_page_is_refused_as_html() {
     assert_page_headers(&wrong_method);
     let forged = s.app.follow("/account", Some("leash_usc_forged")).await;
     assert_html(&forged, StatusCode::UNAUTHORIZED);
-    // A user session token is no cookie of the page's... unless it is the session's own.
+    // A revoked session signs the page out...
     let browser = s.app.browser(&s.alice, &s.phone).await;
+    assert_html(&s.app.page(&browser, "/account").await, StatusCode::OK);
     s.app
         .post(
             &format!("/v1/user-sessions/{}/revoke", s.phone.id),
@@ -266,7 +267,15 @@ async fn without_a_live_session_the_page_is_refused_as_html() {
         &s.app.page(&browser, "/account").await,
         StatusCode::UNAUTHORIZED,
     );
-    // A link for an ended session cannot be used either.
+    // ...and so does an expired one.
+    let laptop = s.app.browser(&s.alice, &s.laptop).await;
+    assert_html(&s.app.page(&laptop, "/account").await, StatusCode::OK);
+    s.app.advance(TimeDelta::days(8));
+    assert_html(
+        &s.app.page(&laptop, "/account").await,
+        StatusCode::UNAUTHORIZED,
+    );
+    // A link for an ended session cannot be made.
     s.app
         .post(
             &format!("/v1/users/{}/login-links", s.alice.id),
