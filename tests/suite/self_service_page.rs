@@ -19,7 +19,7 @@ const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) App
 
 struct Scene {
     app: TestApp,
-    _provider: FakeProvider,
+    provider: FakeProvider,
     alice: TestUser,
     laptop: TestSession,
     phone: TestSession,
@@ -74,7 +74,7 @@ async fn scene() -> Scene {
     let release = app.delegate(&release_agent, &phone, None).await;
     Scene {
         app,
-        _provider: provider,
+        provider,
         alice,
         laptop,
         phone,
@@ -525,4 +525,65 @@ async fn signing_out_narrowing_and_revoking_from_the_page() {
         &s.app.page(&browser, "/account").await,
         StatusCode::UNAUTHORIZED,
     );
+}
+
+#[tokio::test]
+async fn connecting_from_the_page_goes_through_its_cookie_and_comes_back_to_it() {
+    use crate::support::connections::Carrying;
+    let s = scene().await;
+    let browser = s.app.browser(&s.alice, &s.laptop).await;
+    let page = s.app.page(&browser, "/account").await;
+    // acme is connected: the page offers to disconnect it, not to connect it.
+    assert!(!page.body.contains("Connect acme</a>"));
+    s.app
+        .submit(
+            &browser,
+            "/account/act",
+            &[
+                ("act", "disconnect"),
+                ("id", &s.connection),
+                ("form_token", &bob_token(&s.app, &browser).await),
+            ],
+        )
+        .await;
+    let page = s.app.page(&browser, "/account").await;
+    let return_to = "return_to=http%3A%2F%2F127.0.0.1%3A8080%2Faccount";
+    assert!(
+        page.body
+            .contains(&format!("/v1/connections/acme/authorize?{return_to}")),
+        "{}",
+        page.body
+    );
+    // The browser follows "Connect" with its cookie, consents, and is sent back to the
+    // page; only that cookie could finish it.
+    let back = s
+        .app
+        .consented(
+            &s.provider,
+            &format!("?{return_to}"),
+            &Carrying::Cookie(&browser.cookie),
+        )
+        .await;
+    let refused = s.app.callback(&back, &Carrying::Nothing, None).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    let back = s
+        .app
+        .consented(
+            &s.provider,
+            &format!("?{return_to}"),
+            &Carrying::Cookie(&browser.cookie),
+        )
+        .await;
+    let finished = s
+        .app
+        .callback(&back, &Carrying::Cookie(&browser.cookie), None)
+        .await;
+    assert_eq!(finished.status, StatusCode::FOUND, "{}", finished.body);
+    assert!(
+        finished
+            .header("location")
+            .unwrap()
+            .starts_with("http://127.0.0.1:8080/account?")
+    );
+    assert_eq!(s.app.connections(&s.alice).await[0]["status"], "connected");
 }
