@@ -64,27 +64,11 @@ async fn main() -> Result<()> {
     let user_token = session["token"].as_str().ok_or("no token")?;
     let mut agents = Vec::new();
     for name in ["Assistant", "Summarizer"] {
-        let agent = admin
-            .post(
-                "/v1/agents",
-                json!({ "name": name, "scopes": ["calendar.read", "mail.send"] }),
-            )
-            .await?;
-        let id = agent["client_id"]
-            .as_str()
-            .ok_or("no client id")?
-            .to_owned();
-        let secret = agent["client_secret"]
-            .as_str()
-            .ok_or("no secret")?
-            .to_owned();
-        admin
-            .post(
-                &format!("/v1/users/{user_id}/grants"),
-                json!({ "agent_id": id, "scopes": ["calendar.read", "mail.send"] }),
-            )
-            .await?;
-        agents.push((id, secret));
+        agents.push(
+            admin
+                .agent_allowed_by(user_id, name, &["calendar.read", "mail.send"])
+                .await?,
+        );
     }
     let exchange = |agent: usize, subject: String, scope: &'static str| {
         let (id, secret) = agents[agent].clone();

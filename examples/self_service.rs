@@ -57,27 +57,11 @@ async fn main() -> Result<()> {
     // An assistant acting from the phone, delegating to a summarizer.
     let mut agents = Vec::new();
     for name in ["Assistant", "Summarizer"] {
-        let agent = admin
-            .post(
-                "/v1/agents",
-                json!({ "name": name, "scopes": ["calendar.read"] }),
-            )
-            .await?;
-        let id = agent["client_id"]
-            .as_str()
-            .ok_or("no client id")?
-            .to_owned();
-        let secret = agent["client_secret"]
-            .as_str()
-            .ok_or("no secret")?
-            .to_owned();
-        admin
-            .post(
-                &format!("/v1/users/{user_id}/grants"),
-                json!({ "agent_id": id, "scopes": ["calendar.read"] }),
-            )
-            .await?;
-        agents.push((id, secret));
+        agents.push(
+            admin
+                .agent_allowed_by(&user_id, name, &["calendar.read"])
+                .await?,
+        );
     }
     let mut subject = phone_token.clone();
     for (id, secret) in &agents {

@@ -78,6 +78,36 @@ impl Leash {
         Self::answer(response).await
     }
 
+    /// Registers an agent with `scopes` as its ceiling and has the user allow them all:
+    /// answers its client id and secret.
+    pub async fn agent_allowed_by(
+        &self,
+        user_id: &str,
+        name: &str,
+        scopes: &[&str],
+    ) -> Result<(String, String)> {
+        let agent = self
+            .post(
+                "/v1/agents",
+                serde_json::json!({ "name": name, "scopes": scopes }),
+            )
+            .await?;
+        let id = agent["client_id"]
+            .as_str()
+            .ok_or("no client id")?
+            .to_owned();
+        let secret = agent["client_secret"]
+            .as_str()
+            .ok_or("no secret")?
+            .to_owned();
+        self.post(
+            &format!("/v1/users/{user_id}/grants"),
+            serde_json::json!({ "agent_id": id, "scopes": scopes }),
+        )
+        .await?;
+        Ok((id, secret))
+    }
+
     async fn answer(response: reqwest::Response) -> Result<Value> {
         let status = response.status();
         let body: Value = response.json().await?;
