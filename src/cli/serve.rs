@@ -40,12 +40,13 @@ pub(super) async fn serve(cli: &Cli) -> Result<(), CliError> {
     let tcp = tokio::net::TcpListener::bind(cli.listen).await?;
     tracing::info!(listen = %tcp.local_addr()?, backend = ?app.db.backend(), "leash is serving");
     let router = http::router(AppState::new(app.clone()));
+    let stop = shutdown_signal();
     axum::serve(
         tcp,
         router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(async {
-        shutdown_signal().await;
+        stop.await;
         tracing::info!("shutting down: draining requests");
     })
     .await?;
@@ -89,24 +90,33 @@ async fn write_first_admin_key(app: &App, path: &Path) -> Result<(), CliError> {
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Listens for SIGTERM and Ctrl-C from the moment it is called, and resolves when one
+/// arrives. Called before the server starts: a listener set up on the future's first
+/// poll left a window, as the server began answering, in which SIGTERM still killed the
+/// process outright.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
+        use tokio::signal::unix::{SignalKind, signal};
+        let listening = signal(SignalKind::terminate())
+            .and_then(|term| Ok((term, signal(SignalKind::interrupt())?)));
+        async move {
+            match listening {
+                Ok((mut term, mut interrupt)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = interrupt.recv() => {}
+                    }
+                }
                 Err(error) => {
                     tracing::warn!(%error, "cannot listen for SIGTERM; Ctrl-C still works");
-                    let _ = ctrl_c.await;
-                    return;
+                    let _ = tokio::signal::ctrl_c().await;
                 }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+            }
         }
     }
     #[cfg(not(unix))]
-    let _ = ctrl_c.await;
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
