@@ -11,6 +11,14 @@
 //! - while the notification connection is down the cache is not trusted at all (every
 //!   lookup goes to the database), and it is emptied when trust is restored.
 //!
+//! A full cache evicts one entry per insert, by CLOCK (second chance): a lookup marks
+//! its entry used; the hand sweeps the slots, clearing marks, and evicts the first entry
+//! not used since the hand last passed. Hot tokens stay; a deployment with more live
+//! tokens than the capacity misses only on the cold ones, with no periodic collapse.
+//! Our own structure rather than a cache crate's: the invalidation rules need a by-user
+//! index kept exact under the same lock as the entries and the generation that guards
+//! inserts, which the maintained crates (moka, quick_cache) cannot offer atomically.
+//!
 //! Only facts that never change back are cached: a session's expiry and idle timeout are
 //! fixed, and revocation is final. Last use is tracked here; once per
 //! [`LAST_SEEN_WRITE_INTERVAL`] a session's use is handed to `crate::cache::last_use`,
@@ -19,7 +27,7 @@
 //! older `last_seen_at` read afterwards.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use chrono::{DateTime, Utc};
@@ -37,6 +45,8 @@ pub struct CachedSession {
     pub validity: SessionValidity,
     last_seen_ms: AtomicI64,
     last_written_ms: AtomicI64,
+    /// Looked up since the eviction hand last passed it.
+    used: AtomicBool,
 }
 
 impl CachedSession {
@@ -46,6 +56,7 @@ impl CachedSession {
             validity,
             last_seen_ms: AtomicI64::new(ms),
             last_written_ms: AtomicI64::new(ms),
+            used: AtomicBool::new(false),
         }
     }
 
@@ -97,8 +108,18 @@ pub struct TokenCache {
 struct State {
     trusted: bool,
     generation: u64,
-    entries: HashMap<TokenHash, Arc<CachedSession>>,
+    entries: HashMap<TokenHash, Slotted>,
     by_user: HashMap<UserId, Vec<TokenHash>>,
+    /// The eviction order: each entry's hash in its slot; `None` for a free slot.
+    slots: Vec<Option<TokenHash>>,
+    free: Vec<usize>,
+    hand: usize,
+}
+
+#[derive(Debug)]
+struct Slotted {
+    entry: Arc<CachedSession>,
+    slot: usize,
 }
 
 impl State {
@@ -106,7 +127,66 @@ impl State {
     fn forget_everything(&mut self) -> Vec<Arc<CachedSession>> {
         self.generation += 1;
         self.by_user.clear();
-        self.entries.drain().map(|(_, entry)| entry).collect()
+        self.slots.clear();
+        self.free.clear();
+        self.hand = 0;
+        self.entries.drain().map(|(_, s)| s.entry).collect()
+    }
+
+    /// Removes `hash` from the entries and its slot (not from the by-user index).
+    fn remove(&mut self, hash: &TokenHash) -> Option<Arc<CachedSession>> {
+        let removed = self.entries.remove(hash)?;
+        self.slots[removed.slot] = None;
+        self.free.push(removed.slot);
+        Some(removed.entry)
+    }
+
+    /// Evicts the first entry from the hand on that was not used since the hand last
+    /// passed it, clearing the marks it passes.
+    fn evict_one(&mut self) {
+        // Two rounds at most: the first clears every mark.
+        for _ in 0..2 * self.slots.len() {
+            let at = self.hand;
+            self.hand = (self.hand + 1) % self.slots.len();
+            let Some(hash) = self.slots[at] else {
+                continue;
+            };
+            let Some(slotted) = self.entries.get(&hash) else {
+                continue;
+            };
+            if slotted.entry.used.swap(false, Ordering::Relaxed) {
+                continue;
+            }
+            let user = slotted.entry.validity.user_id().clone();
+            self.remove(&hash);
+            if let Some(hashes) = self.by_user.get_mut(&user) {
+                hashes.retain(|h| h != &hash);
+                if hashes.is_empty() {
+                    self.by_user.remove(&user);
+                }
+            }
+            return;
+        }
+    }
+
+    fn insert(&mut self, hash: TokenHash, entry: Arc<CachedSession>) {
+        if let Some(slotted) = self.entries.get_mut(&hash) {
+            slotted.entry = entry;
+            return;
+        }
+        let slot = match self.free.pop() {
+            Some(slot) => slot,
+            None => {
+                self.slots.push(None);
+                self.slots.len() - 1
+            }
+        };
+        self.slots[slot] = Some(hash);
+        self.by_user
+            .entry(entry.validity.user_id().clone())
+            .or_default()
+            .push(hash);
+        self.entries.insert(hash, Slotted { entry, slot });
     }
 }
 
@@ -144,7 +224,10 @@ impl TokenCache {
     pub fn get(&self, hash: &TokenHash) -> Lookup {
         let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
         match state.entries.get(hash) {
-            Some(entry) => Lookup::Hit(Arc::clone(entry)),
+            Some(slotted) => {
+                slotted.entry.used.store(true, Ordering::Relaxed);
+                Lookup::Hit(Arc::clone(&slotted.entry))
+            }
             None => Lookup::Miss {
                 generation: state.generation,
             },
@@ -152,29 +235,22 @@ impl TokenCache {
     }
 
     /// Caches `entry` unless the cache is untrusted or anything was invalidated since
-    /// `generation` was read. A full cache is emptied first: a bounded cache that
-    /// restarts cold is simpler than an eviction order, and misses only cost a read.
+    /// `generation` was read. A full cache evicts one entry first.
     pub fn offer(&self, generation: u64, hash: TokenHash, entry: Arc<CachedSession>) {
         let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
         if !state.trusted || state.generation != generation {
             return;
         }
-        if state.entries.len() >= self.capacity {
-            // Unlike an invalidation, starting over for room does not queue the dropped
-            // entries' unwritten uses: each is at most one write interval newer than
-            // what the database holds (the bound idle timeouts are set well above), and
-            // queueing them would turn every eviction of a full cache into a write of
-            // every entry. Nor is it an invalidation: a read in flight is as current as
-            // before, so the generation stays and that read may still be cached.
-            state.entries.clear();
-            state.by_user.clear();
+        if state.entries.len() >= self.capacity && !state.entries.contains_key(&hash) {
+            // Unlike an invalidation, evicting for room does not queue the entry's
+            // unwritten use: it is at most one write interval newer than what the
+            // database holds (the bound idle timeouts are set well above), and queueing
+            // it would turn every insert into a full cache into a write. Nor is it an
+            // invalidation: a read in flight is as current as before, so the
+            // generation stays and that read may still be cached.
+            state.evict_one();
         }
-        state
-            .by_user
-            .entry(entry.validity.user_id().clone())
-            .or_default()
-            .push(hash);
-        state.entries.insert(hash, entry);
+        state.insert(hash, entry);
     }
 
     /// Drops what `message` says may be stale.
@@ -187,7 +263,7 @@ impl TokenCache {
                 .remove(user_id)
                 .unwrap_or_default()
                 .into_iter()
-                .filter_map(|hash| state.entries.remove(&hash))
+                .filter_map(|hash| state.remove(&hash))
                 .collect(),
             Invalidation::Everything => state.forget_everything(),
             Invalidation::ApiKeys => Vec::new(),
@@ -309,24 +385,61 @@ mod tests {
     }
 
     #[test]
-    fn a_full_cache_starts_over() {
-        let cache = TokenCache::new(2, true, Arc::default());
+    fn a_full_cache_evicts_what_was_not_used_and_keeps_what_was() {
+        let cache = TokenCache::new(3, true, Arc::default());
         let user = UserId::generate();
+        let hash = |name: &str| TokenHash::of(name);
         for name in ["a", "b", "c"] {
-            let hash = TokenHash::of(name);
-            cache.offer(generation(&cache, &hash), hash, entry(&user));
+            cache.offer(generation(&cache, &hash(name)), hash(name), entry(&user));
         }
-        assert_eq!(cache.len(), 1);
-        // A read begun before the cache started over is cached after it.
-        let before = TokenHash::of("d");
-        let read_before = generation(&cache, &before);
-        for name in ["e", "f"] {
-            let hash = TokenHash::of(name);
-            cache.offer(generation(&cache, &hash), hash, entry(&user));
+        // a and c are in use; b is not.
+        assert!(matches!(cache.get(&hash("a")), Lookup::Hit(_)));
+        assert!(matches!(cache.get(&hash("c")), Lookup::Hit(_)));
+        cache.offer(generation(&cache, &hash("d")), hash("d"), entry(&user));
+        assert_eq!(cache.len(), 3);
+        assert!(matches!(cache.get(&hash("b")), Lookup::Miss { .. }));
+        for name in ["a", "c", "d"] {
+            assert!(matches!(cache.get(&hash(name)), Lookup::Hit(_)), "{name}");
         }
-        assert_eq!(cache.len(), 1, "started over for f");
-        cache.offer(read_before, before, entry(&user));
-        assert!(matches!(cache.get(&before), Lookup::Hit(_)));
+        // Invalidating the user still finds every entry left, none that was evicted.
+        cache.invalidate(&Invalidation::User(user.clone()));
+        assert!(cache.is_empty());
+        // A read begun before an eviction is cached after it: eviction is no
+        // invalidation.
+        let read_before = generation(&cache, &hash("x"));
+        for name in ["e", "f", "g", "h"] {
+            cache.offer(generation(&cache, &hash(name)), hash(name), entry(&user));
+        }
+        cache.offer(read_before, hash("x"), entry(&user));
+        assert!(matches!(cache.get(&hash("x")), Lookup::Hit(_)));
+        assert_eq!(cache.len(), 3);
+    }
+
+    #[test]
+    fn a_working_set_larger_than_the_cache_keeps_its_hot_part() {
+        // 100 hot tokens looked up all the time, 5,000 cold ones cached once each, a
+        // cache of 200: the hot ones stay cached instead of the cache starting over
+        // (which cost them 5,000 misses here).
+        let cache = TokenCache::new(200, true, Arc::default());
+        let user = UserId::generate();
+        let hot: Vec<TokenHash> = (0..100)
+            .map(|i| TokenHash::of(&format!("hot{i}")))
+            .collect();
+        let mut hits = 0;
+        for round in 0..1_000 {
+            for i in 0..5 {
+                let cold = TokenHash::of(&format!("cold{round}-{i}"));
+                cache.offer(generation(&cache, &cold), cold, entry(&user));
+            }
+            for hash in &hot {
+                match cache.get(hash) {
+                    Lookup::Hit(_) => hits += 1,
+                    Lookup::Miss { generation } => cache.offer(generation, *hash, entry(&user)),
+                }
+            }
+        }
+        assert!(hits >= 99_800, "{hits} hits of 100,000");
+        assert!(cache.len() <= 200);
     }
 
     #[test]

@@ -110,7 +110,8 @@ pub struct Cli {
     /// The deepest delegation chain (1: users delegate, agents may not sub-delegate).
     #[arg(long, env = "LEASH_DELEGATION_DEPTH_LIMIT", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=16), global = true)]
     pub delegation_depth_limit: u32,
-    /// Tokens the introspection cache holds before it starts over.
+    /// Tokens the introspection cache holds; past it, each insert evicts one not looked
+    /// up lately.
     #[arg(long, env = "LEASH_TOKEN_CACHE_CAPACITY", default_value_t = 1 << 20, global = true)]
     pub token_cache_capacity: usize,
     /// File holding the key that seals stored secrets (upstream tokens, webhook signing

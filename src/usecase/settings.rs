@@ -30,7 +30,8 @@ pub struct Settings {
     pub refresh_grace: TimeDelta,
     /// The deepest delegation chain (1: delegations from users only).
     pub delegation_depth_limit: u32,
-    /// How many tokens the introspection cache holds before it starts over.
+    /// How many tokens the introspection cache holds; past it, each insert evicts one
+    /// not looked up lately.
     pub token_cache_capacity: usize,
     /// How long the invalidation listener waits before it pings its connection.
     pub invalidation_heartbeat: Duration,
