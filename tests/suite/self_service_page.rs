@@ -587,3 +587,25 @@ async fn connecting_from_the_page_goes_through_its_cookie_and_comes_back_to_it()
     );
     assert_eq!(s.app.connections(&s.alice).await[0]["status"], "connected");
 }
+
+#[tokio::test]
+async fn a_login_link_followed_many_times_at_once_signs_in_once() {
+    let s = scene().await;
+    let link = s.app.login_link(&s.alice, &s.laptop).await;
+    let answers = futures_util::future::join_all((0..8).map(|_| s.app.follow(&link, None))).await;
+    let signed_in = answers
+        .iter()
+        .filter(|a| a.status == StatusCode::SEE_OTHER)
+        .count();
+    assert_eq!(
+        signed_in,
+        1,
+        "{:?}",
+        answers.iter().map(|a| a.status).collect::<Vec<_>>()
+    );
+    assert!(
+        answers
+            .iter()
+            .all(|a| a.status == StatusCode::SEE_OTHER || a.status == StatusCode::GONE)
+    );
+}
