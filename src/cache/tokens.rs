@@ -225,7 +225,11 @@ impl TokenCache {
         let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
         match state.entries.get(hash) {
             Some(slotted) => {
-                slotted.entry.used.store(true, Ordering::Relaxed);
+                // Written only when it changes: a hot entry's cache line is not
+                // written on every hit by every core.
+                if !slotted.entry.used.load(Ordering::Relaxed) {
+                    slotted.entry.used.store(true, Ordering::Relaxed);
+                }
                 Lookup::Hit(Arc::clone(&slotted.entry))
             }
             None => Lookup::Miss {
