@@ -194,3 +194,28 @@ pub async fn update(tx: &mut Tx, agent: &Agent) -> Result<(), StoreError> {
     .map(|done| done.rows_affected()))?;
     Ok(())
 }
+
+/// The names of the agents `ids` names, in one statement.
+pub async fn names(
+    db: &Db,
+    ids: &[&AgentId],
+) -> Result<std::collections::HashMap<AgentId, String>, StoreError> {
+    if ids.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    let sql = format!(
+        "SELECT id, name FROM agents WHERE id IN ({})",
+        super::placeholders(1, ids.len())
+    );
+    let rows: Vec<(String, String)> = on_pool!(db, |c| {
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+        for id in ids {
+            query = query.bind(id.as_str());
+        }
+        query.fetch_all(c).await
+    })?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name)| (AgentId::from_stored(id), name))
+        .collect())
+}

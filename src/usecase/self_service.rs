@@ -12,14 +12,14 @@ use crate::domain::agent_session::AgentSession;
 use crate::domain::connection::Connection;
 use crate::domain::csrf;
 use crate::domain::grant::{Grant, GrantStatus};
-use crate::domain::id::{AgentSessionId, ConnectionId, GrantId, UserId, UserSessionId};
+use crate::domain::id::{AgentId, AgentSessionId, ConnectionId, GrantId, UserId, UserSessionId};
 use crate::domain::pagination::ListFilter;
 use crate::domain::revocation::{Preview, Revocation, RevocationCause, Selector};
 use crate::domain::scope::ScopeSet;
 use crate::domain::session::SessionValidity;
 use crate::domain::token::{TokenHash, TokenKind};
 use crate::domain::user::User;
-use crate::domain::user_session::UserSession;
+use crate::domain::user_session::{Liveness, UserSession};
 use crate::store;
 use crate::store::audit::StoredAuditEntry;
 use crate::usecase::introspect::{active_subject, if_active, record_use};
@@ -106,8 +106,8 @@ pub struct Account {
     pub user: User,
     /// Active user sessions, newest first.
     pub sessions: Vec<UserSession>,
-    /// Every user session, ended ones too (what activity about them names), newest
-    /// first.
+    /// The latest user sessions, ended ones too (what activity about them names),
+    /// newest first; the active ones are `sessions`.
     pub every_session: Vec<UserSession>,
     /// Active agent sessions with their agents' names, each after its parent.
     pub agent_sessions: Vec<(AgentSession, String)>,
@@ -144,15 +144,6 @@ pub async fn account(app: &App, person: &Person) -> Result<Account, UsecaseError
     let user = store::users::get(&app.db, &person.user_id)
         .await?
         .ok_or(UsecaseError::UserNotFound)?;
-    let sessions = store::user_sessions::list(
-        &app.db,
-        &person.user_id,
-        ListFilter::Active,
-        now,
-        None,
-        LISTED_MAX,
-    )
-    .await?;
     let every_session = store::user_sessions::list(
         &app.db,
         &person.user_id,
@@ -162,6 +153,11 @@ pub async fn account(app: &App, person: &Person) -> Result<Account, UsecaseError
         LISTED_MAX,
     )
     .await?;
+    let sessions: Vec<UserSession> = every_session
+        .iter()
+        .filter(|s| s.liveness(now) == Liveness::Active)
+        .cloned()
+        .collect();
     let mut agent_sessions = store::agent_sessions::list(
         &app.db,
         &person.user_id,
@@ -172,23 +168,23 @@ pub async fn account(app: &App, person: &Person) -> Result<Account, UsecaseError
     )
     .await?;
     agent_sessions.sort_by_cached_key(|(s, _)| tree_position(s));
-    let names: std::collections::HashMap<_, _> = agent_sessions
-        .iter()
-        .map(|(s, name)| (s.agent_id.clone(), name.clone()))
+    let grants: Vec<Grant> =
+        store::grants::list_for_user(&app.db, &person.user_id, None, LISTED_MAX)
+            .await?
+            .into_iter()
+            .filter(|g| g.status == GrantStatus::Active)
+            .collect();
+    let agents: Vec<&AgentId> = grants.iter().map(|g| &g.agent_id).collect();
+    let mut names = store::agents::names(&app.db, &agents).await?;
+    let grants: Vec<(Grant, String)> = grants
+        .into_iter()
+        .map(|g| {
+            let name = names
+                .remove(&g.agent_id)
+                .unwrap_or_else(|| g.agent_id.to_string());
+            (g, name)
+        })
         .collect();
-    let mut grants = Vec::new();
-    for grant in store::grants::list_for_user(&app.db, &person.user_id, None, LISTED_MAX).await? {
-        if grant.status != GrantStatus::Active {
-            continue;
-        }
-        let name = match names.get(&grant.agent_id) {
-            Some(name) => name.clone(),
-            None => store::agents::get(&app.db, &grant.agent_id)
-                .await?
-                .map_or_else(|| grant.agent_id.to_string(), |a| a.name),
-        };
-        grants.push((grant, name));
-    }
     let connections = connections::list(app, &person.user_id, None, Some(200))
         .await?
         .items;
