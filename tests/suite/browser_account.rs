@@ -18,13 +18,12 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
 use crate::support::TestApp;
+use crate::support::account_page::MAC_FIREFOX;
 use crate::support::connections::with_provider;
 use crate::support::fake_provider::FakeProvider;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-const MAC_FIREFOX: &str =
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14.5; rv:140.0) Gecko/20100101 Firefox/140.0";
 const ANDROID: &str = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36";
 
 fn axe_path() -> PathBuf {
@@ -217,18 +216,8 @@ async fn a_person_disconnects_an_integration_in_a_real_browser() {
     // Alice, on a laptop and a phone; acme connected; Code Reviewer acting through acme
     // with its sub-agent Test Runner; Planner acting from the phone without acme.
     let alice = app.create_user("alice").await;
-    let laptop = app
-        .sign_in_with(
-            &alice,
-            json!({ "ip_address": "203.0.113.7", "user_agent": MAC_FIREFOX }),
-        )
-        .await;
-    let phone = app
-        .sign_in_with(
-            &alice,
-            json!({ "ip_address": "198.51.100.4", "user_agent": ANDROID }),
-        )
-        .await;
+    let laptop = app.sign_in_from(&alice, "203.0.113.7", MAC_FIREFOX).await;
+    let phone = app.sign_in_from(&alice, "198.51.100.4", ANDROID).await;
     app.connect(&provider, &alice, &laptop).await;
     let reviewer = app.register_agent("Code Reviewer", &["acme:repo"]).await;
     let runner = app.register_agent("Test Runner", &["acme:repo"]).await;

@@ -7,14 +7,12 @@ use axum::http::StatusCode;
 use chrono::TimeDelta;
 use serde_json::json;
 
-use crate::support::account_page::{Browser, hidden};
-use crate::support::agents::{AgentTokens, TestAgent};
+use crate::support::account_page::{Browser, MAC_FIREFOX, hidden};
+use crate::support::agents::AgentTokens;
 use crate::support::connections::app_with;
 use crate::support::fake_provider::FakeProvider;
 use crate::support::{RawAnswer, TestApp, TestSession, TestUser};
 
-const MAC_FIREFOX: &str =
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14.5; rv:140.0) Gecko/20100101 Firefox/140.0";
 const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
 
 struct Scene {
@@ -27,7 +25,6 @@ struct Scene {
     reviewer: AgentTokens,
     runner: AgentTokens,
     release: AgentTokens,
-    planner: TestAgent,
     planner_grant: String,
 }
 
@@ -38,18 +35,8 @@ async fn scene() -> Scene {
     let provider = FakeProvider::start().await;
     let app = app_with(&provider).await;
     let alice = app.create_user("alice").await;
-    let laptop = app
-        .sign_in_with(
-            &alice,
-            json!({ "ip_address": "203.0.113.7", "user_agent": MAC_FIREFOX }),
-        )
-        .await;
-    let phone = app
-        .sign_in_with(
-            &alice,
-            json!({ "ip_address": "198.51.100.4", "user_agent": IPHONE }),
-        )
-        .await;
+    let laptop = app.sign_in_from(&alice, "203.0.113.7", MAC_FIREFOX).await;
+    let phone = app.sign_in_from(&alice, "198.51.100.4", IPHONE).await;
     let connection = app.connect(&provider, &alice, &laptop).await;
     let reviewer_agent = app
         .register_agent("Code Reviewer", &["acme:repo", "read"])
@@ -82,7 +69,6 @@ async fn scene() -> Scene {
         reviewer,
         runner,
         release,
-        planner,
         planner_grant,
     }
 }
@@ -478,7 +464,6 @@ async fn signing_out_narrowing_and_revoking_from_the_page() {
         grant.assert_status(StatusCode::OK)["scopes"],
         json!(["calendar.read"])
     );
-    let _ = &s.planner;
 
     // Everywhere else: the phone, and every agent acting for the person (as signing
     // out everywhere always does), each named.

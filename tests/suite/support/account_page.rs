@@ -7,6 +7,18 @@ use serde_json::json;
 
 use super::{RawAnswer, TestApp, TestSession, TestUser};
 
+/// A laptop's browser, as a person signs in with it.
+pub const MAC_FIREFOX: &str =
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14.5; rv:140.0) Gecko/20100101 Firefox/140.0";
+
+impl TestApp {
+    /// A user session signed in from `ip` with `user_agent`.
+    pub async fn sign_in_from(&self, user: &TestUser, ip: &str, user_agent: &str) -> TestSession {
+        self.sign_in_with(user, json!({ "ip_address": ip, "user_agent": user_agent }))
+            .await
+    }
+}
+
 /// A browser signed in to the page.
 pub struct Browser {
     pub cookie: String,
