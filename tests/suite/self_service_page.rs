@@ -533,6 +533,13 @@ async fn connecting_from_the_page_goes_through_its_cookie_and_comes_back_to_it()
         .await;
     let page = s.app.page(&browser, "/account").await;
     let return_to = "return_to=http%3A%2F%2F127.0.0.1%3A8080%2Faccount";
+    // Offered once, on its card, not again under "Connect an integration".
+    assert_eq!(
+        page.body.matches("/v1/connections/acme/authorize").count(),
+        1,
+        "{}",
+        page.body
+    );
     assert!(
         page.body
             .contains(&format!("/v1/connections/acme/authorize?{return_to}")),

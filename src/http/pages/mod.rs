@@ -351,10 +351,11 @@ fn account_page(
             .get(id.as_str())
             .map_or_else(String::new, |(n, ..)| n.clone())
     };
-    let live: Vec<&str> = account
+    // A provider with a connection, even a disconnected one, is connected again from
+    // its card.
+    let listed: Vec<&str> = account
         .connections
         .iter()
-        .filter(|c| c.status != ConnectionStatus::Disconnected)
         .map(|c| c.provider.as_str())
         .collect();
     AccountPage {
@@ -440,7 +441,7 @@ fn account_page(
             .providers
             .iter()
             .map(|p| p.provider.id.as_str())
-            .filter(|id| !live.contains(id))
+            .filter(|id| !listed.contains(id))
             .map(|id| ProviderView {
                 name: id.to_owned(),
                 url: connect_url(id),
