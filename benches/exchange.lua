@@ -1,6 +1,6 @@
--- wrk script for benches/agent_sessions.rs: every request is the same token exchange,
--- the agent LEASH_BENCH_CLIENT_ID / LEASH_BENCH_CLIENT_SECRET delegating from the user
--- session token LEASH_BENCH_SUBJECT.
+-- wrk script for benches/agent_sessions.rs: token exchanges by the agent
+-- LEASH_BENCH_CLIENT_ID / LEASH_BENCH_CLIENT_SECRET, each delegating from the next of the
+-- user session tokens in the file LEASH_BENCH_SUBJECTS (one per line), in turn.
 local credentials = os.getenv("LEASH_BENCH_CLIENT_ID") .. ":" .. os.getenv("LEASH_BENCH_CLIENT_SECRET")
 
 local function base64(data)
@@ -21,11 +21,16 @@ local headers = {
   ["Authorization"] = "Basic " .. base64(credentials),
   ["Content-Type"] = "application/x-www-form-urlencoded",
 }
-local body = "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange"
-  .. "&subject_token=" .. os.getenv("LEASH_BENCH_SUBJECT")
-  .. "&subject_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Aaccess_token"
-  .. "&scope=a"
+local bodies = {}
+for subject in io.lines(os.getenv("LEASH_BENCH_SUBJECTS")) do
+  bodies[#bodies + 1] = "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange"
+    .. "&subject_token=" .. subject
+    .. "&subject_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Aaccess_token"
+    .. "&scope=a"
+end
+local sent = 0
 
 function request()
-  return wrk.format("POST", "/oauth2/token", headers, body)
+  sent = sent + 1
+  return wrk.format("POST", "/oauth2/token", headers, bodies[sent % #bodies + 1])
 end

@@ -308,6 +308,41 @@ pub async fn delegation_setup(db: &Db, external_id: &str, agents: usize) -> Dele
     }
 }
 
+/// `count` users, each signed in once and granting `agent_id` scopes `a b c`; answers
+/// their user session tokens.
+pub async fn users_granting(db: &Db, agent_id: &AgentId, count: usize) -> Vec<String> {
+    let mut users = Vec::with_capacity(count);
+    for i in 0..count {
+        users.push((user(db, &format!("granting-{agent_id}-{i}")).await, 1));
+    }
+    let tokens = seed_sessions_from(db, &users, |_| "198.51.100.1".to_owned()).await;
+    let now = SystemClock.now();
+    let scopes = ScopeSet::from_list(&["a", "b", "c"]).unwrap();
+    let mut tx = db.begin().await.unwrap();
+    for (user_id, _) in users {
+        let grant = Grant {
+            id: GrantId::generate(),
+            user_id,
+            agent_id: agent_id.clone(),
+            scopes: scopes.clone(),
+            status: GrantStatus::Active,
+            created_at: now,
+            updated_at: now,
+        };
+        store::grants::insert(&mut tx, &grant).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    tokens
+}
+
+/// Writes `lines` to a file of this process's in the temporary directory, for a wrk
+/// script to read; answers its path.
+pub fn lines_file(name: &str, lines: &[String]) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("leash-bench-{}-{name}.txt", std::process::id()));
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    path
+}
+
 /// Refreshes PostgreSQL's planner statistics after a bulk load, as autovacuum would
 /// soon after one (rows seeded faster than it runs would otherwise be planned for as
 /// if the tables were nearly empty); nothing on SQLite.

@@ -270,7 +270,7 @@ impl TokenCache {
                 .filter_map(|hash| state.remove(&hash))
                 .collect(),
             Invalidation::Everything => state.forget_everything(),
-            Invalidation::ApiKeys => Vec::new(),
+            Invalidation::ApiKeys | Invalidation::Agents => Vec::new(),
         };
         drop(state);
         self.keep_uses_of(dropped);

@@ -12,6 +12,9 @@ pub enum Invalidation {
     Everything,
     /// An API key was revoked: forget every verified API key.
     ApiKeys,
+    /// An agent changed (disabled, enabled, its secret rotated, its ceiling changed):
+    /// forget every verified agent credential.
+    Agents,
 }
 
 impl Invalidation {
@@ -20,6 +23,7 @@ impl Invalidation {
             Invalidation::User(id) => format!("user:{id}"),
             Invalidation::Everything => "all".to_owned(),
             Invalidation::ApiKeys => "api_keys".to_owned(),
+            Invalidation::Agents => "agents".to_owned(),
         }
     }
 
@@ -27,6 +31,7 @@ impl Invalidation {
         match payload {
             "all" => return Some(Invalidation::Everything),
             "api_keys" => return Some(Invalidation::ApiKeys),
+            "agents" => return Some(Invalidation::Agents),
             _ => {}
         }
         let id = payload.strip_prefix("user:")?;
@@ -44,6 +49,7 @@ mod tests {
             Invalidation::User(UserId::generate()),
             Invalidation::Everything,
             Invalidation::ApiKeys,
+            Invalidation::Agents,
         ] {
             assert_eq!(Invalidation::decode(&message.encode()), Some(message));
         }

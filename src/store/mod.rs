@@ -210,6 +210,10 @@ fn token_hash(bytes: Vec<u8>) -> Result<crate::domain::token::TokenHash, StoreEr
 pub enum LockMode {
     /// Many may hold it (issuing under a user or an agent); it waits for `Update`.
     Share,
+    /// `Share` where it is free now: a row another holds for update (or is updating) is
+    /// skipped, not waited for, and left out of the answer. A batch of issuances takes
+    /// its rows so, and leaves the exchanges under a skipped row to issue alone.
+    ShareIfFree,
     /// One holder (changing or revoking); it waits for every `Share`.
     Update,
 }
@@ -250,9 +254,21 @@ impl Db {
     }
 
     pub async fn connect_postgres(options: PgConnectOptions) -> Result<Self, StoreError> {
+        // A connection back from use moments ago is not pinged before it is lent again
+        // (a ping is a round trip, and a busy instance lends several per request); one
+        // idle for a while is, in case the server or the network dropped it meanwhile.
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
+            .test_before_acquire(false)
+            .before_acquire(|connection, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > Duration::from_secs(5) {
+                        connection.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options.application_name("leash"))
             .await?;
         Ok(Db::Postgres(pool))
@@ -336,6 +352,7 @@ impl Tx {
         match (self, mode) {
             (Tx::Sqlite(_), _) => "",
             (Tx::Postgres(_), LockMode::Share) => " FOR SHARE",
+            (Tx::Postgres(_), LockMode::ShareIfFree) => " FOR SHARE SKIP LOCKED",
             (Tx::Postgres(_), LockMode::Update) => " FOR UPDATE",
         }
     }

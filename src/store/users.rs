@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::time::{from_ms, to_ms};
-use super::{Db, LockMode, StoreError, Tx, on_pool, on_tx};
+use super::{Db, LockMode, StoreError, Tx, on_pool, on_tx, placeholders};
 use crate::domain::id::UserId;
 use crate::domain::user::{NewUser, User, UserStatus};
 
@@ -117,6 +117,31 @@ pub async fn lock(tx: &mut Tx, id: &UserId, mode: LockMode) -> Result<Option<Use
     .fetch_optional(c)
     .await)?;
     row.map(User::try_from).transpose()
+}
+
+/// Locks the users `ids` in `mode`, in id order (as every act that locks several does);
+/// answers the ids locked.
+pub async fn lock_all(
+    tx: &mut Tx,
+    ids: &[&UserId],
+    mode: LockMode,
+) -> Result<Vec<UserId>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT id FROM users WHERE id IN ({}) ORDER BY id{}",
+        placeholders(1, ids.len()),
+        tx.lock_clause(mode)
+    );
+    let locked: Vec<String> = on_tx!(tx, |c| {
+        let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql));
+        for id in ids {
+            query = query.bind(id.as_str());
+        }
+        query.fetch_all(c).await
+    })?;
+    Ok(locked.into_iter().map(UserId::from_stored).collect())
 }
 
 pub async fn set_status(

@@ -37,7 +37,9 @@ pub async fn list(
 }
 
 /// Checks an agent's client credentials (constant-time on the secret's hash). A
-/// disabled agent is refused after its credentials check out.
+/// disabled agent is refused after its credentials check out. The agent and its
+/// secret's hash are remembered (`crate::cache::verified`), so a busy agent's requests
+/// cost one hash each, not a query; every change to an agent forgets them.
 #[tracing::instrument(skip_all)]
 pub async fn authenticate(
     app: &App,
@@ -45,9 +47,16 @@ pub async fn authenticate(
     client_secret: &str,
 ) -> Result<Agent, UsecaseError> {
     let id = AgentId::parse(client_id).ok_or(UsecaseError::ClientAuthenticationFailed)?;
-    let (agent, stored) = store::agents::with_secret_hash(&app.db, &id)
-        .await?
-        .ok_or(UsecaseError::ClientAuthenticationFailed)?;
+    let (agent, stored) = match app.agents.get(&id) {
+        Ok(verified) => verified,
+        Err(generation) => {
+            let read = store::agents::with_secret_hash(&app.db, &id)
+                .await?
+                .ok_or(UsecaseError::ClientAuthenticationFailed)?;
+            app.agents.offer(generation, id, read.clone());
+            read
+        }
+    };
     if !stored.matches(&TokenHash::of(client_secret)) {
         return Err(UsecaseError::ClientAuthenticationFailed);
     }

@@ -28,7 +28,7 @@ pub async fn any_exists(app: &App) -> Result<bool, UsecaseError> {
 }
 
 /// The key a caller presented, if it is one of ours and usable now. Verified keys are
-/// remembered (`crate::cache::api_keys`), so a resource server's key costs one hash per
+/// remembered (`crate::cache::verified`), so a resource server's key costs one hash per
 /// request, not a query; the map holds keys only while this instance hears every
 /// revocation.
 #[tracing::instrument(skip_all)]
@@ -53,7 +53,8 @@ pub async fn authenticate(app: &App, presented: &str) -> Result<Option<ApiKey>, 
     }
     if key.use_is_due(now) {
         store::api_keys::touch(&app.db, &key.id, now).await?;
-        app.api_keys.mark_used(&hash, now);
+        app.api_keys
+            .amend(&hash, |key| key.last_used_at = Some(now));
     }
     Ok(Some(key))
 }

@@ -2,20 +2,23 @@
 //! for a sub-delegation, from another agent's access token; or minted by the host
 //! application for a signed-in user. All follow the same rules
 //! (`crate::domain::agent_session::delegate`), planned from reads made under locks that
-//! keep any revocation or narrowing of what the new session hangs from out of the way:
+//! keep any revocation or narrowing of what the new session hangs from out of the way.
+//! Concurrent exchanges are issued together (`crate::usecase::issuance_batch`): the
+//! same reads and rules per exchange, one statement per kind of read and one multi-row
+//! insert per table for the batch, one commit for all.
 //!
-//! - on PostgreSQL, one transaction per issuance holds the user's and the chain's
-//!   agents' rows in share mode (revoking acts take them for update);
-//! - on SQLite, which runs one write transaction at a time anyway, concurrent exchanges
-//!   are issued together in one transaction (`crate::usecase::issuance_batch`): the same
-//!   reads and rules per exchange, one multi-row insert and one commit for all.
+//! - on SQLite, which runs one write transaction at a time anyway, the batch's
+//!   transaction excludes every other writer;
+//! - on PostgreSQL, the batch holds the users' and the chains' agents' rows in share
+//!   mode (revoking acts take them for update); an exchange under a row held for update
+//!   is issued alone, in a transaction of its own that waits for the lock.
 //!
 //! When a pre-issuance hook is configured (`crate::usecase::pre_issuance`), it is asked
 //! before any of that, outside every transaction, about the session unlocked reads
 //! plan; the issuance then asks for no more than the scopes the hook saw.
 
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 use std::num::NonZeroU32;
 
 use chrono::{DateTime, Utc};
@@ -91,10 +94,7 @@ pub async fn exchange(
     if let Some(hook) = &app.settings.issuance_hook {
         put_to_hook(app, hook, &mut exchange, origin).await?;
     }
-    match app.db.backend() {
-        Backend::Sqlite => crate::usecase::issuance_batch::issue(app, exchange).await,
-        Backend::Postgres => exchange_alone(app, &exchange).await,
-    }
+    crate::usecase::issuance_batch::issue(app, exchange).await
 }
 
 /// Asks `hook` about the session `exchange` would make (judged from reads without
@@ -135,8 +135,9 @@ async fn put_to_hook(
     Ok(())
 }
 
-/// One exchange in its own transaction, under row locks (PostgreSQL).
-async fn exchange_alone(
+/// One exchange in its own transaction, under row locks that it waits for (PostgreSQL):
+/// an exchange that a batch found contended.
+pub(super) async fn exchange_alone(
     app: &App,
     exchange: &Exchange,
 ) -> Result<IssuedAgentSession, UsecaseError> {
@@ -177,16 +178,32 @@ async fn exchange_alone(
     Ok(planned.issued)
 }
 
-/// Reads and plans a batch of exchanges inside a write transaction that already
-/// excludes every other writer (SQLite), so nothing can change between these reads and
-/// the commit. One statement per kind of read for the whole batch: subjects by token
-/// hash, the agents of every chain, the grants. The outer error (the database failed)
-/// fails the batch; an inner one refuses that exchange alone.
+/// What planning one exchange of a batch came to.
+#[derive(Debug)]
+pub(super) enum Planning {
+    Planned(Box<Planned>),
+    Refused(UsecaseError),
+    /// Its user or an agent of its chain is held for update by another act (a
+    /// revocation under way) (PostgreSQL): it is issued alone, waiting for that, so the
+    /// rest of the batch does not wait with it.
+    Contended,
+}
+
+/// Reads and plans a batch of exchanges in one transaction. One statement per kind of
+/// read for the whole batch: subjects by token hash, the agents of every chain, the
+/// grants. The outer error (the database failed) fails the batch; a refusal refuses
+/// that exchange alone.
+///
+/// On SQLite the transaction already excludes every other writer, so nothing can change
+/// between these reads and the commit. On PostgreSQL the users and the chains' agents
+/// are locked in share mode first (as an exchange alone locks them), then the subjects
+/// are judged under those locks; a row another act holds for update is not waited for
+/// ([`LockMode::ShareIfFree`]): the exchanges under it are [`Planning::Contended`].
 pub(super) async fn plan_exchanges_in(
     tx: &mut Tx,
     app: &App,
     exchanges: &[Exchange],
-) -> Result<Vec<Result<Planned, UsecaseError>>, UsecaseError> {
+) -> Result<Vec<Planning>, UsecaseError> {
     let now = app.clock.now();
     let hashes: Vec<(Option<TokenKind>, TokenHash)> = exchanges
         .iter()
@@ -195,24 +212,46 @@ pub(super) async fn plan_exchanges_in(
             (kind_of(token), TokenHash::of(token))
         })
         .collect();
-    let of_kind = |wanted: TokenKind| -> Vec<TokenHash> {
-        hashes
-            .iter()
-            .filter(|(kind, _)| *kind == Some(wanted))
-            .map(|(_, hash)| *hash)
+    let postgres = tx.backend() == Backend::Postgres;
+    // Whose the subjects are and which chains they carry never change: a first read
+    // learns what to lock.
+    let seen = read_subjects(tx, &hashes).await?;
+    let held_users: HashSet<UserId> = if postgres {
+        let mut users: Vec<&UserId> = seen.values().map(|(s, _)| s.user_id()).collect();
+        users.sort();
+        users.dedup();
+        store::users::lock_all(tx, &users, LockMode::ShareIfFree)
+            .await?
+            .into_iter()
             .collect()
+    } else {
+        HashSet::new()
     };
-    let mut subjects: HashMap<TokenHash, (SessionValidity, DateTime<Utc>)> = HashMap::new();
-    for (hash, v, seen) in
-        store::user_sessions::find_validities(&mut *tx, &of_kind(TokenKind::UserSession)).await?
-    {
-        subjects.insert(hash, (SessionValidity::User(v), seen));
-    }
-    for (hash, v, seen) in
-        store::agent_sessions::find_validities(&mut *tx, &of_kind(TokenKind::AccessToken)).await?
-    {
-        subjects.insert(hash, (SessionValidity::Agent(v), seen));
-    }
+    let chains: Vec<Vec<AgentId>> = exchanges
+        .iter()
+        .zip(&hashes)
+        .map(|(e, (_, hash))| {
+            seen.get(hash).map_or_else(
+                || vec![e.client.id.clone()],
+                |(s, _)| chain_of(&e.client, s),
+            )
+        })
+        .collect();
+    let mut agent_ids: Vec<AgentId> = chains.iter().flatten().cloned().collect();
+    agent_ids.sort();
+    agent_ids.dedup();
+    let agents: HashMap<AgentId, Agent> =
+        store::agents::lock(tx, &agent_ids, LockMode::ShareIfFree)
+            .await?
+            .into_iter()
+            .map(|a| (a.id.clone(), a))
+            .collect();
+    // Judged under the locks: anything revoked before them is seen now.
+    let subjects = if postgres {
+        read_subjects(tx, &hashes).await?
+    } else {
+        seen
+    };
     let subjects: Vec<Option<SessionValidity>> = hashes
         .iter()
         .map(|(_, hash)| {
@@ -222,19 +261,12 @@ pub(super) async fn plan_exchanges_in(
             Some(active)
         })
         .collect();
+    let contended = |subject: &SessionValidity, chain: &[AgentId]| {
+        postgres
+            && (!held_users.contains(subject.user_id())
+                || chain.iter().any(|id| !agents.contains_key(id)))
+    };
 
-    let mut agent_ids: Vec<AgentId> = exchanges
-        .iter()
-        .zip(&subjects)
-        .flat_map(|(e, s)| s.as_ref().map_or_else(Vec::new, |s| chain_of(&e.client, s)))
-        .collect();
-    agent_ids.sort();
-    agent_ids.dedup();
-    let agents: HashMap<AgentId, Agent> = store::agents::lock(tx, &agent_ids, LockMode::Share)
-        .await?
-        .into_iter()
-        .map(|a| (a.id.clone(), a))
-        .collect();
     let users: Vec<&UserId> = subjects
         .iter()
         .flatten()
@@ -257,39 +289,81 @@ pub(super) async fn plan_exchanges_in(
     let connected = connected_scopes(&mut *tx, &naming_providers).await?;
     let none = ScopeSet::default();
 
+    let contended: Vec<bool> = subjects
+        .iter()
+        .zip(&chains)
+        .map(|(subject, chain)| subject.as_ref().is_some_and(|s| contended(s, chain)))
+        .collect();
     let upstreams: Vec<Option<Upstream>> =
         subjects.into_iter().map(|s| s.map(upstream_of)).collect();
     let mut room = read_room(tx, app, upstreams.iter().flatten()).await?;
+    let mut plan_one = |exchange: &Exchange, upstream: Option<Upstream>| {
+        let upstream = upstream.ok_or(UsecaseError::SubjectTokenInactive)?;
+        let agent = agents
+            .get(&exchange.client.id)
+            .ok_or(UsecaseError::AgentNotFound)?;
+        if agent.status == AgentStatus::Disabled {
+            return Err(UsecaseError::AgentDisabled);
+        }
+        let grant = grants.get(&(upstream.user_id.clone(), agent.id.clone()));
+        let planned = plan(
+            app,
+            &exchange.actor,
+            &upstream,
+            agent,
+            grant,
+            connected.get(&upstream.user_id).unwrap_or(&none),
+            exchange.requested.as_ref(),
+        )?
+        .decided(exchange.decided.clone());
+        room.take(
+            &app.settings.limits,
+            &upstream.user_id,
+            parent_id(&upstream),
+        )?;
+        Ok(planned)
+    };
     Ok(exchanges
         .iter()
         .zip(upstreams)
-        .map(|(exchange, upstream)| {
-            let upstream = upstream.ok_or(UsecaseError::SubjectTokenInactive)?;
-            let agent = agents
-                .get(&exchange.client.id)
-                .ok_or(UsecaseError::AgentNotFound)?;
-            if agent.status == AgentStatus::Disabled {
-                return Err(UsecaseError::AgentDisabled);
+        .zip(contended)
+        .map(|((exchange, upstream), contended)| {
+            if contended {
+                return Planning::Contended;
             }
-            let grant = grants.get(&(upstream.user_id.clone(), agent.id.clone()));
-            let planned = plan(
-                app,
-                &exchange.actor,
-                &upstream,
-                agent,
-                grant,
-                connected.get(&upstream.user_id).unwrap_or(&none),
-                exchange.requested.as_ref(),
-            )?
-            .decided(exchange.decided.clone());
-            room.take(
-                &app.settings.limits,
-                &upstream.user_id,
-                parent_id(&upstream),
-            )?;
-            Ok(planned)
+            match plan_one(exchange, upstream) {
+                Ok(planned) => Planning::Planned(Box::new(planned)),
+                Err(refused) => Planning::Refused(refused),
+            }
         })
         .collect())
+}
+
+/// The sessions behind the batch's subject tokens, by hash, with their latest use in
+/// the database: one statement per kind of token.
+async fn read_subjects(
+    tx: &mut Tx,
+    hashes: &[(Option<TokenKind>, TokenHash)],
+) -> Result<HashMap<TokenHash, (SessionValidity, DateTime<Utc>)>, UsecaseError> {
+    let of_kind = |wanted: TokenKind| -> Vec<TokenHash> {
+        hashes
+            .iter()
+            .filter(|(kind, _)| *kind == Some(wanted))
+            .map(|(_, hash)| *hash)
+            .collect()
+    };
+    let mut subjects = HashMap::new();
+    for (hash, v, seen) in
+        store::user_sessions::find_validities(&mut *tx, &of_kind(TokenKind::UserSession)).await?
+    {
+        subjects.insert(hash, (SessionValidity::User(v), seen));
+    }
+    for (hash, v, seen) in
+        store::agent_sessions::find_validities(&mut *tx, &of_kind(TokenKind::AccessToken)).await?
+    {
+        subjects.insert(hash, (SessionValidity::Agent(v), seen));
+    }
+    Ok(subjects)
 }
 
 /// The host application mints a session for `agent_id` from the user's signed-in

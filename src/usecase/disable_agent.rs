@@ -4,6 +4,7 @@ use crate::domain::actor::Actor;
 use crate::domain::agent::AgentStatus;
 use crate::domain::audit::{AuditAction, AuditEntry};
 use crate::domain::id::AgentId;
+use crate::domain::invalidation::Invalidation;
 use crate::domain::revocation::{Revocation, RevocationCause, Selector};
 use crate::store::{self, Tx};
 use crate::usecase::revoke_sessions::{Act, Pending, revoke_in};
@@ -48,5 +49,9 @@ pub(super) async fn disable_agent_in(
         selector: Selector::Agent(id.clone()),
         reason: None,
     };
-    revoke_in(tx, app, act).await
+    // Its credentials are refused from the commit on, wherever they were verified.
+    revoke_in(tx, app, act)
+        .await?
+        .also_stale(tx, Invalidation::Agents)
+        .await
 }

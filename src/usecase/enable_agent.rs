@@ -4,6 +4,7 @@ use crate::domain::actor::Actor;
 use crate::domain::agent::{Agent, AgentStatus};
 use crate::domain::audit::{AuditAction, AuditEntry};
 use crate::domain::id::AgentId;
+use crate::domain::invalidation::Invalidation;
 use crate::store;
 use crate::usecase::{App, UsecaseError, agents};
 
@@ -20,7 +21,9 @@ pub async fn enable_agent(app: &App, actor: &Actor, id: &AgentId) -> Result<Agen
             &AuditEntry::new(actor, AuditAction::AgentEnabled, id.as_str(), now),
         )
         .await?;
+        store::invalidation::announce(&mut tx, &Invalidation::Agents).await?;
     }
     tx.commit().await?;
+    app.invalidate(&Invalidation::Agents);
     Ok(agent)
 }

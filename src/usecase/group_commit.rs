@@ -4,17 +4,21 @@
 //! while a batch is being written queue here and are run together in the next batch:
 //! one read per kind for the whole batch, one multi-row write per table, one commit.
 //!
-//! The submitter that finds no batch running starts a task that runs batches back to
-//! back, each with every job pending when it began, until none is left; it holds the
-//! baton throughout. Every submitter waits for the baton after queueing, so each job is
-//! run by a batch that took it or by the submitter itself; none is left behind. Batches
-//! run in a task of their own, so a submitter that goes away (its client hung up) does
-//! not abandon one half-way.
+//! On PostgreSQL, which runs many write transactions at once, each batch still saves
+//! its acts most of their round trips and commits, and several batches run side by
+//! side (its lanes), so one batch's commit flush does not hold up the next.
+//!
+//! The submitter that finds a lane free starts a task that runs batches back to back,
+//! each with every job pending when it began, until none is left; it holds the lane
+//! throughout. Every submitter waits for a lane after queueing, so each job is run by a
+//! batch that took it or by the submitter itself; none is left behind. Batches run in a
+//! task of their own, so a submitter that goes away (its client hung up) does not
+//! abandon one half-way.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
 use crate::store::Tx;
 use crate::usecase::{App, UsecaseError};
@@ -27,14 +31,15 @@ type Pending<J, O> = Arc<Mutex<Vec<(J, Reply<O>)>>>;
 
 pub struct GroupCommit<J, O> {
     pending: Pending<J, O>,
-    baton: Arc<AsyncMutex<()>>,
+    lanes: Arc<Semaphore>,
 }
 
-impl<J, O> Default for GroupCommit<J, O> {
-    fn default() -> Self {
+impl<J, O> GroupCommit<J, O> {
+    /// Runs at most `lanes` batches at once (at least one).
+    pub fn new(lanes: usize) -> Self {
         Self {
             pending: Arc::new(Mutex::new(Vec::new())),
-            baton: Arc::new(AsyncMutex::new(())),
+            lanes: Arc::new(Semaphore::new(lanes.max(1))),
         }
     }
 }
@@ -69,26 +74,27 @@ impl<J: Send + 'static, O: Send + 'static> GroupCommit<J, O> {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push((job, reply));
-        // Answered by a batch already running, or take the baton and run batches until
-        // nothing is pending (ours included, unless a batch took it meanwhile).
+        // Answered by a batch already running, or take a lane and run batches until
+        // nothing is pending (ours included, unless a batch took it meanwhile). The
+        // semaphore is never closed.
         tokio::select! {
             biased;
             answered = &mut answer => return settled(answered),
-            baton = Arc::clone(&self.baton).lock_owned() => {
-                tokio::spawn(drain(app.clone(), what, Arc::clone(&self.pending), baton, run));
+            Ok(lane) = Arc::clone(&self.lanes).acquire_owned() => {
+                tokio::spawn(drain(app.clone(), what, Arc::clone(&self.pending), lane, run));
             }
         }
         settled(answer.await)
     }
 }
 
-/// Runs batches back to back while jobs are pending, then lets the baton go. A job
-/// queued after the last look finds the baton free, or held by a newer drain.
+/// Runs batches back to back while jobs are pending, then lets the lane go. A job
+/// queued after the last look finds a lane free, or a newer drain in one.
 async fn drain<J, O, F, Fut>(
     app: App,
     what: &'static str,
     pending: Pending<J, O>,
-    _baton: OwnedMutexGuard<()>,
+    _lane: OwnedSemaphorePermit,
     run: F,
 ) where
     F: Fn(App, Tx, Vec<J>) -> Fut,
@@ -130,7 +136,12 @@ where
         Err(error) => {
             tracing::error!(cause = %error, "{what}: the batch failed");
             for reply in replies {
-                let _ = reply.send(Err(UsecaseError::IssuanceFailed(error.to_string())));
+                // A database out of reach stays retryable for every job of the batch.
+                let failed = match &error {
+                    UsecaseError::Unavailable(cause) => UsecaseError::Unavailable(cause.clone()),
+                    other => UsecaseError::IssuanceFailed(other.to_string()),
+                };
+                let _ = reply.send(Err(failed));
             }
         }
     }

@@ -75,6 +75,18 @@ impl Pending {
         &self.revocation
     }
 
+    /// Also makes `message` stale: announced in the act's transaction, forgotten on this
+    /// instance once it commits.
+    pub(super) async fn also_stale(
+        mut self,
+        tx: &mut Tx,
+        message: Invalidation,
+    ) -> Result<Self, UsecaseError> {
+        store::invalidation::announce(tx, &message).await?;
+        self.stale.push(message);
+        Ok(self)
+    }
+
     /// Commits the act's transaction, then forgets on this instance what it made stale
     /// and counts it.
     pub(super) async fn commit(self, tx: Tx, app: &App) -> Result<Revocation, UsecaseError> {

@@ -4,6 +4,7 @@ use crate::domain::actor::Actor;
 use crate::domain::agent::Agent;
 use crate::domain::audit::{AuditAction, AuditEntry};
 use crate::domain::id::AgentId;
+use crate::domain::invalidation::Invalidation;
 use crate::domain::token::{SecretToken, TokenKind};
 use crate::store;
 use crate::usecase::App;
@@ -29,6 +30,9 @@ pub async fn rotate_agent_secret(
         &AuditEntry::new(actor, AuditAction::AgentSecretRotated, id.as_str(), now),
     )
     .await?;
+    // The old secret is refused from the commit on, wherever it was verified.
+    store::invalidation::announce(&mut tx, &Invalidation::Agents).await?;
     tx.commit().await?;
+    app.invalidate(&Invalidation::Agents);
     Ok((agent, secret))
 }

@@ -5,6 +5,7 @@ use crate::domain::actor::Actor;
 use crate::domain::agent::Agent;
 use crate::domain::audit::{AuditAction, AuditEntry};
 use crate::domain::id::AgentId;
+use crate::domain::invalidation::Invalidation;
 use crate::domain::revocation::{Revocation, RevocationCause, Selector};
 use crate::domain::scope::ScopeSet;
 use crate::store;
@@ -39,6 +40,7 @@ pub async fn update_agent(
         &AuditEntry::new(actor, AuditAction::AgentUpdated, id.as_str(), now),
     )
     .await?;
+    store::invalidation::announce(&mut tx, &Invalidation::Agents).await?;
     let revocation = if narrowed {
         let act = Act {
             actor,
@@ -54,5 +56,6 @@ pub async fn update_agent(
         None
     };
     let revocation = commit_maybe(tx, app, revocation).await?;
+    app.invalidate(&Invalidation::Agents);
     Ok((agent, revocation))
 }

@@ -249,3 +249,39 @@ async fn the_token_endpoint_refuses_each_bad_request_as_rfc_6749_says() {
         .await
         .assert_oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
 }
+
+#[tokio::test]
+async fn an_agent_verified_before_a_rotation_or_an_enable_is_judged_by_the_change_at_once() {
+    // Verified client credentials are remembered; every change to the agent forgets
+    // them before it is answered.
+    let app = TestApp::start().await;
+    let alice = app.create_user("alice").await;
+    let device = app.sign_in(&alice).await;
+    let mut planner = app.register_agent("planner", &["a"]).await;
+    app.consent(&alice, &planner, &["a"]).await;
+    app.delegate(&planner, &device, None).await;
+
+    let rotated = app
+        .post_empty(&format!("/v1/agents/{}/rotate-secret", planner.id))
+        .await;
+    let rotated = rotated.assert_status(StatusCode::OK);
+    app.exchange(&planner, &device.token, None)
+        .await
+        .assert_oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
+    rotated["client_secret"]
+        .as_str()
+        .unwrap()
+        .clone_into(&mut planner.secret);
+    app.delegate(&planner, &device, None).await;
+
+    app.post_empty(&format!("/v1/agents/{}/disable", planner.id))
+        .await
+        .assert_status(StatusCode::OK);
+    app.exchange(&planner, &device.token, None)
+        .await
+        .assert_oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
+    app.post_empty(&format!("/v1/agents/{}/enable", planner.id))
+        .await
+        .assert_status(StatusCode::OK);
+    app.delegate(&planner, &device, None).await;
+}

@@ -273,3 +273,55 @@ async fn a_reader_following_the_event_cursor_during_concurrent_revocations_misse
         "every event read, none skipped by the cursor"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_exchange_under_a_user_held_for_update_waits_alone_and_holds_up_no_one_else() {
+    // Concurrent exchanges are issued in batches; on PostgreSQL one whose user is held
+    // for update (a revocation under way) leaves the batch and waits on its own.
+    // SQLite takes no row locks: its writers are serialised whole.
+    let app = Arc::new(TestApp::start().await);
+    let leash::store::Db::Postgres(pool) = &app.db else {
+        eprintln!("row locks are PostgreSQL's; this test runs in the PostgreSQL suite");
+        return;
+    };
+    let agent = app.register_agent("planner", &["a"]).await;
+    let alice = app.create_user("alice").await;
+    let bob = app.create_user("bob").await;
+    let alices = app.sign_in(&alice).await;
+    let bobs = app.sign_in(&bob).await;
+    app.consent(&alice, &agent, &["a"]).await;
+    app.consent(&bob, &agent, &["a"]).await;
+
+    let mut revoker = pool.begin().await.unwrap();
+    sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
+        .bind(alice.id.as_str())
+        .execute(&mut *revoker)
+        .await
+        .unwrap();
+    // More of alice's exchanges, one after another, than batches run at once.
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        let (app, agent, token) = (Arc::clone(&app), agent.clone(), alices.token.clone());
+        held.push(tokio::spawn(async move {
+            app.exchange(&agent, &token, None).await
+        }));
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    for _ in 0..3 {
+        let answer = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            app.exchange(&agent, &bobs.token, None),
+        )
+        .await
+        .expect("bob's exchange waited for alice's row");
+        answer.assert_status(StatusCode::OK);
+    }
+    assert!(
+        held.iter().all(|exchange| !exchange.is_finished()),
+        "an exchange of alice's did not wait for the lock"
+    );
+    revoker.rollback().await.unwrap();
+    for exchange in held {
+        exchange.await.unwrap().assert_status(StatusCode::OK);
+    }
+}

@@ -280,3 +280,66 @@ async fn an_api_key_revoked_through_one_instance_is_refused_by_the_other() {
         started.elapsed()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_secret_rotated_through_one_instance_is_refused_by_the_other() {
+    let Some((_database, _, client, a, b, user_id)) = two_instances().await else {
+        return;
+    };
+    let agent = client
+        .post(
+            &a,
+            "/v1/agents",
+            json!({ "name": "planner", "scopes": ["a"] }),
+        )
+        .await;
+    let agent_id = agent["client_id"].as_str().unwrap();
+    let secret = agent["client_secret"].as_str().unwrap();
+    client
+        .post(
+            &a,
+            &format!("/v1/users/{user_id}/grants"),
+            json!({ "agent_id": agent_id, "scopes": ["a"] }),
+        )
+        .await;
+    let subject = client.sign_in(&a, &user_id).await;
+    let exchange = |secret: String| {
+        let request = client
+            .http
+            .post(format!("{}/oauth2/token", b.base))
+            .basic_auth(agent_id, Some(secret))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!(
+                "grant_type={}&subject_token={}&subject_token_type={}",
+                urlencode("urn:ietf:params:oauth:grant-type:token-exchange"),
+                urlencode(&subject),
+                urlencode("urn:ietf:params:oauth:token-type:access_token"),
+            ));
+        async move { request.send().await.unwrap().status() }
+    };
+    // B verifies and remembers the agent's credentials.
+    for _ in 0..3 {
+        assert_eq!(exchange(secret.to_owned()).await, 200);
+    }
+    let rotated = client
+        .post(
+            &a,
+            &format!("/v1/agents/{agent_id}/rotate-secret"),
+            json!({}),
+        )
+        .await;
+    let started = Instant::now();
+    while exchange(secret.to_owned()).await != 401 {
+        assert!(
+            started.elapsed() < BOUND,
+            "B still accepts a replaced secret after {BOUND:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    eprintln!(
+        "two_instances: replaced agent secret refused on B {:?} after the rotation returned on A",
+        started.elapsed()
+    );
+    let new = rotated["client_secret"].as_str().unwrap().to_owned();
+    assert_eq!(exchange(new).await, 200);
+}

@@ -1,71 +1,81 @@
-//! API keys already verified against the database, so a resource server's key costs one
-//! hash per request, not a query. It keeps the same promise as the token cache
-//! (`crate::cache::tokens`): a revoked key is forgotten on the instance that revoked it
-//! before the revoke is answered, and on every other instance when the notification
-//! arrives; while the notification connection is down it is empty and takes nothing
-//! ([`ApiKeyCache::distrust`]), and it starts over when trust returns. An insert carries
-//! the generation it started from and is refused if the map was emptied since, so a key
-//! read before a revoke cannot be cached after it.
+//! Credentials already verified against the database, so a caller's credential costs
+//! one hash per request, not a query: resource servers' API keys (by hash) and agents'
+//! client credentials (by client id, with the secret's hash to compare). It keeps the
+//! same promise as the token cache (`crate::cache::tokens`): a revoked or changed
+//! credential is forgotten on the instance that changed it before the change is
+//! answered, and on every other instance when the notification arrives; while the
+//! notification connection is down it is empty and takes nothing
+//! ([`VerifiedCache::distrust`]), and it starts over when trust returns. An insert
+//! carries the generation it started from and is refused if the map was emptied since,
+//! so a credential read before a change cannot be cached after it.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::{PoisonError, RwLock};
 
-use chrono::{DateTime, Utc};
-
+use crate::domain::agent::Agent;
 use crate::domain::api_key::ApiKey;
+use crate::domain::id::AgentId;
 use crate::domain::token::TokenHash;
 
+/// Verified API keys, by the key's hash.
+pub type ApiKeyCache = VerifiedCache<TokenHash, ApiKey>;
+
+/// Agents, by id, with their client secret's hash.
+pub type AgentCache = VerifiedCache<AgentId, (Agent, TokenHash)>;
+
 #[derive(Debug)]
-pub struct ApiKeyCache {
-    state: RwLock<State>,
+pub struct VerifiedCache<K, V> {
+    state: RwLock<State<K, V>>,
 }
 
-#[derive(Debug, Default)]
-struct State {
+#[derive(Debug)]
+struct State<K, V> {
     trusted: bool,
     generation: u64,
-    keys: HashMap<TokenHash, ApiKey>,
+    entries: HashMap<K, V>,
 }
 
-impl ApiKeyCache {
-    /// An empty map, trusted from the start or only after [`ApiKeyCache::resync`].
+impl<K: Eq + Hash, V: Clone> VerifiedCache<K, V> {
+    /// An empty map, trusted from the start or only after [`VerifiedCache::resync`].
     pub fn new(trusted: bool) -> Self {
         Self {
             state: RwLock::new(State {
                 trusted,
-                ..State::default()
+                generation: 0,
+                entries: HashMap::new(),
             }),
         }
     }
 
-    /// The cached key, or the generation to offer a fresh read with.
-    pub fn get(&self, hash: &TokenHash) -> Result<ApiKey, u64> {
+    /// The cached entry, or the generation to offer a fresh read with.
+    pub fn get(&self, key: &K) -> Result<V, u64> {
         let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
-        state.keys.get(hash).cloned().ok_or(state.generation)
+        state.entries.get(key).cloned().ok_or(state.generation)
     }
 
-    /// Caches `key` unless the map was emptied since `generation` was read.
-    pub fn offer(&self, generation: u64, hash: TokenHash, key: ApiKey) {
+    /// Caches `value` unless the map was emptied since `generation` was read.
+    pub fn offer(&self, generation: u64, key: K, value: V) {
         let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
         if state.trusted && state.generation == generation {
-            state.keys.insert(hash, key);
+            state.entries.insert(key, value);
         }
     }
 
-    /// Notes on the cached key that its use at `at` was written.
-    pub fn mark_used(&self, hash: &TokenHash, at: DateTime<Utc>) {
+    /// Changes the cached entry in place, if there is one (a use noted on it).
+    pub fn amend(&self, key: &K, change: impl FnOnce(&mut V)) {
         let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
-        if let Some(key) = state.keys.get_mut(hash) {
-            key.last_used_at = Some(at);
+        if let Some(value) = state.entries.get_mut(key) {
+            change(value);
         }
     }
 
-    /// Forgets every key: one was revoked.
+    /// Forgets every entry: one was revoked or changed.
     pub fn forget(&self) {
         self.start_over(None);
     }
 
-    /// Forgets every key and takes none until [`ApiKeyCache::resync`]: revocations may
+    /// Forgets every entry and takes none until [`VerifiedCache::resync`]: changes may
     /// be missed.
     pub fn distrust(&self) {
         self.start_over(Some(false));
@@ -81,7 +91,7 @@ impl ApiKeyCache {
     fn start_over(&self, trusted: Option<bool>) {
         let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
         state.generation += 1;
-        state.keys.clear();
+        state.entries.clear();
         if let Some(trusted) = trusted {
             state.trusted = trusted;
         }
@@ -90,6 +100,8 @@ impl ApiKeyCache {
 
 #[cfg(test)]
 mod tests {
+    use chrono::DateTime;
+
     use super::*;
     use crate::domain::api_key::Role;
     use crate::domain::id::ApiKeyId;
