@@ -66,6 +66,21 @@ impl Client {
         created["token"].as_str().unwrap().to_owned()
     }
 
+    /// An agent "planner" registered with scope `a`, which the user grants it.
+    async fn consented_agent(&self, instance: &Instance, user_id: &str) -> Value {
+        let agent = self
+            .post(
+                instance,
+                "/v1/agents",
+                json!({ "name": "planner", "scopes": ["a"] }),
+            )
+            .await;
+        let grant = json!({ "agent_id": agent["client_id"], "scopes": ["a"] });
+        self.post(instance, &format!("/v1/users/{user_id}/grants"), grant)
+            .await;
+        agent
+    }
+
     async fn sign_out_everywhere(&self, instance: &Instance, user_id: &str) {
         let path = format!("/v1/users/{user_id}/sign-out-everywhere");
         self.post(instance, &path, json!({})).await;
@@ -196,21 +211,8 @@ async fn an_agent_disabled_through_one_instance_is_seen_by_the_other() {
     let Some((_database, _, client, a, b, user_id)) = two_instances().await else {
         return;
     };
-    let agent = client
-        .post(
-            &a,
-            "/v1/agents",
-            json!({ "name": "planner", "scopes": ["a"] }),
-        )
-        .await;
+    let agent = client.consented_agent(&a, &user_id).await;
     let agent_id = agent["client_id"].as_str().unwrap();
-    client
-        .post(
-            &a,
-            &format!("/v1/users/{user_id}/grants"),
-            json!({ "agent_id": agent_id, "scopes": ["a"] }),
-        )
-        .await;
     let device = client
         .post(&a, &format!("/v1/users/{user_id}/sessions"), json!({}))
         .await;
@@ -286,22 +288,9 @@ async fn an_agent_secret_rotated_through_one_instance_is_refused_by_the_other() 
     let Some((_database, _, client, a, b, user_id)) = two_instances().await else {
         return;
     };
-    let agent = client
-        .post(
-            &a,
-            "/v1/agents",
-            json!({ "name": "planner", "scopes": ["a"] }),
-        )
-        .await;
+    let agent = client.consented_agent(&a, &user_id).await;
     let agent_id = agent["client_id"].as_str().unwrap();
     let secret = agent["client_secret"].as_str().unwrap();
-    client
-        .post(
-            &a,
-            &format!("/v1/users/{user_id}/grants"),
-            json!({ "agent_id": agent_id, "scopes": ["a"] }),
-        )
-        .await;
     let subject = client.sign_in(&a, &user_id).await;
     let exchange = |secret: String| {
         let request = client
