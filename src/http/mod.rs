@@ -4,6 +4,7 @@
 mod agent_token;
 mod answer;
 mod auth;
+mod deadline;
 pub mod error;
 mod extract;
 pub mod metrics;
@@ -16,7 +17,6 @@ mod session_credentials;
 pub mod wire;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use aide::axum::ApiRouter;
 use aide::openapi::{Info, OpenApi, SecurityScheme};
@@ -29,7 +29,7 @@ use axum::response::{IntoResponse, Response};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
-use tower_http::timeout::TimeoutLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::usecase::App;
@@ -38,8 +38,6 @@ use metrics::Metrics;
 
 /// The largest request body accepted.
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
-/// How long a request may take before it is answered 408.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Live event streams one instance serves at once; each looks for new events four
 /// times a second.
@@ -154,10 +152,8 @@ pub fn router(state: AppState) -> Router {
     let bounded = |router: Router<AppState>| {
         router
             .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
-            .layer(TimeoutLayer::with_status_code(
-                StatusCode::REQUEST_TIMEOUT,
-                REQUEST_TIMEOUT,
-            ))
+            .layer(RequestBodyTimeoutLayer::new(deadline::BODY_TIMEOUT))
+            .layer(middleware::from_fn(deadline::enforce))
     };
     let api = bounded(
         api.merge(routes::operations::router(document))

@@ -53,6 +53,11 @@ pub async fn scope(request: Request, next: Next) -> Response {
     REQUEST_ID.scope(id, next.run(request)).await
 }
 
+/// `work` in the current request's scope, for a task of its own.
+pub fn carried<F: Future>(work: F) -> impl Future<Output = F::Output> {
+    REQUEST_ID.scope(current(), work)
+}
+
 /// The current request's id, if inside one.
 pub fn current() -> Option<String> {
     REQUEST_ID.try_with(Clone::clone).ok().flatten()

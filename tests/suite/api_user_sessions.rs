@@ -310,3 +310,55 @@ async fn a_revocation_reason_is_checked_before_anything_is_revoked() {
     }
     assert!(app.is_active(&session.token).await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_act_whose_caller_hangs_up_still_completes_whole() {
+    // An act runs in a task of its own: a caller that goes away (or its deadline) does
+    // not stop its transaction half-way, so the revocation it began is done whole.
+    let app = TestApp::start().await;
+    let alice = app.create_user("alice").await;
+    let user_id = leash::domain::id::UserId::parse(&alice.id).unwrap();
+    let now = leash::clock::Clock::now(&*app.clock);
+    let sessions: Vec<_> = (0..20_000)
+        .map(|i| leash::store::user_sessions::NewUserSession {
+            session: leash::domain::user_session::UserSession {
+                id: leash::domain::id::UserSessionId::generate(),
+                user_id: user_id.clone(),
+                ip_address: None,
+                user_agent: None,
+                created_at: now,
+                last_seen_at: now,
+                expires_at: now + TimeDelta::days(1),
+                idle_timeout: TimeDelta::hours(1),
+                revoked: None,
+            },
+            token_hash: leash::domain::token::TokenHash::of(&format!("leash_ust_{i}")),
+        })
+        .collect();
+    let mut tx = app.db.begin().await.unwrap();
+    store::user_sessions::insert(&mut tx, &sessions)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let path = format!("/v1/users/{}/sign-out-everywhere", alice.id);
+    let hung_up =
+        tokio::time::timeout(std::time::Duration::from_millis(5), app.post_empty(&path)).await;
+    assert!(hung_up.is_err(), "answered before the caller hung up");
+    let started = std::time::Instant::now();
+    loop {
+        let mut tx = app.db.begin().await.unwrap();
+        let active = store::user_sessions::count_active(&mut tx, &user_id, now, 1)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        if active == 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "{active} sessions still active: the act stopped when its caller went away"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
