@@ -79,7 +79,7 @@ impl Backend {
                     .options([("search_path", "leash_bench")]);
                 BenchDatabase {
                     sqlite: None,
-                    postgres: Some(options),
+                    postgres: Some((options, url.clone())),
                 }
             }
         };
@@ -92,14 +92,27 @@ impl Backend {
 /// ([`BenchDatabase::connect`]): a connection belongs to the runtime that opened it.
 pub struct BenchDatabase {
     sqlite: Option<(String, tempfile::TempDir)>,
-    postgres: Option<PgConnectOptions>,
+    /// The options (the bench's schema on the search path) and the URL given.
+    postgres: Option<(PgConnectOptions, String)>,
 }
 
 impl BenchDatabase {
     pub async fn connect(&self) -> Db {
         match (&self.sqlite, &self.postgres) {
             (Some((url, _)), _) => Db::connect(url).await.unwrap(),
-            (None, Some(options)) => Db::connect_postgres(options.clone()).await.unwrap(),
+            (None, Some((options, _))) => Db::connect_postgres(options.clone()).await.unwrap(),
+            (None, None) => unreachable!("a bench database is SQLite or PostgreSQL"),
+        }
+    }
+
+    /// Its URL, for a `leash serve` of its own.
+    pub fn url(&self) -> String {
+        match (&self.sqlite, &self.postgres) {
+            (Some((url, _)), _) => url.clone(),
+            (None, Some((_, url))) => {
+                let separator = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{separator}options=-c%20search_path%3Dleash_bench")
+            }
             (None, None) => unreachable!("a bench database is SQLite or PostgreSQL"),
         }
     }
