@@ -248,7 +248,10 @@ fn main() {
                 64,
                 seconds,
                 &[
-                    ("LEASH_BENCH_KEY", introspector.as_str()),
+                    (
+                        "LEASH_BENCH_AUTHORIZATION",
+                        &format!("Bearer {introspector}"),
+                    ),
                     ("LEASH_BENCH_TOKENS", tokens_file.as_str()),
                 ],
             );

@@ -4,18 +4,20 @@
 //! in all) is disabled by one HTTP request to a `leash serve` process of its own,
 //! events and audit included. Timed from send to commit (the act's revocation record
 //! appears) and to answer; the server's resident memory is read before the request and
-//! its peak (`VmHWM`) after it.
+//! its peak (`VmHWM`) after it. Then one user signed in 1,000,000 times (ten per
+//! user of the first part) signs out everywhere, measured the same way on a fresh
+//! server.
 //!
 //!     cargo bench --bench mass_revocation
 //!     LEASH_BENCH_POSTGRES_URL=postgres://root@127.0.0.1:5432/test cargo bench --bench mass_revocation
 //!
-//! LEASH_BENCH_USERS (default 100000) scales it down: ten sessions of the agent each.
+//! LEASH_BENCH_USERS (default 100000) scales both down: ten sessions of the agent each,
+//! and ten times as many sessions of the user signing out.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 mod support;
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::TimeDelta;
@@ -23,7 +25,6 @@ use leash::clock::{Clock as _, SystemClock};
 use leash::domain::agent::{Agent, AgentStatus};
 use leash::domain::agent_session::AgentSession;
 use leash::domain::api_key::Role;
-use leash::domain::grant::{Grant, GrantStatus};
 use leash::domain::id::{AgentId, AgentSessionId, GrantId, UserId, UserSessionId};
 use leash::domain::scope::ScopeSet;
 use leash::domain::token::{SecretToken, TokenHash, TokenKind};
@@ -40,8 +41,6 @@ use serde_json::Value;
 const PER_USER: usize = 10;
 const WITH_CHILD: usize = 3;
 const WITH_GRANDCHILD: usize = 1;
-
-const ENCRYPTION_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
 fn main() {
     let users: usize = std::env::var("LEASH_BENCH_USERS")
@@ -65,42 +64,84 @@ fn main() {
             seeding.elapsed().as_secs_f64()
         );
 
-        let (mut server, base) = serve(&database.url());
-        let before = memory_kib(server.id(), "VmRSS");
-        let started = Instant::now();
-        let request = runtime.spawn(async move {
-            let response = reqwest::Client::new()
-                .post(format!("{base}/v1/agents/{agent}/disable"))
-                .bearer_auth(&key)
-                .timeout(Duration::from_secs(600))
-                .send()
-                .await
-                .unwrap();
-            let status = response.status();
-            let body: Value = response.json().await.unwrap();
-            (status, body, started.elapsed())
-        });
-        // The act's own record says when it committed, whatever the answer says.
-        let committed = runtime.block_on(async {
-            while revocations(&db).await == 0 {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            started.elapsed()
-        });
-        let (status, body, answered) = runtime.block_on(request).unwrap();
-        let peak = memory_kib(server.id(), "VmHWM");
-        server.kill().unwrap();
-        server.wait().unwrap();
+        act(
+            &runtime,
+            &database,
+            &key,
+            &format!("/v1/agents/{agent}/disable"),
+            "one agent disable",
+            "agent_sessions_revoked",
+        );
+
+        let seeding = Instant::now();
+        let person = runtime.block_on(support::user(&db, "signed-in-everywhere"));
+        runtime.block_on(support::seed_sessions(&db, &person, users * PER_USER));
+        runtime.block_on(support::analyze(&db));
         println!(
-            "{}: one agent disable: committed after {:.1} s; answered {status} after {:.1} s ({} agent sessions revoked); server RSS {} MiB before, peak {} MiB",
+            "{}: seeded one user with {} sessions in {:.0} s",
             backend.name(),
-            committed.as_secs_f64(),
-            answered.as_secs_f64(),
-            body["agent_sessions_revoked"],
-            before / 1024,
-            peak / 1024
+            users * PER_USER,
+            seeding.elapsed().as_secs_f64()
+        );
+        act(
+            &runtime,
+            &database,
+            &key,
+            &format!("/v1/users/{person}/sign-out-everywhere"),
+            "one sign-out-everywhere",
+            "user_sessions_revoked",
         );
     }
+}
+
+/// Sends `POST path` to a `leash serve` process of its own and reports when the act
+/// committed (its revocation record appears), when it was answered, how many sessions
+/// its answer's `counted` field says it revoked, and the server's memory.
+fn act(
+    runtime: &tokio::runtime::Runtime,
+    database: &support::BenchDatabase,
+    key: &str,
+    path: &str,
+    label: &str,
+    counted: &str,
+) {
+    let db = runtime.block_on(database.connect());
+    let recorded = runtime.block_on(revocations(&db));
+    let server = support::served::Served::start(&database.url(), &[]);
+    let before = server.rss_mib();
+    let started = Instant::now();
+    let request = reqwest::Client::new()
+        .post(format!("{}{path}", server.base))
+        .bearer_auth(key)
+        .timeout(Duration::from_secs(600))
+        .send();
+    let request = runtime.spawn(async move {
+        let response = request.await.unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        (status, body, started.elapsed())
+    });
+    // The act's own record says when it committed, whatever the answer says.
+    let committed = runtime.block_on(async {
+        while revocations(&db).await == recorded {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        started.elapsed()
+    });
+    let (status, body, answered) = runtime.block_on(request).unwrap();
+    println!(
+        "{}: {label}: committed after {:.1} s; answered {status} after {:.1} s ({} {counted}); server RSS {} MiB before, peak {} MiB",
+        if database.is_postgres() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        },
+        committed.as_secs_f64(),
+        answered.as_secs_f64(),
+        body[counted],
+        before,
+        server.peak_rss_mib()
+    );
 }
 
 /// How many revocation records there are.
@@ -110,45 +151,6 @@ async fn revocations(db: &Db) -> i64 {
         Db::Sqlite(readers, _) => sqlx::query_scalar(SQL).fetch_one(readers).await.unwrap(),
         Db::Postgres(pool) => sqlx::query_scalar(SQL).fetch_one(pool).await.unwrap(),
     }
-}
-
-/// Starts `leash serve` on `url` and answers it with its base URL once it is ready.
-fn serve(url: &str) -> (Child, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let dir = tempfile::tempdir().unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_leash"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .env("LEASH_DATABASE_URL", url)
-        .env("LEASH_ENCRYPTION_KEY", ENCRYPTION_KEY)
-        .env("LEASH_ADMIN_KEY_FILE", dir.keep().join("admin.key"))
-        .env("LEASH_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "serve did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (child, base)
-}
-
-/// A field of `/proc/<pid>/status`, in KiB.
-fn memory_kib(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(&format!("{field}:")))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
 }
 
 /// Three agents (the one to disable, a sub-agent, its sub-agent), `users` users each
@@ -187,17 +189,11 @@ async fn seed(db: &Db, users: usize) -> AgentId {
                 .unwrap();
             let mut grants = Vec::new();
             for agent_id in &agents {
-                let grant = Grant {
-                    id: GrantId::generate(),
-                    user_id: user.id.clone(),
-                    agent_id: agent_id.clone(),
-                    scopes: scopes.clone(),
-                    status: GrantStatus::Active,
-                    created_at: now,
-                    updated_at: now,
-                };
-                store::grants::insert(&mut tx, &grant).await.unwrap();
-                grants.push(grant.id);
+                grants.push(
+                    support::grant(&mut tx, &user.id, agent_id, &scopes)
+                        .await
+                        .id,
+                );
             }
             let device = UserSession {
                 id: UserSessionId::generate(),

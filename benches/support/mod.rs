@@ -29,6 +29,8 @@ use leash::{store, usecase};
 use sqlx::Connection as _;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 
+pub mod served;
+
 /// The backends to measure: SQLite always, PostgreSQL when `LEASH_BENCH_POSTGRES_URL`
 /// names one.
 pub fn backends() -> Vec<Backend> {
@@ -300,16 +302,7 @@ pub async fn delegation_setup(db: &Db, external_id: &str, agents: usize) -> Dele
         store::agents::insert(&mut tx, &agent, &secret.hash())
             .await
             .unwrap();
-        let grant = Grant {
-            id: GrantId::generate(),
-            user_id: user_id.clone(),
-            agent_id: agent.id.clone(),
-            scopes: scopes.clone(),
-            status: GrantStatus::Active,
-            created_at: now,
-            updated_at: now,
-        };
-        store::grants::insert(&mut tx, &grant).await.unwrap();
+        let grant = grant(&mut tx, &user_id, &agent.id, &scopes).await;
         registered.push((agent.id, secret.into_exposed(), grant.id));
     }
     tx.commit().await.unwrap();
@@ -329,20 +322,10 @@ pub async fn users_granting(db: &Db, agent_id: &AgentId, count: usize) -> Vec<St
         users.push((user(db, &format!("granting-{agent_id}-{i}")).await, 1));
     }
     let tokens = seed_sessions_from(db, &users, |_| "198.51.100.1".to_owned()).await;
-    let now = SystemClock.now();
     let scopes = ScopeSet::from_list(&["a", "b", "c"]).unwrap();
     let mut tx = db.begin().await.unwrap();
     for (user_id, _) in users {
-        let grant = Grant {
-            id: GrantId::generate(),
-            user_id,
-            agent_id: agent_id.clone(),
-            scopes: scopes.clone(),
-            status: GrantStatus::Active,
-            created_at: now,
-            updated_at: now,
-        };
-        store::grants::insert(&mut tx, &grant).await.unwrap();
+        grant(&mut tx, &user_id, agent_id, &scopes).await;
     }
     tx.commit().await.unwrap();
     tokens
@@ -354,6 +337,27 @@ pub fn lines_file(name: &str, lines: &[String]) -> std::path::PathBuf {
     let path = std::env::temp_dir().join(format!("leash-bench-{}-{name}.txt", std::process::id()));
     std::fs::write(&path, lines.join("\n") + "\n").unwrap();
     path
+}
+
+/// Stores in `tx` an active grant of `scopes` from `user_id` to `agent_id`; answers it.
+pub async fn grant(
+    tx: &mut leash::store::Tx,
+    user_id: &UserId,
+    agent_id: &AgentId,
+    scopes: &ScopeSet,
+) -> Grant {
+    let now = SystemClock.now();
+    let grant = Grant {
+        id: GrantId::generate(),
+        user_id: user_id.clone(),
+        agent_id: agent_id.clone(),
+        scopes: scopes.clone(),
+        status: GrantStatus::Active,
+        created_at: now,
+        updated_at: now,
+    };
+    store::grants::insert(tx, &grant).await.unwrap();
+    grant
 }
 
 /// Refreshes PostgreSQL's planner statistics after a bulk load, as autovacuum would
