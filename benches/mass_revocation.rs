@@ -110,13 +110,15 @@ fn act(
     let server = support::served::Served::start(&database.url(), &[]);
     let before = server.rss_mib();
     let started = Instant::now();
-    let request = reqwest::Client::new()
-        .post(format!("{}{path}", server.base))
-        .bearer_auth(key)
-        .timeout(Duration::from_secs(600))
-        .send();
+    let (url, key) = (format!("{}{path}", server.base), key.to_owned());
     let request = runtime.spawn(async move {
-        let response = request.await.unwrap();
+        let response = reqwest::Client::new()
+            .post(url)
+            .bearer_auth(key)
+            .timeout(Duration::from_secs(600))
+            .send()
+            .await
+            .unwrap();
         let status = response.status();
         let body: Value = response.json().await.unwrap();
         (status, body, started.elapsed())

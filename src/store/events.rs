@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 
 use super::time::{from_ms, to_ms};
-use super::{Db, StoreError, Tx, on_pool, on_tx, placeholders};
+use super::{Db, NumberedIds, StoreError, Tx, on_pool, on_tx, placeholders};
 use crate::domain::actor::Actor;
 use crate::domain::event::{EventType, RecordedEvent};
 use crate::domain::id::{EventId, RevocationId};
@@ -111,14 +111,17 @@ async fn insert_revoked(
     hold_outbox(tx).await?;
     let sql = format!(
         "INSERT INTO events (id, type, created_at, data) \
-         SELECT 'evt_' || {random}, $2, $3, {data} FROM {table} WHERE revocation_id = $1",
-        random = tx.random_hex_sql()
+         SELECT {id}, $2, $3, {data} FROM {table} WHERE revocation_id = $1",
+        id = tx.numbered_id_sql(5)
     );
+    let ids = NumberedIds::like(EventId::generate().as_str());
     let result = on_tx!(tx, |c| sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(revocation_id.as_str())
         .bind(event_type.as_str())
         .bind(to_ms(now))
         .bind(actor.label())
+        .bind(&ids.prefix)
+        .bind(ids.base)
         .execute(c)
         .await
         .map(|done| done.rows_affected()))?;

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::time::{from_ms, to_ms};
-use super::{Db, INSERT_CHUNK, StoreError, Tx, on_pool, on_tx, placeholders, values};
+use super::{Db, INSERT_CHUNK, NumberedIds, StoreError, Tx, on_pool, on_tx, placeholders, values};
 use crate::domain::id::{EventId, WebhookAttemptId, WebhookDeliveryId, WebhookEndpointId};
 use crate::domain::webhook::Attempt;
 
@@ -41,15 +41,18 @@ pub async fn dispatch(
     let sql = format!(
         "INSERT INTO webhook_deliveries (id, endpoint_id, event_seq, status, attempts, \
          next_attempt_at, created_at) \
-         SELECT 'whd_' || {random}, w.id, e.seq, 'pending', 0, $3, $3 \
+         SELECT {id}, w.id, e.seq, 'pending', 0, $3, $3 \
          FROM events e JOIN webhook_endpoints w ON w.status <> 'disabled' AND w.created_at <= e.created_at \
          WHERE e.seq > $1 AND e.seq <= $2 AND {SUBSCRIBED}",
-        random = tx.random_hex_sql()
+        id = tx.numbered_id_sql(4)
     );
+    let ids = NumberedIds::like(WebhookDeliveryId::generate().as_str());
     let created = on_tx!(tx, |c| sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(after)
         .bind(upto)
         .bind(to_ms(now))
+        .bind(&ids.prefix)
+        .bind(ids.base)
         .execute(c)
         .await
         .map(|done| done.rows_affected()))?;
@@ -98,15 +101,18 @@ pub async fn replay(
     let sql = format!(
         "INSERT INTO webhook_deliveries (id, endpoint_id, event_seq, status, attempts, \
          next_attempt_at, created_at) \
-         SELECT 'whd_' || {random}, w.id, e.seq, 'pending', 0, $3, $3 \
+         SELECT {id}, w.id, e.seq, 'pending', 0, $3, $3 \
          FROM events e JOIN webhook_endpoints w ON w.id = $1 \
          WHERE e.created_at >= $2 AND {SUBSCRIBED}",
-        random = tx.random_hex_sql()
+        id = tx.numbered_id_sql(4)
     );
+    let ids = NumberedIds::like(WebhookDeliveryId::generate().as_str());
     let created = on_tx!(tx, |c| sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(endpoint.as_str())
         .bind(to_ms(since))
         .bind(to_ms(now))
+        .bind(&ids.prefix)
+        .bind(ids.base)
         .execute(c)
         .await
         .map(|done| done.rows_affected()))?;

@@ -4,7 +4,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use leash::domain::actor::Actor;
 use leash::domain::api_key::{ApiKey, Role};
 use leash::domain::audit::{AuditAction, AuditEntry};
-use leash::domain::id::{ApiKeyId, RevocationId, UserId, UserSessionId};
+use leash::domain::id::{ApiKeyId, EventId, RevocationId, UserId, UserSessionId};
 use leash::domain::invalidation::Invalidation;
 use leash::domain::pagination::ListFilter;
 use leash::domain::revocation::{Revocation, RevocationCause, Selector};
@@ -354,6 +354,7 @@ async fn events_audit_and_counts_are_written_for_a_revocation() {
     insert(&db, &sessions).await;
 
     let actor = Actor::operator();
+    let made_before = EventId::generate();
     let mut revocation = Revocation {
         id: RevocationId::generate(),
         cause: RevocationCause::UserDisabled,
@@ -407,6 +408,18 @@ async fn events_audit_and_counts_are_written_for_a_revocation() {
     assert!(stored.windows(2).all(|w| w[0].seq < w[1].seq));
     assert_eq!(stored[0].data["cause"], "user_disabled");
     assert_eq!(stored[0].data["actor"], "operator");
+    // Generated in SQL, the ids have the shape of every other id, differ, and carry the
+    // millisecond of the act between ids made before and after it.
+    let made_after = EventId::generate();
+    let millisecond = |id: &EventId| id.as_str()[4..16].to_owned();
+    let mut ids: Vec<&str> = stored.iter().map(|e| e.id.as_str()).collect();
+    assert!(ids.iter().all(|id| EventId::parse(id).is_some()), "{ids:?}");
+    assert!(stored.iter().all(|e| {
+        (millisecond(&made_before)..=millisecond(&made_after)).contains(&millisecond(&e.id))
+    }));
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 3);
     assert_eq!(
         store::events::list_after(&db, stored[1].seq, 10)
             .await
