@@ -251,16 +251,21 @@ impl Run<'_> {
         (server, url)
     }
 
-    /// The cache off (capacity 1): every request reads the database.
-    fn uncached(&self) {
-        let (_server, url) = self.serve(1);
-        let load = wrk(
-            &url,
+    /// wrk for `seconds()` on the stored sessions' tokens, drawn uniformly.
+    fn load(&self, url: &str) -> support::Load {
+        wrk(
+            url,
             &self.authorization,
             self.tokens_file,
             seconds(),
             Skew::Uniform,
-        );
+        )
+    }
+
+    /// The cache off (capacity 1): every request reads the database.
+    fn uncached(&self) {
+        let (_server, url) = self.serve(1);
+        let load = self.load(&url);
         report(
             &format!("leash {}, cache off", self.name),
             &load,
@@ -284,13 +289,7 @@ impl Run<'_> {
             self.tokens.len(),
             started.elapsed().as_secs_f64(),
         );
-        let load = wrk(
-            &url,
-            &self.authorization,
-            self.tokens_file,
-            seconds(),
-            Skew::Uniform,
-        );
+        let load = self.load(&url);
         report(&format!("leash {name}, token cache"), &load, self.baseline);
         let label = format!("leash serve, {name}, all {} cached", self.tokens.len());
         let all_cached =

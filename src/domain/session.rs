@@ -14,11 +14,13 @@ pub enum UsedSession {
     Agent(AgentSessionId),
 }
 
-/// The validity facts of either kind of session.
+/// The validity facts of either kind of session. An agent session's are boxed: the token
+/// cache holds a million of these, most of them of user sessions, whose facts are less
+/// than half the size.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SessionValidity {
     User(Validity),
-    Agent(AgentValidity),
+    Agent(Box<AgentValidity>),
 }
 
 impl SessionValidity {

@@ -361,7 +361,7 @@ async fn read_subjects(
     for (hash, v, seen) in
         store::agent_sessions::find_validities(&mut *tx, &of_kind(TokenKind::AccessToken)).await?
     {
-        subjects.insert(hash, (SessionValidity::Agent(v), seen));
+        subjects.insert(hash, (SessionValidity::Agent(Box::new(v)), seen));
     }
     Ok(subjects)
 }

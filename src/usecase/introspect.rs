@@ -109,7 +109,9 @@ async fn load(
     Ok(match kind {
         TokenKind::AccessToken => store::agent_sessions::find_validity(reader, hash)
             .await?
-            .map(|(v, last_used)| CachedSession::new(SessionValidity::Agent(v), last_used)),
+            .map(|(v, last_used)| {
+                CachedSession::new(SessionValidity::Agent(Box::new(v)), last_used)
+            }),
         _ => store::user_sessions::find_validity(reader, hash)
             .await?
             .map(|(v, last_seen)| CachedSession::new(SessionValidity::User(v), last_seen)),
