@@ -25,7 +25,7 @@ use leash::clock::{Clock as _, SystemClock};
 use leash::domain::agent::{Agent, AgentStatus};
 use leash::domain::agent_session::AgentSession;
 use leash::domain::api_key::Role;
-use leash::domain::id::{AgentId, AgentSessionId, GrantId, UserId, UserSessionId};
+use leash::domain::id::{AgentId, AgentSessionId, GrantId, UserId};
 use leash::domain::scope::ScopeSet;
 use leash::domain::token::{SecretToken, TokenHash, TokenKind};
 use leash::domain::user::NewUser;
@@ -64,10 +64,14 @@ fn main() {
             seeding.elapsed().as_secs_f64()
         );
 
-        act(
-            &runtime,
-            &database,
-            &key,
+        let target = Target {
+            runtime: &runtime,
+            database: &database,
+            db: &db,
+            key: &key,
+            name: backend.name(),
+        };
+        target.act(
             &format!("/v1/agents/{agent}/disable"),
             "one agent disable",
             "agent_sessions_revoked",
@@ -83,10 +87,7 @@ fn main() {
             users * PER_USER,
             seeding.elapsed().as_secs_f64()
         );
-        act(
-            &runtime,
-            &database,
-            &key,
+        target.act(
             &format!("/v1/users/{person}/sign-out-everywhere"),
             "one sign-out-everywhere",
             "user_sessions_revoked",
@@ -94,56 +95,56 @@ fn main() {
     }
 }
 
-/// Sends `POST path` to a `leash serve` process of its own and reports when the act
-/// committed (its revocation record appears), when it was answered, how many sessions
-/// its answer's `counted` field says it revoked, and the server's memory.
-fn act(
-    runtime: &tokio::runtime::Runtime,
-    database: &support::BenchDatabase,
-    key: &str,
-    path: &str,
-    label: &str,
-    counted: &str,
-) {
-    let db = runtime.block_on(database.connect());
-    let recorded = runtime.block_on(revocations(&db));
-    let server = support::served::Served::start(&database.url(), &[]);
-    let before = server.rss_mib();
-    let started = Instant::now();
-    let (url, key) = (format!("{}{path}", server.base), key.to_owned());
-    let request = runtime.spawn(async move {
-        let response = reqwest::Client::new()
-            .post(url)
-            .bearer_auth(key)
-            .timeout(Duration::from_secs(600))
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
-        let body: Value = response.json().await.unwrap();
-        (status, body, started.elapsed())
-    });
-    // The act's own record says when it committed, whatever the answer says.
-    let committed = runtime.block_on(async {
-        while revocations(&db).await == recorded {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        started.elapsed()
-    });
-    let (status, body, answered) = runtime.block_on(request).unwrap();
-    println!(
-        "{}: {label}: committed after {:.1} s; answered {status} after {:.1} s ({} {counted}); server RSS {} MiB before, peak {} MiB",
-        if database.is_postgres() {
-            "PostgreSQL"
-        } else {
-            "SQLite"
-        },
-        committed.as_secs_f64(),
-        answered.as_secs_f64(),
-        body[counted],
-        before,
-        server.peak_rss_mib()
-    );
+/// The database one backend's acts run against, and the admin key that sends them.
+struct Target<'a> {
+    runtime: &'a tokio::runtime::Runtime,
+    database: &'a support::BenchDatabase,
+    db: &'a Db,
+    key: &'a str,
+    name: &'static str,
+}
+
+impl Target<'_> {
+    /// Sends `POST path` to a `leash serve` process of its own and reports when the act
+    /// committed (its revocation record appears), when it was answered, how many
+    /// sessions its answer's `counted` field says it revoked, and the server's memory.
+    fn act(&self, path: &str, label: &str, counted: &str) {
+        let (runtime, db) = (self.runtime, self.db);
+        let recorded = runtime.block_on(revocations(db));
+        let server = support::served::Served::start(&self.database.url(), &[]);
+        let before = server.rss_mib();
+        let started = Instant::now();
+        let (url, key) = (format!("{}{path}", server.base), self.key.to_owned());
+        let request = runtime.spawn(async move {
+            let response = reqwest::Client::new()
+                .post(url)
+                .bearer_auth(key)
+                .timeout(Duration::from_secs(600))
+                .send()
+                .await
+                .unwrap();
+            let status = response.status();
+            let body: Value = response.json().await.unwrap();
+            (status, body, started.elapsed())
+        });
+        // The act's own record says when it committed, whatever the answer says.
+        let committed = runtime.block_on(async {
+            while revocations(db).await == recorded {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            started.elapsed()
+        });
+        let (status, body, answered) = runtime.block_on(request).unwrap();
+        println!(
+            "{}: {label}: committed after {:.1} s; answered {status} after {:.1} s ({} {counted}); server RSS {} MiB before, peak {} MiB",
+            self.name,
+            committed.as_secs_f64(),
+            answered.as_secs_f64(),
+            body[counted],
+            before,
+            server.peak_rss_mib()
+        );
+    }
 }
 
 /// How many revocation records there are.
@@ -197,17 +198,7 @@ async fn seed(db: &Db, users: usize) -> AgentId {
                         .id,
                 );
             }
-            let device = UserSession {
-                id: UserSessionId::generate(),
-                user_id: user.id.clone(),
-                ip_address: Some("198.51.100.1".to_owned()),
-                user_agent: Some("bench".to_owned()),
-                created_at: now,
-                last_seen_at: now,
-                expires_at: now + TimeDelta::days(30),
-                idle_timeout: TimeDelta::days(7),
-                revoked: None,
-            };
+            let device = support::device(&user.id, "198.51.100.1".to_owned(), now);
             for n in 0..PER_USER {
                 let root = session(&device, &agents[0], &grants[0], None, &scopes);
                 if n < WITH_CHILD {

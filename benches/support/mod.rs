@@ -213,6 +213,21 @@ pub async fn seed_sessions(db: &Db, user_id: &UserId, count: usize) -> Vec<Strin
     .await
 }
 
+/// An active session of `user_id` signed in at `now` from `ip`, for 30 days.
+pub fn device(user_id: &UserId, ip: String, now: chrono::DateTime<chrono::Utc>) -> UserSession {
+    UserSession {
+        id: UserSessionId::generate(),
+        user_id: user_id.clone(),
+        ip_address: Some(ip),
+        user_agent: Some("bench".to_owned()),
+        created_at: now,
+        last_seen_at: now,
+        expires_at: now + TimeDelta::days(30),
+        idle_timeout: TimeDelta::days(7),
+        revoked: None,
+    }
+}
+
 /// Stores sessions for each user (as many as paired with it), the `i`th of them all
 /// signed in from `ip(i)`, in transactions of 10,000; returns their tokens.
 pub async fn seed_sessions_from(
@@ -230,17 +245,7 @@ pub async fn seed_sessions_from(
     for (i, user_id) in owners.enumerate() {
         let token = SecretToken::generate(TokenKind::UserSession);
         batch.push(NewUserSession {
-            session: UserSession {
-                id: UserSessionId::generate(),
-                user_id: user_id.clone(),
-                ip_address: Some(ip(i)),
-                user_agent: Some("bench".to_owned()),
-                created_at: now,
-                last_seen_at: now,
-                expires_at: now + TimeDelta::days(30),
-                idle_timeout: TimeDelta::days(7),
-                revoked: None,
-            },
+            session: device(user_id, ip(i), now),
             token_hash: token.hash(),
         });
         tokens.push(token.into_exposed());
